@@ -1,0 +1,72 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers point one way: devsyncd (composition root) → BusService, UdevMonitor, Bluetooth → DeviceRegistry.
+// C libraries are reached only through the thin `.systemLibrary` targets and never leave their wrapper module.
+let package = Package(
+    name: "devsync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "DeviceRegistry", targets: ["DeviceRegistry"]),
+        .library(name: "DBus", targets: ["DBus"]),
+        .executable(name: "devsyncd", targets: ["devsyncd"]),
+        .executable(name: "devsyncctl", targets: ["devsyncctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C libraries (pkg-config names as the distributions ship them)
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(name: "CUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
+        .systemLibrary(name: "CDBus", pkgConfig: "dbus-1", providers: [.apt(["libdbus-1-dev"])]),
+        .systemLibrary(name: "CBluetooth", pkgConfig: "bluez", providers: [.apt(["libbluetooth-dev"])]),
+
+        // MARK: Domain core: pure Swift, no C library, no I/O but its store.
+        .target(
+            name: "DeviceRegistry",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+
+        // MARK: Edges
+        .target(
+            name: "UdevMonitor",
+            dependencies: ["DeviceRegistry", "CUdev", "CUSB", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "DBus",
+            dependencies: ["CDBus", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Bluetooth",
+            dependencies: ["DeviceRegistry", "DBus", "CBluetooth", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "BusService",
+            dependencies: ["DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // MARK: Programs
+        .executableTarget(
+            name: "devsyncd",
+            dependencies: [
+                "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "devsyncctl",
+            dependencies: [
+                "DeviceRegistry",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests, one target per module
+        .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

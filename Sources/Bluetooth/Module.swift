@@ -1,0 +1,2 @@
+/// Placeholder: the BlueZ watcher arrives with issue 5.
+enum BluetoothModule {}

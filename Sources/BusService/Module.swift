@@ -1,0 +1,2 @@
+/// Placeholder: the broker API arrives with issue 4.
+enum BusServiceModule {}

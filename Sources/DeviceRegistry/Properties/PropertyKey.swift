@@ -1,0 +1,71 @@
+/// The property keys devsync speaks, HAL-style and namespaced. `docs/profiles.md` is the reference.
+///
+/// Keys are plain strings so that profiles can use any key; these constants name the ones the code relies on.
+public enum PropertyKey {
+    // info.*: what every device has
+    /// The source subsystem: `usb` or `bluetooth`.
+    public static let infoSubsystem = "info.subsystem"
+    /// The vendor name as the device or a database reports it.
+    public static let infoVendor = "info.vendor"
+    /// The product name as the device or a database reports it.
+    public static let infoProduct = "info.product"
+
+    // usb.*: from sysfs, udev and the descriptors
+    /// `int`: idVendor.
+    public static let usbVendorID = "usb.vendor_id"
+    /// `int`: idProduct.
+    public static let usbProductID = "usb.product_id"
+    /// `int`: bcdDevice.
+    public static let usbDeviceRevision = "usb.device_revision_bcd"
+    /// `string`: the iSerialNumber string.
+    public static let usbSerial = "usb.serial"
+    /// `int`: bDeviceClass.
+    public static let usbDeviceClass = "usb.device_class"
+    /// `int`: bDeviceSubClass.
+    public static let usbDeviceSubclass = "usb.device_subclass"
+    /// `int`: bDeviceProtocol.
+    public static let usbDeviceProtocol = "usb.device_protocol"
+    /// `strlist`: one `cc/ss/pp` lowercase hex triple per interface, in interface order.
+    public static let usbInterfaces = "usb.interfaces"
+    /// `strlist`: the interface strings (iInterface), in interface order, where the device gives them.
+    public static let usbInterfaceNames = "usb.interface_names"
+    /// `int`: the bus number (never part of an id).
+    public static let usbBusNumber = "usb.bus_number"
+    /// `int`: the device number on the bus (never part of an id).
+    public static let usbDeviceNumber = "usb.linux.device_number"
+
+    // serial.*
+    /// `string`: the tty device node of a serial sync port, such as a Palm's `/dev/ttyUSB1`.
+    public static let serialDevice = "serial.device"
+
+    // bluetooth.*
+    /// `string`: the device address, upper-case `XX:XX:XX:XX:XX:XX`.
+    public static let bluetoothAddress = "bluetooth.address"
+    /// `string`: the remote name (or alias).
+    public static let bluetoothName = "bluetooth.name"
+    /// `int`: the 24-bit class of device.
+    public static let bluetoothClass = "bluetooth.class"
+    /// `strlist`: service UUIDs, lowercase 128-bit.
+    public static let bluetoothUUIDs = "bluetooth.uuids"
+    /// `string`: the device id modalias, `bluetooth:vXXXXpXXXXdXXXX` or `usb:…`.
+    public static let bluetoothModalias = "bluetooth.modalias"
+
+    // sync.*: what profiles set
+    /// `string`: pda, phone, tablet, media-player or camera.
+    public static let syncKind = "sync.kind"
+    /// `string`: the refined vendor name.
+    public static let syncVendor = "sync.vendor"
+    /// `string`: the refined model name.
+    public static let syncModel = "sync.model"
+    /// `string`: the OpenSync-style plugin name (`palm-sync`, `syncml-obex-client`, `mtp` …).
+    public static let syncPlugin = "sync.plugin"
+    /// `strlist`: contacts, calendar, todo, notes, photos, music, video, files.
+    public static let syncDatatypes = "sync.datatypes"
+    /// `string`: the key of the property that holds the device's unique id (default: serial, then address).
+    public static let syncUniqueIDKey = "sync.unique_id_key"
+    /// `bool`: true makes devsync ignore the device.
+    public static let syncIgnore = "sync.ignore"
+
+    /// The prefix of udev properties copied verbatim (`udev.ID_MTP_DEVICE`, `udev.ID_MEDIA_PLAYER` …).
+    public static let udevPrefix = "udev."
+}

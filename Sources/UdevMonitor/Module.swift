@@ -1,0 +1,2 @@
+/// Placeholder: the libudev monitor arrives with issue 3.
+enum UdevMonitorModule {}

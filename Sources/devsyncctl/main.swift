@@ -1,0 +1,1 @@
+print("devsyncctl: no verbs yet")
