@@ -67,6 +67,12 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
+        // Test-only: umockdev's testbed (fake sysfs, synthetic uevents). Run under LD_PRELOAD=libumockdev-preload.so.0.
+        .systemLibrary(name: "CUmockdev", path: "Tests/CUmockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
+        .testTarget(
+            name: "UdevMonitorTests",
+            dependencies: ["UdevMonitor", "DeviceRegistry", "CUmockdev", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

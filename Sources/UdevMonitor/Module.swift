@@ -1,2 +1,0 @@
-/// Placeholder: the libudev monitor arrives with issue 3.
-enum UdevMonitorModule {}

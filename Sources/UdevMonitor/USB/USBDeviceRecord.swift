@@ -1,0 +1,110 @@
+import DeviceRegistry
+
+/// Everything devsync knows about one attached USB device: the usb_device, its interfaces and its ttys.
+struct USBDeviceRecord: Sendable, Hashable {
+    /// The sysfs devpath of the usb_device, the observation's source key.
+    var devpath: String
+    var vendorID: UInt16?
+    var productID: UInt16?
+    var revisionBCD: UInt16?
+    var deviceClass: UInt8?
+    var deviceSubclass: UInt8?
+    var deviceProtocol: UInt8?
+    var manufacturer: String?
+    var product: String?
+    var serial: String?
+    var busNumber: UInt32?
+    var deviceNumber: UInt32?
+    /// Interfaces in bInterfaceNumber order.
+    var interfaces: [USBInterface] = []
+    /// The tty nodes below this device, by the tty's devpath.
+    var ttys: [String: String] = [:]
+    /// The udev properties other rules set (`ID_*`, `DEVSYNC_*`), published as `udev.<NAME>`.
+    var udevProperties: [String: String] = [:]
+    /// udev's USEC_INITIALIZED for this instance, to tell a stale remove from a current one.
+    var initializedAt: UInt64?
+    /// How many interface directories the active configuration will create (bNumInterfaces), when the device
+    /// is configured and authorized; nil when none are to be expected.
+    var expectedInterfaces: Int?
+    /// The interface numbers seen as sysfs directories (the others came from the descriptors).
+    var boundInterfaces: Set<UInt8> = []
+
+    /// Whether the kernel is still creating this device's interfaces: fewer directories than bNumInterfaces.
+    var isAwaitingInterfaces: Bool {
+        guard let expectedInterfaces else { return false }
+        return boundInterfaces.count < expectedInterfaces
+    }
+
+    /// A record for `devpath` with nothing known yet.
+    init(devpath: String) { self.devpath = devpath }
+
+    /// Which udev properties are worth publishing: those rules set (hwdb, media-player, libmtp, devsync's own).
+    static func isPublished(udevProperty name: String) -> Bool {
+        name.hasPrefix("ID_") || name.hasPrefix("DEVSYNC_")
+    }
+
+    /// Adds or replaces an interface read from its sysfs directory.
+    mutating func bind(_ interface: USBInterface) {
+        merge(interface)
+        boundInterfaces.insert(interface.number)
+    }
+
+    /// Adds or replaces the interface with the same number, keeping interface order.
+    mutating func merge(_ interface: USBInterface) {
+        if let index = interfaces.firstIndex(where: { $0.number == interface.number }) {
+            var merged = interface
+            if merged.name == nil { merged.name = interfaces[index].name }
+            interfaces[index] = merged
+        } else {
+            interfaces.append(interface)
+            interfaces.sort { $0.number < $1.number }
+        }
+    }
+
+    /// The tty that is the sync port: the last one in port order (a Palm's visor ports are ttyUSB0, the console
+    /// port, and ttyUSB1, the HotSync port; a phone's ACM data port comes after its modem port).
+    var syncTTY: String? {
+        ttys.values.max { lhs, rhs in
+            (lhs.count, lhs) < (rhs.count, rhs)  // natural order: ttyUSB9 < ttyUSB10
+        }
+    }
+
+    /// The observation's properties, in the vocabulary of `PropertyKey`. Absent facts are absent keys.
+    var properties: DeviceProperties {
+        var properties = DeviceProperties()
+        properties[PropertyKey.infoSubsystem] = .string("usb")
+        if let vendor = manufacturer ?? udevProperties["ID_VENDOR_FROM_DATABASE"] {
+            properties[PropertyKey.infoVendor] = .string(vendor)
+        }
+        if let name = product ?? udevProperties["ID_MODEL_FROM_DATABASE"] {
+            properties[PropertyKey.infoProduct] = .string(name)
+        }
+        func int<T: BinaryInteger>(_ key: String, _ value: T?) {
+            if let value { properties[key] = .int(Int32(truncatingIfNeeded: value)) }
+        }
+        int(PropertyKey.usbVendorID, vendorID)
+        int(PropertyKey.usbProductID, productID)
+        int(PropertyKey.usbDeviceRevision, revisionBCD)
+        int(PropertyKey.usbDeviceClass, deviceClass)
+        int(PropertyKey.usbDeviceSubclass, deviceSubclass)
+        int(PropertyKey.usbDeviceProtocol, deviceProtocol)
+        int(PropertyKey.usbBusNumber, busNumber)
+        int(PropertyKey.usbDeviceNumber, deviceNumber)
+        if let serial { properties[PropertyKey.usbSerial] = .string(serial) }
+        if !interfaces.isEmpty {
+            properties[PropertyKey.usbInterfaces] = .strlist(interfaces.map(\.triple))
+            let names = interfaces.compactMap(\.name)
+            if !names.isEmpty { properties[PropertyKey.usbInterfaceNames] = .strlist(names) }
+        }
+        if let tty = syncTTY { properties[PropertyKey.serialDevice] = .string(tty) }
+        for (name, value) in udevProperties {
+            properties[PropertyKey.udevPrefix + name] = .string(value)
+        }
+        return properties
+    }
+
+    /// The observation of this device.
+    var observation: DeviceObservation {
+        DeviceObservation(transport: .usb, sourceKey: devpath, properties: properties)
+    }
+}

@@ -1,0 +1,195 @@
+import Dispatch
+import DeviceRegistry
+import Logging
+
+/// USB devices as udev sees them: one `SourceEvent` per physical arrival, change and departure.
+///
+/// `start()` opens a libudev monitor, enumerates the devices already present (cold-plug) and then follows
+/// hotplug, with no gap and no duplicate between the two (`docs/udev.md`). libudev is not thread-safe: every
+/// libudev object is created, used and released on `queue`, and the monitor's socket is driven by a
+/// `DispatchSource` on that queue. Nothing polls, sleeps or wakes while no device moves.
+public final class USBDeviceSource: @unchecked Sendable {
+    // @unchecked Sendable: every mutable member below is touched only on `queue`.
+
+    /// How the source watches udev.
+    public struct Configuration: Sendable, Hashable {
+        /// When set, the kernel passes only uevents of devices udev tagged so, and cold-plug lists only those
+        /// (`devsync`, once the shipped rules tag sync devices: the usb_device, its interfaces and its ttys all
+        /// need the tag). Off by default: every USB device and tty is seen.
+        public var tag: String?
+        /// The socket receive buffer asked for, in bytes; an overrun costs a resynchronisation from sysfs.
+        public var receiveBufferSize: Int32
+
+        /// How long a device whose usb_device uevent came before all its interface directories existed is held
+        /// back before it is announced anyway. Only such a device arms a timer; a normal plug-in waits for nothing.
+        public var interfaceGracePeriod: Duration
+
+        /// The default configuration: no tag filter, a 16 MiB buffer, one second of interface grace.
+        public init(tag: String? = nil, receiveBufferSize: Int32 = 16 * 1024 * 1024, interfaceGracePeriod: Duration = .seconds(1)) {
+            self.tag = tag
+            self.receiveBufferSize = receiveBufferSize
+            self.interfaceGracePeriod = interfaceGracePeriod
+        }
+    }
+
+    /// The logical device events, from cold-plug on. Ends when the source stops.
+    public let events: AsyncStream<SourceEvent>
+
+    private let configuration: Configuration
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "org.devsync.udev")
+    private let continuation: AsyncStream<SourceEvent>.Continuation
+    private var context: UdevContext?
+    private var monitor: UdevMonitorSocket?
+    private var readSource: (any DispatchSourceRead)?
+    private var graceTimers: [String: any DispatchSourceTimer] = [:]
+    private var folder: USBEventFolder
+    private var stopped = false
+    /// Runs on the queue between enabling the monitor and enumerating; tests plug devices into that window.
+    var willEnumerate: (() -> Void)?
+    /// Runs on the queue after each drain with the number of uevents read; tests pace umockdev's sender by it.
+    var didReceiveUevents: ((Int) -> Void)?
+
+    /// A source that has not started; `events` yields nothing until `start()`.
+    public init(configuration: Configuration = Configuration(), logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.folder = USBEventFolder(reader: USBDeviceReader(), logger: logger)
+        (events, continuation) = AsyncStream.makeStream(of: SourceEvent.self, bufferingPolicy: .unbounded)
+        continuation.onTermination = { [weak self] _ in self?.stop() }
+    }
+
+    deinit {
+        readSource?.cancel()
+        continuation.finish()
+    }
+
+    /// Starts monitoring: the present devices arrive first, then hotplug follows. Throws if libudev cannot
+    /// open its monitor. Must not be called from a task that runs on the source's queue; calling it twice is
+    /// a no-op.
+    public func start() throws(UdevError) {
+        let result: Result<Void, UdevError> = queue.sync {
+            do throws(UdevError) {
+                try startOnQueue()
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+    }
+
+    /// Stops monitoring and ends `events`. Safe to call more than once and from any thread.
+    public func stop() {
+        queue.async { [self] in
+            guard !stopped else { return }
+            stopped = true
+            readSource?.cancel()
+            readSource = nil
+            graceTimers.values.forEach { $0.cancel() }
+            graceTimers = [:]
+            monitor = nil
+            context = nil
+            continuation.finish()
+        }
+    }
+
+    /// The devpaths announced and not yet departed, sorted (a snapshot, for diagnostics).
+    public var presentDevices: [String] {
+        queue.sync { folder.devices.keys.sorted() }
+    }
+
+    private func startOnQueue() throws(UdevError) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard context == nil, !stopped else { return }
+        let context = try UdevContext()
+        let monitor = try UdevMonitorSocket(
+            context: context, subsystems: ["usb", "tty"], tag: configuration.tag,
+            receiveBufferSize: configuration.receiveBufferSize)
+        // Receiving is enabled BEFORE enumerating: any device that moves while we enumerate is queued on the
+        // socket, and the folder's idempotent state machine reconciles it below.
+        try monitor.enableReceiving()
+        self.context = context
+        self.monitor = monitor
+        willEnumerate?()
+        try resynchronize()
+        logger.info("udev monitor started", metadata: ["devices": "\(folder.devices.count)", "tag": "\(configuration.tag ?? "-")"])
+        receive()
+
+        let readSource = DispatchSource.makeReadSource(fileDescriptor: monitor.fileDescriptor, queue: queue)
+        readSource.setEventHandler { [weak self] in self?.receive() }
+        // The monitor (and so its socket) must outlive the dispatch source's use of the fd.
+        readSource.setCancelHandler { [monitor, context] in withExtendedLifetime((monitor, context)) {} }
+        self.readSource = readSource
+        readSource.resume()
+    }
+
+    /// Enumerates what is present and emits the difference to what was announced.
+    private func resynchronize() throws(UdevError) {
+        guard let context else { return }
+        let present = try context.enumerate(subsystem: "usb", devtype: "usb_device", tag: configuration.tag)
+        let ttys = try context.enumerate(subsystem: "tty", tag: configuration.tag)
+        emit(folder.resynchronize(present: present, ttys: ttys))
+    }
+
+    /// Drains the monitor and folds what it read.
+    private func receive() {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let monitor, !stopped else { return }
+        var received: [UdevDevice] = []
+        let drained = monitor.drain(into: &received)
+        didReceiveUevents?(received.count)
+        for device in received { emit(folder.fold(device)) }
+        armGraceTimers()
+        if drained == .overrun {
+            logger.warning("udev monitor overran, events were lost; resynchronising from sysfs")
+            do throws(UdevError) { try resynchronize() } catch {
+                logger.error("udev resynchronisation failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Gives each newly pending device one timer; drops the timers of devices no longer pending.
+    private func armGraceTimers() {
+        for (devpath, timer) in graceTimers where folder.pending[devpath] == nil {
+            timer.cancel()
+            graceTimers[devpath] = nil
+        }
+        for devpath in folder.pending.keys where graceTimers[devpath] == nil {
+            let timer = DispatchSource.makeTimerSource(queue: queue)
+            let (seconds, attoseconds) = configuration.interfaceGracePeriod.components
+            let nanoseconds = Int(clamping: seconds) &* 1_000_000_000 &+ Int(attoseconds / 1_000_000_000)
+            timer.schedule(deadline: .now() + .nanoseconds(nanoseconds))
+            timer.setEventHandler { [weak self] in
+                guard let self, !self.stopped else { return }
+                self.graceTimers.removeValue(forKey: devpath)?.cancel()
+                self.emit(self.folder.settle(devpath))
+            }
+            graceTimers[devpath] = timer
+            timer.resume()
+        }
+    }
+
+    private func emit(_ events: [SourceEvent]) {
+        for event in events {
+            switch event {
+            case .arrived(let observation):
+                logger.info("usb device arrived", metadata: ["devpath": "\(observation.sourceKey)", "id": "\(Self.id(observation))"])
+            case .changed(let observation):
+                logger.debug("usb device changed", metadata: ["devpath": "\(observation.sourceKey)"])
+            case .departed(_, let sourceKey):
+                logger.info("usb device departed", metadata: ["devpath": "\(sourceKey)"])
+            }
+            continuation.yield(event)
+        }
+    }
+
+    private static func id(_ observation: DeviceObservation) -> String {
+        let vendor = observation.properties.int(PropertyKey.usbVendorID).map { hex4(UInt16(truncatingIfNeeded: $0)) } ?? "????"
+        let product = observation.properties.int(PropertyKey.usbProductID).map { hex4(UInt16(truncatingIfNeeded: $0)) } ?? "????"
+        return "\(vendor):\(product)"
+    }
+}
+
+/// Four lowercase hex digits.
+func hex4(_ value: UInt16) -> String { hex2(UInt8(value >> 8)) + hex2(UInt8(value & 0xFF)) }

@@ -1,0 +1,63 @@
+/// One udev device record, copied out of libudev at once: a uevent from the monitor or an entry of an
+/// enumeration. A plain value, safe to hand across queues.
+struct UdevDevice: Sendable, Hashable {
+    /// `add`, `remove`, `change`, `bind`, `unbind`, `move`; nil for an enumerated (already present) device.
+    var action: String?
+    /// The kernel devpath, `/devices/pci0000:00/…/1-2`; the key everything is folded by.
+    var devpath: String
+    /// The devpath with the sysfs mount in front, `/sys/devices/…`.
+    var syspath: String
+    /// `usb`, `tty` …
+    var subsystem: String?
+    /// `usb_device`, `usb_interface` … (the kernel's DEVTYPE).
+    var devtype: String?
+    /// The device node, `/dev/ttyUSB1`, if the device has one.
+    var devnode: String?
+    /// The kernel's event sequence number; 0 for an enumerated device.
+    var seqnum: UInt64
+    /// Every udev property (`PRODUCT`, `ID_MTP_DEVICE` …) as udev has them.
+    var properties: [String: String]
+
+    /// When udev first finished processing this device instance (µs, CLOCK_MONOTONIC), if known.
+    ///
+    /// Distinguishes two instances at the same devpath: a remove whose instance predates the tracked one is stale.
+    var initializedAt: UInt64? { properties["USEC_INITIALIZED"].flatMap { UInt64($0) } }
+
+    /// The last path component: `1-2`, `1-2:1.0`, `ttyUSB1`.
+    var sysname: String {
+        guard let slash = devpath.lastIndex(of: "/") else { return devpath }
+        return String(devpath[devpath.index(after: slash)...])
+    }
+
+    /// Whether this is a whole USB device (not one of its interfaces).
+    ///
+    /// A remove uevent carries no sysfs to look at, so this reads only the event: DEVTYPE, or else the
+    /// kernel's PRODUCT (`vid/pid/bcd`) without an INTERFACE, which only a usb_device has.
+    var isUSBDevice: Bool {
+        guard subsystem == "usb" else { return false }
+        if let devtype { return devtype == "usb_device" }
+        return properties["PRODUCT"] != nil && properties["INTERFACE"] == nil
+    }
+
+    /// Whether this is an interface of a USB device.
+    var isUSBInterface: Bool {
+        guard subsystem == "usb" else { return false }
+        if let devtype { return devtype == "usb_interface" }
+        return properties["INTERFACE"] != nil
+    }
+}
+
+extension String {
+    /// The devpath of the parent directory: `/devices/…/1-2` for `/devices/…/1-2/1-2:1.0`.
+    var parentDevpath: String? {
+        guard let slash = lastIndex(of: "/"), slash != startIndex else { return nil }
+        return String(self[..<slash])
+    }
+
+    /// Whether `self` is `ancestor` or lies below it in the device tree (component-wise, so `1-2` is not below `1-20`).
+    func isDevpath(below ancestor: String) -> Bool {
+        guard hasPrefix(ancestor) else { return false }
+        let rest = utf8.dropFirst(ancestor.utf8.count)
+        return rest.first == UInt8(ascii: "/")
+    }
+}

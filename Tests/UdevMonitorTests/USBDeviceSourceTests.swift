@@ -1,0 +1,292 @@
+// Run these with the umockdev preload in the test process (the lead's `make check` does the same):
+//
+//   swift build --build-tests && LD_PRELOAD=libumockdev-preload.so.0 swift test --skip-build --filter UdevMonitorTests
+//
+// Without the preload the umockdev suite is skipped (a testbed would be invisible to libudev); the pure suites
+// (descriptor parsing, sysfs reading, folding) run either way.
+
+import DeviceRegistry
+import Logging
+import Testing
+@testable import UdevMonitor
+
+/// The process-wide testbed makes these tests mutually exclusive: UMOCKDEV_DIR is one environment variable.
+@Suite(
+    "USB devices through libudev (umockdev)", .serialized,
+    // Skipped, not failed, when the preload library is missing: libudev would see the host's real /sys.
+    .enabled(if: Testbed.preloadActive, "needs LD_PRELOAD=libumockdev-preload.so.0 (see the top of this file)")
+)
+struct USBDeviceSourceTests {
+    let logger = Logger(label: "test.udev")
+
+    private func startedSource(_ testbed: Testbed, configuration: USBDeviceSource.Configuration = .init()) throws -> (USBDeviceSource, EventTap) {
+        let source = pacedSource(testbed, configuration: configuration)
+        let tap = EventTap(source.events)
+        try source.start()
+        return (source, tap)
+    }
+
+    /// A source whose reads pace the testbed's uevents.
+    private func pacedSource(_ testbed: Testbed, configuration: USBDeviceSource.Configuration = .init()) -> USBDeviceSource {
+        let source = USBDeviceSource(configuration: configuration, logger: logger)
+        let gate = UeventGate()
+        source.didReceiveUevents = gate.didReceive
+        testbed.gate = gate
+        return source
+    }
+
+    /// Hotplugs a marker device and returns every event up to and including its arrival: proof that nothing
+    /// else came before it that the test did not expect.
+    private func eventsThroughMarker(_ testbed: Testbed, _ tap: EventTap, after count: Int, port: String = "9-9") async -> [SourceEvent] {
+        testbed.plug(USBFixture(port: port, vendorID: 0xdead, productID: 0xbeef,
+                                   interfaces: [.init(classCode: 3, subclass: 0, protocolCode: 0)]))
+        let events = await tap.first(count + 1)
+        #expect(events.last?.isArrival == true && events.last?.sourceKey.hasSuffix("/\(port)") == true,
+                "the marker should come right after the expected events: \(events)")
+        return Array(events.dropLast())
+    }
+
+    @Test("devices present at start arrive once each, complete, in cold-plug")
+    func coldPlug() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let fixtures: [USBFixture] = [.palm(), .iPhone(), .mtpPlayer(), .ptpCamera(), .nokiaN800(), .windowsMobile(), .usbStick()]
+        let plugged = fixtures.map { testbed.plug($0) }
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        let events = await eventsThroughMarker(testbed, tap, after: fixtures.count)
+        #expect(events.allSatisfy { $0.isArrival })
+        #expect(Set(events.map(\.sourceKey)) == Set(plugged.map(\.devpath)))
+
+        let byKey = Dictionary(uniqueKeysWithValues: events.compactMap(\.observation).map { ($0.sourceKey, $0.properties) })
+        let palm = try #require(byKey[plugged[0].devpath])
+        #expect(palm.int("usb.vendor_id") == 0x0830 && palm.int("usb.product_id") == 0x0061)
+        #expect(palm.string("info.vendor") == "Palm, Inc." && palm.string("info.product") == "Palm Handheld")
+        #expect(palm.string("usb.serial") == "PalmSN12345678")
+        #expect(palm.strlist("usb.interfaces") == ["ff/00/00"])
+        #expect(palm.string("serial.device") == "/dev/ttyUSB1")
+        #expect(palm.string("info.subsystem") == "usb")
+
+        let iPhone = try #require(byKey[plugged[1].devpath])
+        #expect(iPhone.strlist("usb.interfaces") == ["06/01/01", "ff/fe/02", "ff/fd/01"])
+        #expect(iPhone.strlist("usb.interface_names") == ["PTP", "Apple Mobile Device", "Apple USB Multiplexor"])
+        #expect(iPhone.int("usb.device_revision_bcd") == 0x0f01)
+
+        let mtp = try #require(byKey[plugged[2].devpath])
+        #expect(mtp.string("udev.ID_MTP_DEVICE") == "1" && mtp.string("udev.ID_MEDIA_PLAYER") == "1")
+        #expect(mtp.strlist("usb.interface_names") == ["MTP"])
+
+        let camera = try #require(byKey[plugged[3].devpath])
+        #expect(camera.strlist("usb.interfaces") == ["06/01/01"])
+        #expect(camera.contains("usb.serial") == false, "a device without a serial has no usb.serial")
+        #expect(camera.contains("usb.interface_names") == false)
+
+        let n800 = try #require(byKey[plugged[4].devpath])
+        #expect(n800.string("info.product") == "N800 Internet Tablet", "the hwdb names what the device does not")
+        #expect(n800.string("udev.ID_VENDOR_FROM_DATABASE") == "Nokia Mobile Phones")
+
+        #expect(byKey[plugged[5].devpath]?.strlist("usb.interfaces") == ["e0/01/03", "0a/00/00"])
+        #expect(byKey[plugged[6].devpath]?.strlist("usb.interfaces") == ["08/06/50"])
+        #expect(source.presentDevices.count == fixtures.count + 1)
+    }
+
+    @Test("a hotplugged device is one arrival carrying all its interfaces, however many uevents it sends")
+    func hotplugFoldsIntoOneArrival() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        // umockdev sends each add as the kernel does, the usb_device's before its interfaces exist.
+        let iPhone = testbed.plug(.iPhone())
+        let rndis = testbed.plug(.windowsMobile())
+        let events = await eventsThroughMarker(testbed, tap, after: 2)
+        #expect(events.map(\.sourceKey) == [iPhone.devpath, rndis.devpath])
+        #expect(events.allSatisfy { $0.isArrival })
+        let properties = try #require(events.first?.observation?.properties)
+        #expect(properties.strlist("usb.interfaces") == ["06/01/01", "ff/fe/02", "ff/fd/01"])
+        #expect(properties.strlist("usb.interface_names") == ["PTP", "Apple Mobile Device", "Apple USB Multiplexor"])
+        #expect(events.last?.observation?.properties.strlist("usb.interfaces") == ["e0/01/03", "0a/00/00"])
+    }
+
+    @Test("a Palm's ttys, bound after its arrival, are changes of the same device naming the HotSync port")
+    func palmTTYsAreChanges() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        let palm = testbed.plug(.palm())
+        let events = await eventsThroughMarker(testbed, tap, after: 3)
+        #expect(events.map(\.sourceKey) == Array(repeating: palm.devpath, count: 3))
+        try #require(events.count == 3)
+        #expect(events[0].isArrival && events[1].isChange && events[2].isChange)
+        #expect(events[0].observation?.properties.strlist("usb.interfaces") == ["ff/00/00"])
+        #expect(events[2].observation?.properties.string("serial.device") == "/dev/ttyUSB1")
+    }
+
+    @Test("an unplugged device is one departure for its source key")
+    func removalIsOneDeparture() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        let palm = testbed.plug(.palm())
+        _ = await tap.first(3)  // arrival, ttyUSB0, ttyUSB1
+        testbed.unplug(palm)
+        let events = await eventsThroughMarker(testbed, tap, after: 4)
+        #expect(events.dropFirst(3) == [.departed(transport: .usb, sourceKey: palm.devpath)])
+        #expect(source.presentDevices.allSatisfy { $0 != palm.devpath })
+    }
+
+    @Test("a remove whose sysfs is already gone is still matched by its devpath")
+    func removeWithoutSysfs() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let plugged = testbed.plug(.usbStick())
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        _ = await tap.first(1)
+        // The uevent carries DEVPATH, DEVTYPE and PRODUCT; the directory is deleted before the source can look.
+        testbed.uevent(plugged.device, "remove")
+        testbed.remove(plugged.device)
+        let events = await eventsThroughMarker(testbed, tap, after: 2)
+        #expect(events.last == .departed(transport: .usb, sourceKey: plugged.devpath))
+    }
+
+    @Test("a tty bound long after the arrival is a change, not a second arrival")
+    func lateTTYIsAChange() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        let plugged = testbed.plug(.palm(), ttys: false)
+        let arrival = await tap.first(1)
+        #expect(arrival.first?.isArrival == true)
+        #expect(arrival.first?.observation?.properties.contains("serial.device") == false)
+
+        _ = testbed.addTTYs(["ttyUSB1"], below: plugged.interfaces[0])
+        let events = await eventsThroughMarker(testbed, tap, after: 2)
+        try #require(events.count == 2)
+        #expect(events[1].isChange && events[1].sourceKey == plugged.devpath)
+        #expect(events[1].observation?.properties.string("serial.device") == "/dev/ttyUSB1")
+    }
+
+    @Test("repeated uevents that add nothing new produce no events")
+    func repeatedUeventsAreQuiet() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        let plugged = testbed.plug(.iPhone())
+        testbed.resend(plugged, "bind")
+        testbed.resend(plugged, "change")
+        testbed.resend(plugged, "add")
+        let events = await eventsThroughMarker(testbed, tap, after: 1)
+        #expect(events.count == 1 && events[0].isArrival)
+    }
+
+    @Test("a device that comes while the source enumerates is announced exactly once")
+    func arrivalDuringEnumeration() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let early = testbed.plug(.usbStick())
+        let source = pacedSource(testbed)
+        let tap = EventTap(source.events)
+        nonisolated(unsafe) var during: PluggedDevice?
+        // Between enabling the monitor and enumerating: enumeration sees it AND its uevent is queued.
+        source.willEnumerate = { during = testbed.plug(.mtpPlayer()) }
+        try source.start()
+        defer { source.stop() }
+        let events = await eventsThroughMarker(testbed, tap, after: 2)
+        #expect(events.allSatisfy { $0.isArrival })
+        #expect(Set(events.map(\.sourceKey)) == [early.devpath, try #require(during).devpath])
+    }
+
+    @Test("a device that comes and goes while the source enumerates leaves no trace")
+    func arrivalAndDepartureDuringEnumeration() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let source = pacedSource(testbed)
+        let tap = EventTap(source.events)
+        source.willEnumerate = {
+            let plugged = testbed.plug(.palm())
+            testbed.unplug(plugged)
+        }
+        try source.start()
+        defer { source.stop() }
+        let events = await eventsThroughMarker(testbed, tap, after: 0)
+        #expect(events.isEmpty)
+        #expect(source.presentDevices.count == 1, "only the marker is present")
+    }
+
+    @Test("hostile strings are sanitized and never crash the source")
+    func hostileStrings() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        var fixture = USBFixture.usbStick()
+        fixture.serial = nil
+        fixture.manufacturer = nil
+        fixture.product = nil
+        let plugged = testbed.plug(fixture)
+        testbed.setAttribute(plugged.device, "serial", bytes: [0x41, 0xC3, 0x28, 0x00, 0x1B, 0x5B, 0x33, 0x31, 0x6D, 0xFF, 0x0A])
+        testbed.setAttribute(plugged.device, "manufacturer", bytes: Array(repeating: 0x41, count: 64 * 1024))
+        testbed.setAttribute(plugged.device, "product", bytes: [0xE2, 0x80, 0xAE, 0x7F, 0x09, 0x62])
+        testbed.setAttribute(plugged.interfaces[0], "interface", bytes: [0xC0, 0xAF, 0x0D])
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        let events = await eventsThroughMarker(testbed, tap, after: 1)
+        let properties = try #require(events.first?.observation?.properties)
+        let serial = try #require(properties.string("usb.serial"))
+        #expect(serial.unicodeScalars.allSatisfy { $0.value >= 0x20 && !(0x7F..<0xA0).contains($0.value) })
+        #expect(serial.hasPrefix("A\u{FFFD}("))
+        #expect(properties.string("info.vendor")?.utf8.count == DeviceText.maximumStringBytes)
+        #expect(properties.string("info.product") == "\u{202E}\u{FFFD}\u{FFFD}b")
+        #expect(properties.strlist("usb.interface_names")?.allSatisfy { DeviceText.isClean($0) } == true)
+    }
+
+    @Test("a device with no attributes but its uevent arrives with what udev gave, nothing invented")
+    func missingAttributes() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let bare = testbed.addDevice(
+            subsystem: "usb", name: "3-1", parent: testbed.hostController,
+            properties: [("DEVTYPE", "usb_device"), ("PRODUCT", "830/61/100"), ("ID_USB_INTERFACES", ":ff0000:")])
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        let events = await eventsThroughMarker(testbed, tap, after: 1)
+        let properties = try #require(events.first?.observation?.properties)
+        #expect(events.first?.sourceKey == String(bare.dropFirst(4)))
+        #expect(properties.int("usb.vendor_id") == 0x0830 && properties.int("usb.device_revision_bcd") == 0x0100)
+        #expect(properties.strlist("usb.interfaces") == ["ff/00/00"])
+        #expect(properties.contains("usb.serial") == false && properties.contains("info.vendor") == false)
+        #expect(properties.contains("usb.device_class") == false)
+    }
+
+    @Test("a burst of 1,000 unplug/replug cycles loses nothing and leaves nothing over")
+    func burst() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stop() }
+        let ports = (0..<10).map { testbed.plug(.usbStick(port: "4-\($0 + 1)")) }
+        _ = await tap.first(ports.count)
+        // Ten ports flapping in turn. The directories stay, so every add can be read, as a real device's can
+        // while udev still announces it; the monitor must keep up with the uevents alone.
+        for cycle in 0..<1_000 {
+            let plugged = ports[cycle % ports.count]
+            testbed.uevent(plugged.device, "remove")
+            testbed.uevent(plugged.device, "add")
+        }
+        ports.forEach(testbed.unplug)
+        let events = await eventsThroughMarker(testbed, tap, after: ports.count + 2_000 + ports.count, port: "9-8")
+        let cycles = events.dropFirst(ports.count)
+        #expect(cycles.filter(\.isArrival).count == 1_000)
+        #expect(cycles.filter(\.isDeparture).count == 1_000 + ports.count)
+        var present = Set(ports.map(\.devpath))
+        for event in cycles {
+            if event.isArrival { #expect(present.insert(event.sourceKey).inserted, "arrived twice: \(event.sourceKey)") }
+            if event.isDeparture { #expect(present.remove(event.sourceKey) != nil, "departed unannounced: \(event.sourceKey)") }
+        }
+        #expect(present.isEmpty)
+        #expect(source.presentDevices.count == 1, "only the marker is left")
+    }
+}
