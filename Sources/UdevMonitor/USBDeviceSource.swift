@@ -60,7 +60,9 @@ public final class USBDeviceSource: @unchecked Sendable {
     }
 
     deinit {
+        // The last reference is gone, so nothing else can touch the queue-confined state any more.
         readSource?.cancel()
+        graceTimers.values.forEach { $0.cancel() }
         continuation.finish()
     }
 

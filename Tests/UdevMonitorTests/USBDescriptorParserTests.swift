@@ -7,11 +7,11 @@ struct USBDescriptorParserTests {
     static let descriptors: [UInt8] = [
         18, 1, 0x00, 0x02, 0, 0, 0, 64, 0xac, 0x05, 0xa8, 0x12, 0x01, 0x0f, 1, 2, 3, 1,
         9, 2, 52, 0, 3, 1, 0, 0xc0, 250,
-        9, 4, 0, 0, 3, 0x06, 0x01, 0x01, 5,
+        9, 4, 0, 0, 1, 0x06, 0x01, 0x01, 5,
         7, 5, 0x81, 2, 0, 2, 0,
         9, 4, 1, 0, 0, 0xff, 0xfe, 0x02, 6,
-        9, 4, 1, 1, 2, 0xff, 0xfe, 0x03, 6,
-        9, 4, 2, 0, 2, 0xff, 0xfd, 0x01, 7,
+        9, 4, 1, 1, 0, 0xff, 0xfe, 0x03, 6,
+        9, 4, 2, 0, 0, 0xff, 0xfd, 0x01, 7,
     ]
 
     @Test("interfaces come in interface order, alternate settings skipped")

@@ -289,4 +289,19 @@ struct USBDeviceSourceTests {
         #expect(present.isEmpty)
         #expect(source.presentDevices.count == 1, "only the marker is left")
     }
+
+    @Test("libusb reads the active configuration's interfaces from sysfs, without opening the device")
+    func readsWithoutOpening() throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let device = testbed.addDevice(
+            subsystem: "usb", name: "5-1", parent: testbed.hostController,
+            attributes: [("idVendor", "05ac"), ("idProduct", "12a8"), ("busnum", "5\n"), ("devnum", "3\n"),
+                         ("bConfigurationValue", "1\n"), ("speed", "480\n")],
+            properties: [("DEVTYPE", "usb_device"), ("BUSNUM", "005"), ("DEVNUM", "003"), ("DEVNAME", "/dev/bus/usb/005/003")])
+        testbed.setAttribute(device, "descriptors", bytes: USBDescriptorParserTests.descriptors)
+        let interfaces = LibUSBDescriptors.interfaces(bus: 5, address: 3)
+        #expect(interfaces?.map(\.triple) == ["06/01/01", "ff/fe/02", "ff/fd/01"])
+        #expect(LibUSBDescriptors.interfaces(bus: 5, address: 99) == nil)
+    }
 }
