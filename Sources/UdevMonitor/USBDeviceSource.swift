@@ -129,9 +129,14 @@ public final class USBDeviceSource: @unchecked Sendable {
     /// Enumerates what is present and emits the difference to what was announced.
     private func resynchronize() throws(UdevError) {
         guard let context else { return }
-        let present = try context.enumerate(subsystem: "usb", devtype: "usb_device", tag: configuration.tag)
-        let ttys = try context.enumerate(subsystem: "tty", tag: configuration.tag)
-        emit(folder.resynchronize(present: present, ttys: ttys))
+        // Interfaces and ttys are read with their device, from sysfs; only usb_devices are listed. With a tag,
+        // libudev's tag index lists just the tagged ones.
+        let present = if let tag = configuration.tag {
+            try context.enumerate(subsystem: "usb", tag: tag) { !($0.split(separator: "/").last?.contains(":") ?? true) }
+        } else {
+            context.presentUSBDevices()
+        }
+        emit(folder.resynchronize(present: present))
     }
 
     /// Drains the monitor and folds what it read.

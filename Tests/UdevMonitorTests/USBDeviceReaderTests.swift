@@ -18,6 +18,9 @@ struct USBDeviceReaderTests {
             "bInterfaceSubClass": .attribute("00"), "bInterfaceProtocol": .attribute("00"),
         ])
         try sysfs.device("devices/1-2/1-2:1.0/ttyUSB1/tty/ttyUSB1", [:])
+        try sysfs.subsystem("devices/1-2/1-2:1.0/ttyUSB1", "../../../../bus/usb-serial")
+        try sysfs.subsystem("devices/1-2/1-2:1.0/ttyUSB1/tty/ttyUSB1", "../../../../../../class/tty")
+        try sysfs.device("devices/1-2/1-2:1.0/ttyUSB0/tty/ttyUSB0", [:])  // no class link: not taken for a tty
         let record = try offlineReader.readDevice(sysfs.event("devices/1-2", action: "add",
             properties: ["ID_PDA": "1", "ID_PATH": "pci-0000:00:14.0-usb-0:2", "PRODUCT": "830/61/100", "DEVNAME": "/dev/bus/usb/001/007"]))
         let properties = record.properties
@@ -30,6 +33,7 @@ struct USBDeviceReaderTests {
         #expect(properties.string(PropertyKey.usbSerial) == "PALM42")
         #expect(properties.strlist(PropertyKey.usbInterfaces) == ["ff/00/00"])
         #expect(properties.string(PropertyKey.serialDevice) == "/dev/ttyUSB1")
+        #expect(record.ttys == ["/devices/1-2/1-2:1.0/ttyUSB1/tty/ttyUSB1": "/dev/ttyUSB1"])
         #expect(properties.string("udev.ID_PDA") == "1" && properties.string("udev.ID_PATH") != nil)
         #expect(properties.contains("udev.PRODUCT") == false && properties.contains("udev.DEVNAME") == false)
         #expect(record.isAwaitingInterfaces == false)

@@ -125,7 +125,7 @@ struct USBEventFolderTests {
         let b = try stick("2-2", serial: "B")
         let present = [sysfs.event(a, action: nil, properties: ["USEC_INITIALIZED": "500"]),
                        sysfs.event(b, action: nil, properties: ["USEC_INITIALIZED": "600"])]
-        let coldPlug = folder.resynchronize(present: present, ttys: [])
+        let coldPlug = folder.resynchronize(present: present)
         #expect(coldPlug.map(\.sourceKey) == ["/" + a, "/" + b] && coldPlug.allSatisfy { $0.isArrival })
 
         // Queued while enumerating: A's own add (enumeration saw it), the remove of an older instance at B's
@@ -144,10 +144,10 @@ struct USBEventFolderTests {
     mutating func resynchronisation() throws {
         let a = try stick("3-1", serial: "A")
         let b = try stick("3-2", serial: "B")
-        _ = folder.resynchronize(present: [sysfs.event(a, action: nil), sysfs.event(b, action: nil)], ttys: [])
+        _ = folder.resynchronize(present: [sysfs.event(a, action: nil), sysfs.event(b, action: nil)])
         let c = try stick("3-3", serial: "C")
         let events = folder.resynchronize(
-            present: [sysfs.event(b, action: nil, properties: ["ID_MTP_DEVICE": "1"]), sysfs.event(c, action: nil)], ttys: [])
+            present: [sysfs.event(b, action: nil, properties: ["ID_MTP_DEVICE": "1"]), sysfs.event(c, action: nil)])
         #expect(events.count == 3)
         #expect(events[0] == .departed(transport: .usb, sourceKey: "/" + a))
         #expect(events[1].isChange && events[1].sourceKey == "/" + b)

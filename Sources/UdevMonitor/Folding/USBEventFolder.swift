@@ -85,11 +85,12 @@ struct USBEventFolder {
         return [.arrived(record.observation)]
     }
 
-    /// The events that bring the announced set in line with `present` (usb_devices) and `ttys` as an
-    /// enumeration found them: arrivals, changes and departures, by devpath. Cold-plug is this from empty.
+    /// The events that bring the announced set in line with the usb_devices `present` as an enumeration found
+    /// them (each read with its interfaces and ttys): arrivals, changes and departures, by devpath. Cold-plug is
+    /// this from empty.
     ///
     /// Everything present is announced at once, complete or not: an enumeration sees the tree as it is.
-    mutating func resynchronize(present: [UdevDevice], ttys: [UdevDevice]) -> [SourceEvent] {
+    mutating func resynchronize(present: [UdevDevice]) -> [SourceEvent] {
         var fresh: [String: USBDeviceRecord] = [:]
         for device in present where device.isUSBDevice {
             do {
@@ -101,11 +102,6 @@ struct USBEventFolder {
         let previous = devices
         devices = fresh
         pending = [:]
-        for tty in ttys {
-            if let owner = owner(of: tty.devpath) {
-                devices[owner]?.ttys[tty.devpath] = tty.devnode ?? "/dev/" + tty.sysname
-            }
-        }
         var events: [SourceEvent] = []
         for devpath in previous.keys.sorted() where devices[devpath] == nil {
             events.append(.departed(transport: .usb, sourceKey: devpath))

@@ -76,6 +76,14 @@ struct SysfsDirectory: Sendable, Hashable {
         return names.sorted()
     }
 
+    /// Whether this is a tty-class device: its `subsystem` link points at `…/class/tty`.
+    var isTTY: Bool {
+        var target = [CChar](repeating: 0, count: 256)
+        let length = readlink(path + "/subsystem", &target, target.count - 1)
+        guard length > 0 else { return false }
+        return String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).hasSuffix("/tty")
+    }
+
     /// The subdirectory `name`.
     func child(_ name: String) -> SysfsDirectory { SysfsDirectory(path: path + "/" + name) }
 }

