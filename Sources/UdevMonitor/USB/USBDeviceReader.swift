@@ -47,16 +47,19 @@ struct USBDeviceReader: Sendable {
             record.udevProperties[name] = value
         }
         let interfaceNames = directory.entries().filter { $0.hasPrefix(device.sysname + ":") }
-        let interfaces = readInterfaces(interfaceNames, of: directory, properties: device.properties,
+        let expected = directory.decimal("bNumInterfaces").map(Int.init)
+        let interfaces = readInterfaces(interfaceNames, of: directory, expected: expected, properties: device.properties,
                                         bus: record.busNumber, address: record.deviceNumber)
         record.interfaces = interfaces.all
         record.boundInterfaces = interfaces.bound
         // Interface directories are only to be expected of a configured, authorized device (USBGuard and
-        // `authorized_default=0` leave a device without interfaces until someone allows it).
-        if let configuration = directory.decimal("bConfigurationValue"), configuration > 0,
-            directory.decimal("authorized") != 0, let count = directory.decimal("bNumInterfaces"), count > 0
+        // `authorized_default=0` leave a device without interfaces until someone allows it). Those two
+        // attributes are read only when directories are missing, which a normal plug-in never has.
+        if let expected, expected > 0, interfaces.bound.count < expected,
+            let configuration = directory.decimal("bConfigurationValue"), configuration > 0,
+            directory.decimal("authorized") != 0
         {
-            record.expectedInterfaces = Int(count)
+            record.expectedInterfaces = expected
         }
         record.ttys = readTTYs(below: interfaceNames, of: directory, devpath: device.devpath)
         // Every attribute read above may have failed because the device left half-way; a record assembled from
@@ -71,7 +74,8 @@ struct USBDeviceReader: Sendable {
     }
 
     private func readInterfaces(
-        _ names: [String], of directory: SysfsDirectory, properties: [String: String], bus: UInt32?, address: UInt32?
+        _ names: [String], of directory: SysfsDirectory, expected: Int?, properties: [String: String], bus: UInt32?,
+        address: UInt32?
     ) -> (all: [USBInterface], bound: Set<UInt8>) {
         var record = USBDeviceRecord(devpath: "")
         for name in names {
@@ -81,7 +85,6 @@ struct USBDeviceReader: Sendable {
             if let interface = readInterface(at: interfaceDirectory, sysname: name, interface: uevent) { record.bind(interface) }
         }
         let bound = record.boundInterfaces
-        let expected = directory.decimal("bNumInterfaces").map(Int.init)
         if let expected, record.interfaces.count >= expected, expected > 0 { return (record.interfaces, bound) }
         if !record.interfaces.isEmpty && expected == nil { return (record.interfaces, bound) }
         // Some interfaces are not in sysfs (yet, or unreadable): fill in from the configuration descriptor.
