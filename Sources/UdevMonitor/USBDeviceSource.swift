@@ -45,9 +45,11 @@ public final class USBDeviceSource: @unchecked Sendable {
     private var graceTimers: [String: any DispatchSourceTimer] = [:]
     private var folder: USBEventFolder
     private var stopped = false
-    /// Runs on the queue between enabling the monitor and enumerating; tests plug devices into that window.
+    /// Test hook, set before `start()`: runs on the queue between enabling the monitor and enumerating, so a
+    /// test can plug devices into that window.
     var willEnumerate: (() -> Void)?
-    /// Runs on the queue after each drain with the number of uevents read; tests pace umockdev's sender by it.
+    /// Test hook, set before `start()`: runs on the queue after each drain with the number of uevents read, so
+    /// a test can pace umockdev's sender.
     var didReceiveUevents: ((Int) -> Void)?
 
     /// A source that has not started; `events` yields nothing until `start()`.
@@ -67,8 +69,8 @@ public final class USBDeviceSource: @unchecked Sendable {
     }
 
     /// Starts monitoring: the present devices arrive first, then hotplug follows. Throws if libudev cannot
-    /// open its monitor. Must not be called from a task that runs on the source's queue; calling it twice is
-    /// a no-op.
+    /// open its monitor. Must not be called from a task that runs on the source's queue; calling it again, or
+    /// after `stop()`, does nothing.
     public func start() throws(UdevError) {
         let result: Result<Void, UdevError> = queue.sync {
             do throws(UdevError) {
@@ -147,13 +149,13 @@ public final class USBDeviceSource: @unchecked Sendable {
         let drained = monitor.drain(into: &received)
         didReceiveUevents?(received.count)
         for device in received { emit(folder.fold(device)) }
-        armGraceTimers()
         if drained == .overrun {
             logger.warning("udev monitor overran, events were lost; resynchronising from sysfs")
             do throws(UdevError) { try resynchronize() } catch {
                 logger.error("udev resynchronisation failed", metadata: ["error": "\(error)"])
             }
         }
+        armGraceTimers()
     }
 
     /// Gives each newly pending device one timer; drops the timers of devices no longer pending.

@@ -110,6 +110,13 @@ struct USBEventFolderTests {
         #expect(folder.fold(sysfs.event(path + "/1-6:1.0/ttyUSB1/tty/ttyUSB1", action: "remove", subsystem: "tty", devtype: nil)).isEmpty)
     }
 
+    @Test("root hubs are the controller's, not devices: never announced")
+    mutating func rootHubsIgnored() throws {
+        try sysfs.device("devices/pci/usb1", ["idVendor": .attribute("1d6b"), "idProduct": .attribute("0002")])
+        #expect(folder.fold(sysfs.event("devices/pci/usb1", action: "add")).isEmpty)
+        #expect(folder.resynchronize(present: [sysfs.event("devices/pci/usb1", action: nil)]).isEmpty)
+    }
+
     @Test("devpaths are matched by component: 1-1 does not own 1-10's tty")
     mutating func devpathComponents() throws {
         let path = try stick("1-1")

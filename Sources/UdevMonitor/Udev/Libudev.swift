@@ -58,11 +58,11 @@ extension UdevContext {
     ///
     /// Much cheaper than `udev_enumerate_scan_devices`, which builds a device for every entry (each interface
     /// too) to match the subsystem and then sorts them; here interfaces (`1-2:1.0`) are skipped by name and only
-    /// usb_devices are built. Measured under umockdev with 500 devices: 51 ms instead of 162 ms.
+    /// usb_devices are built (root hubs, `usbN`, are not reported at all). Measured under umockdev with 500 devices: 51 ms instead of 162 ms.
     func presentUSBDevices() -> [UdevDevice] {
         let bus = SysfsDirectory(path: "/sys/bus/usb/devices")
         var devices: [UdevDevice] = []
-        for name in bus.entries() where !name.contains(":") {
+        for name in bus.entries() where !name.contains(":") && !name.hasPrefix("usb") {
             guard let device = udev_device_new_from_syspath(pointer, bus.path + "/" + name) else { continue }
             devices.append(UdevDevice(copying: device))
             udev_device_unref(device)

@@ -29,12 +29,15 @@ struct UdevDevice: Sendable, Hashable {
         return String(devpath[devpath.index(after: slash)...])
     }
 
-    /// Whether this is a whole USB device (not one of its interfaces).
+    /// Whether this is a whole USB device (not one of its interfaces), other than a root hub.
+    ///
+    /// Root hubs (`usb1`, `usb2` …) are the host controller's own and never plugged in; they are not devices
+    /// devsync reports.
     ///
     /// A remove uevent carries no sysfs to look at, so this reads only the event: DEVTYPE, or else the
     /// kernel's PRODUCT (`vid/pid/bcd`) without an INTERFACE, which only a usb_device has.
     var isUSBDevice: Bool {
-        guard subsystem == "usb" else { return false }
+        guard subsystem == "usb", !sysname.hasPrefix("usb") else { return false }
         if let devtype { return devtype == "usb_device" }
         return properties["PRODUCT"] != nil && properties["INTERFACE"] == nil
     }
