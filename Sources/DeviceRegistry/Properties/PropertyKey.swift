@@ -49,6 +49,22 @@ public enum PropertyKey {
     public static let bluetoothUUIDs = "bluetooth.uuids"
     /// `string`: the device id modalias, `bluetooth:vXXXXpXXXXdXXXX` or `usb:…`.
     public static let bluetoothModalias = "bluetooth.modalias"
+    /// `string`: the user-settable alias BlueZ keeps (defaults to the remote name).
+    public static let bluetoothAlias = "bluetooth.alias"
+    /// `string`: the major device class: computer, phone, lan, audio-video, peripheral, imaging, wearable …
+    public static let bluetoothMajorClass = "bluetooth.major_class"
+    /// `string`: the minor device class: smartphone, cellular, pda, laptop, headset … (absent when unknown).
+    public static let bluetoothMinorClass = "bluetooth.minor_class"
+    /// `int`: the Device ID vendor, from the modalias.
+    public static let bluetoothVendorID = "bluetooth.vendor_id"
+    /// `int`: the Device ID product, from the modalias.
+    public static let bluetoothProductID = "bluetooth.product_id"
+    /// `int`: the Device ID version, from the modalias.
+    public static let bluetoothVersion = "bluetooth.version"
+    /// `bool`: whether the device is paired.
+    public static let bluetoothPaired = "bluetooth.paired"
+    /// `bool`: whether the device is connected now.
+    public static let bluetoothConnected = "bluetooth.connected"
 
     // sync.*: what profiles set
     /// `string`: pda, phone, tablet, media-player or camera.
