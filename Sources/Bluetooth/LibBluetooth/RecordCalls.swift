@@ -18,13 +18,18 @@ enum RawRecordCalls {
         sdp_record_free(record)
     }
 
+    /// `sdp_data_free`: frees one data element (and a sequence's children).
+    static func free(_ data: UnsafeMutablePointer<sdp_data_t>) {
+        sdp_data_free(data)
+    }
+
     /// What bare `sdp_extract_pdu` makes of `bytes`: the length it claims to have scanned and how many
     /// attributes it kept. Lets the tests pin down libbluetooth's behaviour on hostile input.
     static func probe(_ bytes: [UInt8]) -> (scanned: Int, attributes: Int) {
         var scanned: Int32 = 0
         guard let record = bytes.withUnsafeBufferPointer({ extractPDU($0.baseAddress!, Int32($0.count), &scanned) })
         else { return (0, 0) }
-        defer { free(record) }
+        defer { CheckedRecordCalls.free(record) }
         var count = 0
         var node = record.pointee.attrlist
         while let current = node {
@@ -50,7 +55,7 @@ enum CheckedRecordCalls {
         guard let record else {
             throw SDPParseError(.malformed, at: range.lowerBound, "libbluetooth could not allocate the record")
         }
-        defer { RawRecordCalls.free(record) }
+        defer { free(record) }
         var attributes: [UInt16: SDPDataElement] = [:]
         var node = record.pointee.attrlist
         while let current = node {
@@ -66,6 +71,32 @@ enum CheckedRecordCalls {
             )
         }
         return attributes
+    }
+
+    /// Frees `record` completely. `sdp_data_free` frees the children of sequences but not of alternatives
+    /// (BlueZ 5.66), so a device answering with alternatives would leak memory into the daemon on every lookup;
+    /// their children are freed here first.
+    static func free(_ record: UnsafeMutablePointer<sdp_record_t>) {
+        var node = record.pointee.attrlist
+        while let current = node {
+            if let data = current.pointee.data?.assumingMemoryBound(to: sdp_data_t.self) { releaseAlternatives(in: data) }
+            node = current.pointee.next
+        }
+        RawRecordCalls.free(record)
+    }
+
+    /// Frees the children of every alternative inside `data` and detaches them; depth is bounded by validation.
+    private static func releaseAlternatives(in data: UnsafeMutablePointer<sdp_data_t>) {
+        let type = Int32(data.pointee.dtd)
+        let isAlternative = (SDP_ALT8...SDP_ALT32).contains(type)
+        guard isAlternative || (SDP_SEQ8...SDP_SEQ32).contains(type) else { return }
+        var child = data.pointee.val.dataseq
+        while let current = child {
+            child = current.pointee.next
+            releaseAlternatives(in: current)
+            if isAlternative { RawRecordCalls.free(current) }
+        }
+        if isAlternative { data.pointee.val.dataseq = nil }
     }
 
     /// Copies one libbluetooth data element (and, for sequences, its children) into a Swift value.
