@@ -45,6 +45,11 @@ public enum PropertyKey {
     public static let bluetoothName = "bluetooth.name"
     /// `int`: the 24-bit class of device.
     public static let bluetoothClass = "bluetooth.class"
+    /// `string`: the class of device's major class decoded (`phone`, `computer`, `audio-video` …), since FDI
+    /// operators cannot mask bits.
+    public static let bluetoothMajorClass = "bluetooth.major_class"
+    /// `string`: the minor class decoded for the computer and phone major classes (`palm`, `smartphone` …).
+    public static let bluetoothMinorClass = "bluetooth.minor_class"
     /// `strlist`: service UUIDs, lowercase 128-bit.
     public static let bluetoothUUIDs = "bluetooth.uuids"
     /// `string`: the device id modalias, `bluetooth:vXXXXpXXXXdXXXX` or `usb:…`.
