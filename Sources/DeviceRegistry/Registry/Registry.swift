@@ -113,6 +113,9 @@ public actor Registry {
     /// Ends every event stream (at shutdown).
     public nonisolated func finishEvents() { broadcast.finish() }
 
+    /// The number of live event subscribers.
+    public nonisolated var subscriberCount: Int { broadcast.count }
+
     // MARK: Queries
 
     /// Every listed device (present, or stored and absent), sorted by uid.
