@@ -67,6 +67,12 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
+        // Spawned and SIGKILLed by DeviceRegistryTests' store crash test; found next to the test bundle.
+        .executableTarget(
+            name: "store-crash-writer",
+            dependencies: ["DeviceRegistry", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StoreCrashWriter"
+        ),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry"]),
     ],
     swiftLanguageModes: [.v6]

@@ -45,16 +45,17 @@ public enum PropertyKey {
     public static let bluetoothName = "bluetooth.name"
     /// `int`: the 24-bit class of device.
     public static let bluetoothClass = "bluetooth.class"
+    /// `string`: the class of device's major class decoded (`phone`, `computer`, `audio-video` …), since FDI
+    /// operators cannot mask bits.
+    public static let bluetoothMajorClass = "bluetooth.major_class"
+    /// `string`: the minor class decoded for the computer and phone major classes (`palm`, `smartphone` …).
+    public static let bluetoothMinorClass = "bluetooth.minor_class"
     /// `strlist`: service UUIDs, lowercase 128-bit.
     public static let bluetoothUUIDs = "bluetooth.uuids"
     /// `string`: the device id modalias, `bluetooth:vXXXXpXXXXdXXXX` or `usb:…`.
     public static let bluetoothModalias = "bluetooth.modalias"
     /// `string`: the user-settable alias BlueZ keeps (defaults to the remote name).
     public static let bluetoothAlias = "bluetooth.alias"
-    /// `string`: the major device class: computer, phone, lan, audio-video, peripheral, imaging, wearable …
-    public static let bluetoothMajorClass = "bluetooth.major_class"
-    /// `string`: the minor device class: smartphone, cellular, pda, laptop, headset … (absent when unknown).
-    public static let bluetoothMinorClass = "bluetooth.minor_class"
     /// `int`: the Device ID vendor, from the modalias.
     public static let bluetoothVendorID = "bluetooth.vendor_id"
     /// `int`: the Device ID product, from the modalias.
