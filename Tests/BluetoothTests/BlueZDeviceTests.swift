@@ -21,7 +21,7 @@ struct BlueZDeviceTests {
         let properties = observation.properties
         #expect(properties.string(PropertyKey.infoSubsystem) == "bluetooth")
         #expect(properties.string(PropertyKey.bluetoothAddress) == "00:1A:7D:DA:71:13")
-        #expect(properties.string(PropertyKey.bluetoothName) == "Nokia 6230i")
+        #expect(properties.string(PropertyKey.bluetoothName) == "Anna's phone", "the alias, as docs/profiles.md says")
         #expect(properties.string(PropertyKey.bluetoothAlias) == "Anna's phone")
         #expect(properties.string(PropertyKey.infoProduct) == "Nokia 6230i")
         #expect(properties.string(PropertyKey.infoVendor) == "Nokia")
@@ -45,20 +45,37 @@ struct BlueZDeviceTests {
         ])
     }
 
-    @Test("a PDA's minor class is published as pda")
+    @Test("a Palm publishes computer/palm, the values the shipped 60-bluetooth.fdi matches for a PDA")
     func pdaMinorClass() {
         let palm = BlueZDevice(address: "00:07:E0:12:34:56", name: "Palm Tungsten T", deviceClass: 0x10_0114)
         #expect(palm.properties.string(PropertyKey.bluetoothMajorClass) == "computer")
-        #expect(palm.properties.string(PropertyKey.bluetoothMinorClass) == "pda")
+        #expect(palm.properties.string(PropertyKey.bluetoothMinorClass) == "palm")
     }
 
-    @Test("without a remote name the alias names the device, and info.product stays unset")
-    func aliasOnly() {
-        let device = BlueZDevice(address: "00:1A:7D:DA:71:13", alias: "00-1A-7D-DA-71-13")
-        let properties = device.properties
-        #expect(properties.string(PropertyKey.bluetoothName) == "00-1A-7D-DA-71-13")
-        #expect(properties.string(PropertyKey.bluetoothAlias) == "00-1A-7D-DA-71-13")
-        #expect(!properties.contains(PropertyKey.infoProduct))
+    @Test("minor classes are published for computers and phones only; class 0 publishes no decoded keys")
+    func minorClassScope() {
+        let headset = BlueZDevice(address: "00:1A:7D:DA:71:13", deviceClass: 0x24_0404).properties
+        #expect(headset.string(PropertyKey.bluetoothMajorClass) == "audio-video")
+        #expect(!headset.contains(PropertyKey.bluetoothMinorClass))
+
+        let unreported = BlueZDevice(address: "00:1A:7D:DA:71:13", deviceClass: 0).properties
+        #expect(unreported.int(PropertyKey.bluetoothClass) == 0)
+        #expect(!unreported.contains(PropertyKey.bluetoothMajorClass))
+        #expect(!unreported.contains(PropertyKey.bluetoothMinorClass))
+
+        let reserved = BlueZDevice(address: "00:1A:7D:DA:71:13", deviceClass: 0x1500).properties
+        #expect(!reserved.contains(PropertyKey.bluetoothMajorClass))
+    }
+
+    @Test("without an alias the remote name names the device; without a name info.product stays unset")
+    func nameFallbacks() {
+        let named = BlueZDevice(address: "00:1A:7D:DA:71:13", name: "K750i").properties
+        #expect(named.string(PropertyKey.bluetoothName) == "K750i")
+        #expect(!named.contains(PropertyKey.bluetoothAlias))
+
+        let unnamed = BlueZDevice(address: "00:1A:7D:DA:71:13", alias: "00-1A-7D-DA-71-13").properties
+        #expect(unnamed.string(PropertyKey.bluetoothName) == "00-1A-7D-DA-71-13")
+        #expect(!unnamed.contains(PropertyKey.infoProduct))
     }
 
     @Test("absent or unparseable fields leave their properties out")
@@ -92,10 +109,10 @@ struct BlueZDeviceTests {
     func applyChanges() {
         var device = Self.phone
         device.apply(.connected(true))
-        device.apply(.name(nil))
-        device.apply(.deviceClass(0x24_0404))
+        device.apply(.alias(nil))
+        device.apply(.deviceClass(0x10_0110))
         #expect(device.properties.bool(PropertyKey.bluetoothConnected) == true)
-        #expect(device.properties.string(PropertyKey.bluetoothName) == "Anna's phone")
-        #expect(device.properties.string(PropertyKey.bluetoothMinorClass) == "headset")
+        #expect(device.properties.string(PropertyKey.bluetoothName) == "Nokia 6230i")
+        #expect(device.properties.string(PropertyKey.bluetoothMinorClass) == "handheld")
     }
 }

@@ -19,28 +19,28 @@ struct DeviceClassTests {
         let decoded = BluetoothDeviceClass(rawValue: 0x5A_020C)
         #expect(decoded.majorClass == .phone)
         #expect(decoded.minorClass == .smartphone)
-        #expect(decoded.minorClass?.publishedName == "smartphone")
+        #expect(decoded.minorClass?.rawValue == "smartphone")
         #expect(decoded.serviceClasses.contains([.telephony, .objectTransfer, .capturing, .networking]))
     }
 
-    @Test("a Palm PDA is a computer whose minor class is published as pda")
+    @Test("a Palm PDA is a computer of minor class palm; a clamshell PDA is handheld")
     func palmPDA() {
         let palm = BluetoothDeviceClass(rawValue: 0x10_0114)
         #expect(palm.majorClass == .computer)
         #expect(palm.minorClass == .palmPDA)
-        #expect(palm.minorClass?.publishedName == "pda")
+        #expect(palm.minorClass?.rawValue == "palm")
         #expect(palm.serviceClasses == .objectTransfer)
 
         let handheld = BluetoothDeviceClass(rawValue: 0x10_0110)
         #expect(handheld.minorClass == .handheldPDA)
-        #expect(handheld.minorClass?.publishedName == "pda")
+        #expect(handheld.minorClass?.rawValue == "handheld")
     }
 
     @Test("a headset is audio-video, not a phone")
     func headset() {
         let decoded = BluetoothDeviceClass(rawValue: 0x24_0404)
         #expect(decoded.majorClass == .audioVideo)
-        #expect(decoded.majorClass.rawValue == "audio-video")
+        #expect(decoded.majorClass?.rawValue == "audio-video")
         #expect(decoded.minorClass == .headset)
         #expect(decoded.serviceClasses == [.audio, .rendering])
     }
@@ -54,7 +54,10 @@ struct DeviceClassTests {
         #expect(BluetoothDeviceClass(rawValue: 0x40C).minorClass == nil, "A/V minor 3 is reserved")
         #expect(BluetoothDeviceClass(rawValue: 0x500).majorClass == .peripheral)
         #expect(BluetoothDeviceClass(rawValue: 0x1F00).majorClass == .uncategorized)
-        #expect(BluetoothDeviceClass(rawValue: 0x1500).majorClass == .uncategorized, "reserved major code")
+        #expect(BluetoothDeviceClass(rawValue: 0x1500).majorClass == nil, "reserved major code")
+        #expect(BluetoothDeviceClass(rawValue: 0x1500).minorClass == nil)
+        #expect(BluetoothDeviceClass(rawValue: 0x0300).majorClass?.rawValue == "network")
+        #expect(BluetoothDeviceClass(rawValue: 0x0200).minorClass == .uncategorized)
         #expect(BluetoothDeviceClass(rawValue: 0x0000).majorClass == .miscellaneous)
         #expect(BluetoothDeviceClass(rawValue: 0x0900).majorClass == .health)
         #expect(BluetoothDeviceClass(rawValue: 0xFF00_020C).rawValue == 0x20C, "bits above 23 are dropped")

@@ -12,64 +12,78 @@ public struct BluetoothDeviceClass: Sendable, Hashable, CustomStringConvertible 
     /// The service classes the device says it offers.
     public var serviceClasses: BluetoothServiceClasses { BluetoothServiceClasses(rawValue: UInt16(rawValue >> 13)) }
 
-    /// The major device class.
-    public var majorClass: BluetoothMajorDeviceClass { BluetoothMajorDeviceClass(code: UInt8((rawValue >> 8) & 0x1F)) }
+    /// The 5-bit major device class field.
+    public var majorCode: UInt8 { UInt8((rawValue >> 8) & 0x1F) }
+
+    /// The major device class, or nil for a code the specification reserves.
+    public var majorClass: BluetoothMajorDeviceClass? { BluetoothMajorDeviceClass(code: majorCode) }
 
     /// The 6-bit minor device class field, whose meaning depends on the major class.
     public var minorCode: UInt8 { UInt8((rawValue >> 2) & 0x3F) }
 
     /// The minor device class, where devsync knows the major class's table and the code is assigned.
-    public var minorClass: BluetoothMinorDeviceClass? { BluetoothMinorDeviceClass(major: majorClass, code: minorCode) }
+    public var minorClass: BluetoothMinorDeviceClass? {
+        majorClass.flatMap { BluetoothMinorDeviceClass(major: $0, code: minorCode) }
+    }
 
     public var description: String {
+        let major = majorClass?.rawValue ?? "reserved"
         let minor = minorClass.map { "/\($0.rawValue)" } ?? ""
-        return "\(majorClass.rawValue)\(minor) (0x\(String(rawValue, radix: 16)))"
+        return "\(major)\(minor) (0x\(String(rawValue, radix: 16)))"
     }
 }
 
-/// The major device classes, named as devsync publishes them in `bluetooth.major_class`.
+/// The major device classes, named as devsync publishes them in `bluetooth.major_class` (`docs/profiles.md`).
 public enum BluetoothMajorDeviceClass: String, Sendable, Hashable, CaseIterable {
     case miscellaneous
     case computer
     case phone
     /// LAN / network access point.
-    case lan
+    case network
     case audioVideo = "audio-video"
     case peripheral
     case imaging
     case wearable
     case toy
     case health
-    /// 0x1F, and any code the specification reserves.
+    /// 0x1F: the device says it has no major class.
     case uncategorized
 
-    /// The class for a 5-bit major code; reserved codes read as uncategorized.
-    public init(code: UInt8) {
+    /// The class for a 5-bit major code, or nil for a reserved code.
+    public init?(code: UInt8) {
         switch code {
         case 0x00: self = .miscellaneous
         case 0x01: self = .computer
         case 0x02: self = .phone
-        case 0x03: self = .lan
+        case 0x03: self = .network
         case 0x04: self = .audioVideo
         case 0x05: self = .peripheral
         case 0x06: self = .imaging
         case 0x07: self = .wearable
         case 0x08: self = .toy
         case 0x09: self = .health
-        default: self = .uncategorized
+        case 0x1F: self = .uncategorized
+        default: return nil
         }
     }
 }
 
 /// The minor device classes devsync decodes: those of computers, phones and audio/video devices, the majors
 /// that sync (PDAs, phones) or that a user pairs alongside them and must not be mistaken for them (headsets).
+///
+/// Raw values are the names `bluetooth.minor_class` uses (`docs/profiles.md`); that property is published for
+/// computers and phones only, see ``isPublished``.
 public enum BluetoothMinorDeviceClass: String, Sendable, Hashable, CaseIterable {
+    /// Code 0 of any decoded major class.
+    case uncategorized
     // computer
     case desktop
     case server
     case laptop
-    case handheldPDA = "handheld-pda"
-    case palmPDA = "palm-pda"
+    /// Handheld PC/PDA (clamshell).
+    case handheldPDA = "handheld"
+    /// Palm-size PC/PDA.
+    case palmPDA = "palm"
     case wearableComputer = "wearable"
     case tablet
     // phone
@@ -96,17 +110,17 @@ public enum BluetoothMinorDeviceClass: String, Sendable, Hashable, CaseIterable 
     case videoConferencing = "video-conferencing"
     case gamingToy = "gaming-toy"
 
-    /// The minor class for `code` under `major`, or nil when it is uncategorized, reserved or not decoded.
+    /// The minor class for `code` under `major`, or nil when the code is reserved or the major's table is not decoded.
     public init?(major: BluetoothMajorDeviceClass, code: UInt8) {
         let table: [BluetoothMinorDeviceClass?]
         switch major {
         case .computer:
-            table = [nil, .desktop, .server, .laptop, .handheldPDA, .palmPDA, .wearableComputer, .tablet]
+            table = [.uncategorized, .desktop, .server, .laptop, .handheldPDA, .palmPDA, .wearableComputer, .tablet]
         case .phone:
-            table = [nil, .cellular, .cordless, .smartphone, .modem, .isdn]
+            table = [.uncategorized, .cellular, .cordless, .smartphone, .modem, .isdn]
         case .audioVideo:
             table = [
-                nil, .headset, .handsFree, nil, .microphone, .loudspeaker, .headphones, .portableAudio, .carAudio,
+                .uncategorized, .headset, .handsFree, nil, .microphone, .loudspeaker, .headphones, .portableAudio, .carAudio,
                 .setTopBox, .hifiAudio, .vcr, .videoCamera, .camcorder, .videoMonitor, .videoDisplayAndLoudspeaker,
                 .videoConferencing, nil, .gamingToy,
             ]
@@ -117,13 +131,10 @@ public enum BluetoothMinorDeviceClass: String, Sendable, Hashable, CaseIterable 
         self = minor
     }
 
-    /// The name published in `bluetooth.minor_class`: both PDA kinds are `pda`, since profiles care that a
-    /// device is a PDA, not whether it folds; the raw `bluetooth.class` keeps the difference.
-    public var publishedName: String {
-        switch self {
-        case .handheldPDA, .palmPDA: "pda"
-        default: rawValue
-        }
+    /// Whether `bluetooth.minor_class` carries minor classes of `major`: only computers and phones, the majors
+    /// whose devices devsync syncs, so that profiles never see a headset's minor class where a PDA's could be.
+    public static func isPublished(for major: BluetoothMajorDeviceClass) -> Bool {
+        major == .computer || major == .phone
     }
 }
 

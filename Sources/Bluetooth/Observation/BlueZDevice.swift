@@ -88,16 +88,19 @@ public struct BlueZDevice: Sendable, Hashable {
         if let address = BluetoothAddress(address) {
             properties[PropertyKey.bluetoothAddress] = .string(address.description)
         }
-        // The remote name is what the device calls itself; the alias may be a user's nickname or the address.
-        if let name = name ?? alias { properties[PropertyKey.bluetoothName] = .string(name) }
+        // The alias is what the user sees in every Bluetooth dialog; the remote name is what the device calls itself.
+        if let shown = alias ?? name { properties[PropertyKey.bluetoothName] = .string(shown) }
         if let alias { properties[PropertyKey.bluetoothAlias] = .string(alias) }
         if let name { properties[PropertyKey.infoProduct] = .string(name) }
         if let deviceClass {
             let decoded = BluetoothDeviceClass(rawValue: deviceClass)
             properties[PropertyKey.bluetoothClass] = .int(Int32(decoded.rawValue))
-            properties[PropertyKey.bluetoothMajorClass] = .string(decoded.majorClass.rawValue)
-            if let minor = decoded.minorClass {
-                properties[PropertyKey.bluetoothMinorClass] = .string(minor.publishedName)
+            // Class 0 means "not reported": no decoded keys, so profiles do not take it for "miscellaneous".
+            if decoded.rawValue != 0, let major = decoded.majorClass {
+                properties[PropertyKey.bluetoothMajorClass] = .string(major.rawValue)
+                if BluetoothMinorDeviceClass.isPublished(for: major), let minor = decoded.minorClass {
+                    properties[PropertyKey.bluetoothMinorClass] = .string(minor.rawValue)
+                }
             }
         }
         if !uuids.isEmpty {
