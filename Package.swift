@@ -68,6 +68,13 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
+        // Spawned and SIGKILLed by DeviceRegistryTests' store crash test; found next to the test bundle.
+        .executableTarget(
+            name: "store-crash-writer",
+            dependencies: ["DeviceRegistry", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StoreCrashWriter"
+        ),
+        .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry"]),
         // Test-only: umockdev's testbed (fake sysfs, synthetic uevents). Run under LD_PRELOAD=libumockdev-preload.so.0.
         .systemLibrary(name: "CUmockdev", path: "Tests/CUmockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
         .testTarget(

@@ -45,10 +45,27 @@ public enum PropertyKey {
     public static let bluetoothName = "bluetooth.name"
     /// `int`: the 24-bit class of device.
     public static let bluetoothClass = "bluetooth.class"
+    /// `string`: the class of device's major class decoded (`phone`, `computer`, `audio-video` …), since FDI
+    /// operators cannot mask bits.
+    public static let bluetoothMajorClass = "bluetooth.major_class"
+    /// `string`: the minor class decoded for the computer and phone major classes (`palm`, `smartphone` …).
+    public static let bluetoothMinorClass = "bluetooth.minor_class"
     /// `strlist`: service UUIDs, lowercase 128-bit.
     public static let bluetoothUUIDs = "bluetooth.uuids"
     /// `string`: the device id modalias, `bluetooth:vXXXXpXXXXdXXXX` or `usb:…`.
     public static let bluetoothModalias = "bluetooth.modalias"
+    /// `string`: the user-settable alias BlueZ keeps (defaults to the remote name).
+    public static let bluetoothAlias = "bluetooth.alias"
+    /// `int`: the Device ID vendor, from the modalias.
+    public static let bluetoothVendorID = "bluetooth.vendor_id"
+    /// `int`: the Device ID product, from the modalias.
+    public static let bluetoothProductID = "bluetooth.product_id"
+    /// `int`: the Device ID version, from the modalias.
+    public static let bluetoothVersion = "bluetooth.version"
+    /// `bool`: whether the device is paired.
+    public static let bluetoothPaired = "bluetooth.paired"
+    /// `bool`: whether the device is connected now.
+    public static let bluetoothConnected = "bluetooth.connected"
 
     // sync.*: what profiles set
     /// `string`: pda, phone, tablet, media-player or camera.

@@ -1,2 +1,0 @@
-/// Placeholder: the BlueZ watcher arrives with issue 5.
-enum BluetoothModule {}
