@@ -35,8 +35,23 @@ struct USBDeviceReaderTests {
         #expect(properties.string(PropertyKey.serialDevice) == "/dev/ttyUSB1")
         #expect(record.ttys == ["/devices/1-2/1-2:1.0/ttyUSB1/tty/ttyUSB1": "/dev/ttyUSB1"])
         #expect(properties.string("udev.ID_PDA") == "1" && properties.string("udev.ID_PATH") != nil)
-        #expect(properties.contains("udev.PRODUCT") == false && properties.contains("udev.DEVNAME") == false)
+        #expect(properties.string("udev.PRODUCT") == "830/61/100" && properties.string("udev.DEVNAME") != nil)
         #expect(record.isAwaitingInterfaces == false)
+    }
+
+    @Test("every udev property is published but one event's bookkeeping and the bound driver")
+    func udevProperties() throws {
+        let sysfs = try FakeSysfs()
+        try sysfs.device("devices/1-9", ["idVendor": .attribute("05ac"), "manufacturer": .attribute("Apple Inc.")])
+        let properties = try offlineReader.readDevice(sysfs.event("devices/1-9", action: "bind", properties: [
+            "ACTION": "bind", "SEQNUM": "4711", "DRIVER": "usb", "USEC_INITIALIZED": "123", "SYNTH_UUID": "0",
+            "USBMUX_SUPPORTED": "1", "ID_VENDOR_FROM_DATABASE": "Apple, Inc.",
+        ])).properties
+        #expect(properties.string("udev.USBMUX_SUPPORTED") == "1")
+        for name in ["ACTION", "SEQNUM", "DRIVER", "USEC_INITIALIZED", "SYNTH_UUID"] {
+            #expect(properties.contains("udev." + name) == false, "udev.\(name)")
+        }
+        #expect(properties.string(PropertyKey.infoVendor) == "Apple, Inc.", "the hwdb's name comes before the device's")
     }
 
     @Test("serials and names with invalid UTF-8, control characters and 64 KiB lengths are sanitized")

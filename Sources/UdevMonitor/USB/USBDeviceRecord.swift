@@ -19,7 +19,7 @@ struct USBDeviceRecord: Sendable, Hashable {
     var interfaces: [USBInterface] = []
     /// The tty nodes below this device, by the tty's devpath.
     var ttys: [String: String] = [:]
-    /// The udev properties other rules set (`ID_*`, `DEVSYNC_*`), published as `udev.<NAME>`.
+    /// The udev properties of the usb_device (see ``isPublished(udevProperty:)``), published as `udev.<NAME>`.
     var udevProperties: [String: String] = [:]
     /// udev's USEC_INITIALIZED for this instance, to tell a stale remove from a current one.
     var initializedAt: UInt64?
@@ -38,9 +38,15 @@ struct USBDeviceRecord: Sendable, Hashable {
     /// A record for `devpath` with nothing known yet.
     init(devpath: String) { self.devpath = devpath }
 
-    /// Which udev properties are worth publishing: those rules set (hwdb, media-player, libmtp, devsync's own).
+    /// Whether a udev property is published as `udev.<NAME>`: every one (docs/profiles.md) except the
+    /// bookkeeping of one event (`ACTION`, `SEQNUM`, `SYNTH_*`, `DEVPATH_OLD`, `USEC_INITIALIZED`) and `DRIVER`,
+    /// which changes when a driver binds, not when the device does; with them every bind and every replayed
+    /// event would look like a change of the device.
     static func isPublished(udevProperty name: String) -> Bool {
-        name.hasPrefix("ID_") || name.hasPrefix("DEVSYNC_")
+        switch name {
+        case "ACTION", "SEQNUM", "DEVPATH_OLD", "USEC_INITIALIZED", "DRIVER": false
+        default: !name.hasPrefix("SYNTH_")
+        }
     }
 
     /// Adds or replaces an interface read from its sysfs directory.
@@ -73,10 +79,11 @@ struct USBDeviceRecord: Sendable, Hashable {
     var properties: DeviceProperties {
         var properties = DeviceProperties()
         properties[PropertyKey.infoSubsystem] = .string("usb")
-        if let vendor = manufacturer ?? udevProperties["ID_VENDOR_FROM_DATABASE"] {
+        // docs/profiles.md: the hwdb's curated names first, the device's own strings when the hwdb has none.
+        if let vendor = udevProperties["ID_VENDOR_FROM_DATABASE"] ?? manufacturer {
             properties[PropertyKey.infoVendor] = .string(vendor)
         }
-        if let name = product ?? udevProperties["ID_MODEL_FROM_DATABASE"] {
+        if let name = udevProperties["ID_MODEL_FROM_DATABASE"] ?? product {
             properties[PropertyKey.infoProduct] = .string(name)
         }
         func int<T: BinaryInteger>(_ key: String, _ value: T?) {

@@ -36,6 +36,17 @@ actor EventTap {
         return Array(events.prefix(count))
     }
 
+    /// Every event up to and including the first that satisfies `isLast` (or what came, if the guard ran out).
+    func through(_ isLast: @escaping @Sendable (SourceEvent) -> Bool, guardSeconds: Int = 30) async -> [SourceEvent] {
+        var count = 1
+        while true {
+            let events = await first(count, guardSeconds: guardSeconds)
+            if events.count < count { return events }
+            if isLast(events[count - 1]) { return events }
+            count += 1
+        }
+    }
+
     private func release(_ id: Int) {
         waiters.removeValue(forKey: id)?.continuation.resume()
     }
