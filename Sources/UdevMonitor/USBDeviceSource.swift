@@ -51,6 +51,8 @@ public final class USBDeviceSource: @unchecked Sendable {
     /// Test hook, set before `start()`: runs on the queue after each drain with the number of uevents read, so
     /// a test can pace umockdev's sender.
     var didReceiveUevents: ((Int) -> Void)?
+    /// Test hook: runs on the queue once `stop()` has closed the monitor socket.
+    var didStop: (() -> Void)?
 
     /// A source that has not started; `events` yields nothing until `start()`.
     public init(configuration: Configuration = Configuration(), logger: Logger) {
@@ -88,7 +90,12 @@ public final class USBDeviceSource: @unchecked Sendable {
         queue.async { [self] in
             guard !stopped else { return }
             stopped = true
-            readSource?.cancel()
+            if let readSource {
+                readSource.cancel()  // its cancel handler closes the monitor
+            } else {
+                monitor?.close()
+                didStop?()
+            }
             readSource = nil
             graceTimers.values.forEach { $0.cancel() }
             graceTimers = [:]
@@ -122,8 +129,11 @@ public final class USBDeviceSource: @unchecked Sendable {
 
         let readSource = DispatchSource.makeReadSource(fileDescriptor: monitor.fileDescriptor, queue: queue)
         readSource.setEventHandler { [weak self] in self?.receive() }
-        // The monitor (and so its socket) must outlive the dispatch source's use of the fd.
-        readSource.setCancelHandler { [monitor, context] in withExtendedLifetime((monitor, context)) {} }
+        // The socket is closed only once the dispatch source has stopped using its fd.
+        readSource.setCancelHandler { [monitor, context, weak self] in
+            withExtendedLifetime(context) { monitor.close() }
+            self?.didStop?()
+        }
         self.readSource = readSource
         readSource.resume()
     }

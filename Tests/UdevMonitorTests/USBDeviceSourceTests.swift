@@ -6,9 +6,21 @@
 // (descriptor parsing, sysfs reading, folding) run either way.
 
 import DeviceRegistry
+import Dispatch
 import Logging
 import Testing
 @testable import UdevMonitor
+
+extension USBDeviceSource {
+    /// Stops and waits until the monitor socket is closed, so that closing the testbed next does not race the
+    /// preload library's socket cleanup in the same directory.
+    func stopAndWait() {
+        let closed = DispatchSemaphore(value: 0)
+        didStop = { closed.signal() }
+        stop()
+        _ = closed.wait(timeout: .now() + 10)
+    }
+}
 
 /// The process-wide testbed makes these tests mutually exclusive: UMOCKDEV_DIR is one environment variable.
 @Suite(
@@ -56,7 +68,7 @@ struct USBDeviceSourceTests {
         let fixtures: [USBFixture] = [.palm(), .iPhone(), .mtpPlayer(), .ptpCamera(), .nokiaN800(), .windowsMobile(), .usbStick()]
         let plugged = fixtures.map { testbed.plug($0) }
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let events = await eventsThroughMarker(testbed, tap, after: fixtures.count)
         #expect(events.allSatisfy { $0.isArrival })
         #expect(Set(events.map(\.sourceKey)) == Set(plugged.map(\.devpath)))
@@ -98,7 +110,7 @@ struct USBDeviceSourceTests {
         let testbed = Testbed()
         defer { testbed.close() }
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         // umockdev sends each add as the kernel does, the usb_device's before its interfaces exist.
         let iPhone = testbed.plug(.iPhone())
         let rndis = testbed.plug(.windowsMobile())
@@ -116,7 +128,7 @@ struct USBDeviceSourceTests {
         let testbed = Testbed()
         defer { testbed.close() }
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let palm = testbed.plug(.palm())
         // Whether a tty is already in sysfs when the source reads the device depends on scheduling; either way
         // there is one arrival, the rest are changes of the same device, and the end state names ttyUSB1.
@@ -133,7 +145,7 @@ struct USBDeviceSourceTests {
         let testbed = Testbed()
         defer { testbed.close() }
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let palm = testbed.plug(.palm())
         let plugged = await eventsThroughMarker(testbed, tap, port: "9-7")
         testbed.unplug(palm)
@@ -148,7 +160,7 @@ struct USBDeviceSourceTests {
         defer { testbed.close() }
         let plugged = testbed.plug(.usbStick())
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         _ = await tap.first(1)
         // The uevent carries DEVPATH, DEVTYPE and PRODUCT; the directory is deleted before the source can look.
         testbed.uevent(plugged.device, "remove")
@@ -162,7 +174,7 @@ struct USBDeviceSourceTests {
         let testbed = Testbed()
         defer { testbed.close() }
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let plugged = testbed.plug(.palm(), ttys: false)
         let arrival = await tap.first(1)
         #expect(arrival.first?.isArrival == true)
@@ -180,7 +192,7 @@ struct USBDeviceSourceTests {
         let testbed = Testbed()
         defer { testbed.close() }
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let plugged = testbed.plug(.iPhone())
         testbed.resend(plugged, "bind")
         testbed.resend(plugged, "change")
@@ -200,7 +212,7 @@ struct USBDeviceSourceTests {
         // Between enabling the monitor and enumerating: enumeration sees it AND its uevent is queued.
         source.willEnumerate = { during = testbed.plug(.mtpPlayer()) }
         try source.start()
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let events = await eventsThroughMarker(testbed, tap, after: 2)
         #expect(events.allSatisfy { $0.isArrival })
         #expect(Set(events.map(\.sourceKey)) == [early.devpath, try #require(during).devpath])
@@ -217,7 +229,7 @@ struct USBDeviceSourceTests {
             testbed.unplug(plugged)
         }
         try source.start()
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let events = await eventsThroughMarker(testbed, tap, after: 0)
         #expect(events.isEmpty)
         #expect(source.presentDevices.count == 1, "only the marker is present")
@@ -237,7 +249,7 @@ struct USBDeviceSourceTests {
         testbed.setAttribute(plugged.device, "product", bytes: [0xE2, 0x80, 0xAE, 0x7F, 0x09, 0x62])
         testbed.setAttribute(plugged.interfaces[0], "interface", bytes: [0xC0, 0xAF, 0x0D])
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let events = await eventsThroughMarker(testbed, tap, after: 1)
         let properties = try #require(events.first?.observation?.properties)
         let serial = try #require(properties.string("usb.serial"))
@@ -248,6 +260,22 @@ struct USBDeviceSourceTests {
         #expect(properties.strlist("usb.interface_names")?.allSatisfy { DeviceText.isClean($0) } == true)
     }
 
+    @Test("a device whose interfaces never all appear is still announced, after the grace period")
+    func incompleteDeviceIsSettled() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let (source, tap) = try startedSource(testbed, configuration: .init(interfaceGracePeriod: .milliseconds(50)))
+        defer { source.stopAndWait() }
+        var fixture = USBFixture.windowsMobile()
+        fixture.interfaces.removeLast()
+        let plugged = testbed.plug(fixture)
+        testbed.setAttribute(plugged.device, "bNumInterfaces", " 2")  // the second interface never comes
+        testbed.uevent(plugged.device, "change")
+        let events = await tap.first(1)
+        #expect(events.first?.isArrival == true && events.first?.sourceKey == plugged.devpath)
+        #expect(events.first?.observation?.properties.strlist("usb.interfaces") == ["e0/01/03"])
+    }
+
     @Test("a device with no attributes but its uevent arrives with what udev gave, nothing invented")
     func missingAttributes() async throws {
         let testbed = Testbed()
@@ -256,7 +284,7 @@ struct USBDeviceSourceTests {
             subsystem: "usb", name: "3-1", parent: testbed.hostController,
             properties: [("DEVTYPE", "usb_device"), ("PRODUCT", "830/61/100"), ("ID_USB_INTERFACES", ":ff0000:")])
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let events = await eventsThroughMarker(testbed, tap, after: 1)
         let properties = try #require(events.first?.observation?.properties)
         #expect(events.first?.sourceKey == String(bare.dropFirst(4)))
@@ -271,7 +299,7 @@ struct USBDeviceSourceTests {
         let testbed = Testbed()
         defer { testbed.close() }
         let (source, tap) = try startedSource(testbed)
-        defer { source.stop() }
+        defer { source.stopAndWait() }
         let ports = (0..<10).map { testbed.plug(.usbStick(port: "4-\($0 + 1)")) }
         _ = await tap.first(ports.count)
         // Ten ports flapping in turn. The directories stay, so every add can be read, as a real device's can

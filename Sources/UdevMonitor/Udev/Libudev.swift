@@ -74,7 +74,8 @@ extension UdevContext {
 /// Owns one `struct udev_monitor` on the "udev" netlink source: events after udev's rules have run.
 final class UdevMonitorSocket {
     private let context: UdevContext
-    private let pointer: OpaquePointer
+    /// Nil once closed.
+    private var pointer: OpaquePointer?
 
     /// A monitor that the kernel filters down to `subsystems` (and, if given, to devices tagged `tag`).
     init(context: UdevContext, subsystems: [String], tag: String?, receiveBufferSize: Int32) throws(UdevError) {
@@ -95,7 +96,13 @@ final class UdevMonitorSocket {
         _ = udev_monitor_set_receive_buffer_size(pointer, receiveBufferSize)
     }
 
-    deinit { udev_monitor_unref(pointer) }
+    deinit { close() }
+
+    /// Closes the socket now rather than when the last reference goes; later calls do nothing.
+    func close() {
+        if let pointer { udev_monitor_unref(pointer) }
+        pointer = nil
+    }
 
     /// Binds the socket and installs the filters: from here on every matching uevent is queued for us.
     func enableReceiving() throws(UdevError) {
@@ -103,7 +110,7 @@ final class UdevMonitorSocket {
     }
 
     /// The socket to watch for readability.
-    var fileDescriptor: Int32 { udev_monitor_get_fd(pointer) }
+    var fileDescriptor: Int32 { pointer.map(udev_monitor_get_fd) ?? -1 }
 
     /// The outcome of draining the socket.
     enum Drained {
@@ -115,6 +122,7 @@ final class UdevMonitorSocket {
 
     /// Reads every queued event into `events` until libudev has none left.
     func drain(into events: inout [UdevDevice]) -> Drained {
+        guard let pointer else { return .complete }
         var rejected = 0
         while true {
             errno = 0
