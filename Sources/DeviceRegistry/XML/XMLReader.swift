@@ -1,0 +1,420 @@
+/// A small, strict XML reader for configuration files.
+///
+/// It reads elements, attributes, character data, CDATA sections, comments and processing instructions, expands
+/// the five predefined entities and character references, and nothing else: a document type declaration, and
+/// with it any custom or external entity, is an error, so a document can never make the reader expand or fetch
+/// anything. Depth, attribute size and document size are bounded by ``XMLLimits``; hostile input gets an
+/// ``XMLError``, never a crash or a blow-up.
+public enum XMLReader {
+    /// Parses `bytes` (UTF-8) and returns the root element.
+    public static func parse(_ bytes: [UInt8], limits: XMLLimits = XMLLimits()) throws(XMLError) -> XMLElement {
+        var scanner = XMLScanner(bytes: bytes, limits: limits)
+        return try scanner.document()
+    }
+
+    /// Parses a document held in a string.
+    public static func parse(_ text: String, limits: XMLLimits = XMLLimits()) throws(XMLError) -> XMLElement {
+        try parse(Array(text.utf8), limits: limits)
+    }
+}
+
+private enum ASCII {
+    static let lessThan = UInt8(ascii: "<")
+    static let greaterThan = UInt8(ascii: ">")
+    static let ampersand = UInt8(ascii: "&")
+    static let semicolon = UInt8(ascii: ";")
+    static let hash = UInt8(ascii: "#")
+    static let slash = UInt8(ascii: "/")
+    static let equals = UInt8(ascii: "=")
+    static let question = UInt8(ascii: "?")
+    static let bang = UInt8(ascii: "!")
+    static let quote = UInt8(ascii: "\"")
+    static let apostrophe = UInt8(ascii: "'")
+    static let newline = UInt8(ascii: "\n")
+    static let carriageReturn = UInt8(ascii: "\r")
+    static let tab = UInt8(ascii: "\t")
+    static let space = UInt8(ascii: " ")
+    static let closeBracket = UInt8(ascii: "]")
+}
+
+private let commentOpen = Array("<!--".utf8)
+private let cdataOpen = Array("<![CDATA[".utf8)
+private let cdataClose = Array("]]>".utf8)
+private let doctypeOpen = Array("<!DOCTYPE".utf8)
+private let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+private let maximumNameBytes = 256
+
+/// A cursor over the document bytes that keeps the line and column of the next byte.
+private struct XMLScanner {
+    let bytes: [UInt8]
+    let limits: XMLLimits
+    var index = 0
+    var line = 1
+    var column = 1
+
+    init(bytes: [UInt8], limits: XMLLimits) {
+        self.bytes = bytes
+        self.limits = limits
+    }
+
+    var position: XMLPosition { XMLPosition(line: line, column: column) }
+    var atEnd: Bool { index >= bytes.count }
+    var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    func fail(_ message: String) -> XMLError { XMLError(message, at: position) }
+
+    mutating func advance() {
+        let byte = bytes[index]
+        index += 1
+        switch byte {
+        case ASCII.newline:
+            line += 1
+            column = 1
+        case ASCII.carriageReturn:
+            // CR LF counts once, at the LF; a lone CR is a line break of its own.
+            if current != ASCII.newline {
+                line += 1
+                column = 1
+            }
+        default:
+            if byte & 0xC0 != 0x80 { column += 1 }
+        }
+    }
+
+    func starts(with literal: [UInt8]) -> Bool {
+        guard bytes.count - index >= literal.count else { return false }
+        for offset in 0..<literal.count where bytes[index + offset] != literal[offset] { return false }
+        return true
+    }
+
+    mutating func skip(_ literal: [UInt8]) -> Bool {
+        guard starts(with: literal) else { return false }
+        for _ in 0..<literal.count { advance() }
+        return true
+    }
+
+    static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == ASCII.space || byte == ASCII.tab || byte == ASCII.newline || byte == ASCII.carriageReturn
+    }
+
+    @discardableResult
+    mutating func skipWhitespace() -> Bool {
+        var skipped = false
+        while let byte = current, Self.isWhitespace(byte) {
+            advance()
+            skipped = true
+        }
+        return skipped
+    }
+
+    // MARK: Document
+
+    mutating func document() throws(XMLError) -> XMLElement {
+        if bytes.count > limits.maximumDocumentBytes {
+            throw fail("the document is \(bytes.count) bytes; at most \(limits.maximumDocumentBytes) are accepted")
+        }
+        if starts(with: byteOrderMark) { index += byteOrderMark.count }
+        if starts(with: Array("<?xml".utf8)), let after = byte(at: index + 5), Self.isWhitespace(after) {
+            try processingInstruction(atDocumentStart: true)
+        }
+        var root: XMLElement?
+        while true {
+            skipWhitespace()
+            guard let byte = current else { break }
+            if starts(with: commentOpen) {
+                try comment()
+            } else if starts(with: doctypeOpen) {
+                throw fail("a document type declaration (<!DOCTYPE>) is not allowed; devsync reads no DTDs and expands no custom entities")
+            } else if byte == ASCII.lessThan, self.byte(at: index + 1) == ASCII.question {
+                try processingInstruction(atDocumentStart: false)
+            } else if byte == ASCII.lessThan, self.byte(at: index + 1) == ASCII.bang {
+                throw fail("expected a comment or an element; markup declarations are not allowed")
+            } else if byte == ASCII.lessThan {
+                if let root {
+                    throw fail("expected the end of the document after </\(root.name)>; a document has one root element")
+                }
+                root = try element(depth: 1)
+            } else {
+                throw fail(root == nil ? "expected the root element, found text" : "expected the end of the document, found text after the root element")
+            }
+        }
+        guard let root else { throw fail("expected a root element; the document has none") }
+        return root
+    }
+
+    func byte(at offset: Int) -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
+
+    // MARK: Markup that carries no data
+
+    mutating func comment() throws(XMLError) {
+        let start = position
+        _ = skip(commentOpen)
+        while !atEnd {
+            if bytes[index] == UInt8(ascii: "-"), byte(at: index + 1) == UInt8(ascii: "-") {
+                if byte(at: index + 2) == ASCII.greaterThan {
+                    advance(); advance(); advance()
+                    return
+                }
+                throw fail("expected '-->'; '--' is not allowed inside a comment")
+            }
+            advance()
+        }
+        throw XMLError("the comment opened here is never closed with '-->'", at: start)
+    }
+
+    mutating func processingInstruction(atDocumentStart: Bool) throws(XMLError) {
+        let start = position
+        advance(); advance()  // "<?"
+        let target = try name(what: "processing instruction target")
+        if target.lowercased() == "xml", !atDocumentStart {
+            throw XMLError("an XML declaration (<?xml …?>) is only allowed at the very start of the document", at: start)
+        }
+        while !atEnd {
+            if bytes[index] == ASCII.question, byte(at: index + 1) == ASCII.greaterThan {
+                advance(); advance()
+                return
+            }
+            advance()
+        }
+        throw XMLError("the processing instruction opened here is never closed with '?>'", at: start)
+    }
+
+    // MARK: Names
+
+    static func isNameStart(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte >= 0x80
+    }
+
+    static func isNameByte(_ byte: UInt8) -> Bool {
+        isNameStart(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+    }
+
+    mutating func name(what: String) throws(XMLError) -> String {
+        guard let first = current, Self.isNameStart(first) else { throw fail("expected a \(what)") }
+        let start = index
+        while let byte = current, Self.isNameByte(byte) {
+            if index - start >= maximumNameBytes { throw fail("a \(what) longer than \(maximumNameBytes) bytes is not accepted") }
+            advance()
+        }
+        guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
+            throw fail("the \(what) is not valid UTF-8")
+        }
+        return text
+    }
+
+    // MARK: Elements
+
+    mutating func element(depth: Int) throws(XMLError) -> XMLElement {
+        let start = position
+        if depth > limits.maximumDepth {
+            throw fail("elements are nested deeper than \(limits.maximumDepth) levels")
+        }
+        advance()  // "<"
+        let elementName = try name(what: "element name")
+        var element = XMLElement(name: elementName, position: start)
+        while true {
+            let hadSpace = skipWhitespace()
+            guard let byte = current else { throw XMLError("the start tag <\(elementName)> is never closed with '>'", at: start) }
+            if byte == ASCII.slash {
+                advance()
+                guard current == ASCII.greaterThan else { throw fail("expected '>' after '/' in <\(elementName)/>") }
+                advance()
+                return element
+            }
+            if byte == ASCII.greaterThan {
+                advance()
+                break
+            }
+            guard hadSpace else { throw fail("expected whitespace, '>' or '/>' after the name or an attribute of <\(elementName)>") }
+            let attribute = try attribute(of: elementName)
+            if element.attributes.contains(where: { $0.name == attribute.name }) {
+                throw XMLError("the attribute '\(attribute.name)' appears twice on <\(elementName)>", at: attribute.position)
+            }
+            if element.attributes.count >= limits.maximumAttributeCount {
+                throw XMLError("<\(elementName)> has more than \(limits.maximumAttributeCount) attributes", at: attribute.position)
+            }
+            element.attributes.append(attribute)
+        }
+        try content(of: &element, depth: depth)
+        return element
+    }
+
+    mutating func attribute(of elementName: String) throws(XMLError) -> XMLAttribute {
+        let start = position
+        let attributeName = try name(what: "attribute name")
+        skipWhitespace()
+        guard current == ASCII.equals else { throw fail("expected '=' after the attribute name '\(attributeName)'") }
+        advance()
+        skipWhitespace()
+        guard let quote = current, quote == ASCII.quote || quote == ASCII.apostrophe else {
+            throw fail("expected a quoted value for the attribute '\(attributeName)'")
+        }
+        advance()
+        var value: [UInt8] = []
+        while true {
+            guard let byte = current else { throw XMLError("the value of the attribute '\(attributeName)' is never closed", at: start) }
+            if byte == quote {
+                advance()
+                break
+            }
+            switch byte {
+            case ASCII.lessThan:
+                throw fail("'<' is not allowed in an attribute value; write &lt;")
+            case ASCII.ampersand:
+                try reference(into: &value)
+            case ASCII.carriageReturn:
+                advance()
+                if current == ASCII.newline { advance() }
+                value.append(ASCII.space)
+            case ASCII.newline, ASCII.tab:
+                advance()
+                value.append(ASCII.space)
+            default:
+                advance()
+                value.append(byte)
+            }
+            if value.count > limits.maximumAttributeBytes {
+                throw XMLError("the value of the attribute '\(attributeName)' is longer than \(limits.maximumAttributeBytes) bytes", at: start)
+            }
+        }
+        guard let text = String(validating: value, as: UTF8.self) else {
+            throw XMLError("the value of the attribute '\(attributeName)' is not valid UTF-8", at: start)
+        }
+        return XMLAttribute(name: attributeName, value: text, position: start)
+    }
+
+    mutating func content(of element: inout XMLElement, depth: Int) throws(XMLError) {
+        var text: [UInt8] = []
+        var textStart = position
+        func flush(_ text: inout [UInt8], into element: inout XMLElement, at position: XMLPosition) throws(XMLError) {
+            guard !text.isEmpty else { return }
+            guard let string = String(validating: text, as: UTF8.self) else {
+                throw XMLError("the text is not valid UTF-8", at: position)
+            }
+            element.children.append(.text(string, position))
+            text.removeAll(keepingCapacity: true)
+        }
+        while true {
+            guard let next = current else {
+                throw XMLError("<\(element.name)> is never closed; expected </\(element.name)>", at: element.position)
+            }
+            if text.isEmpty { textStart = position }
+            if next == ASCII.lessThan {
+                if byte(at: index + 1) == ASCII.slash {
+                    try flush(&text, into: &element, at: textStart)
+                    advance(); advance()
+                    let closing = try name(what: "element name in the end tag")
+                    guard closing == element.name else {
+                        throw fail("expected </\(element.name)> (opened at \(element.position)), found </\(closing)>")
+                    }
+                    skipWhitespace()
+                    guard current == ASCII.greaterThan else { throw fail("expected '>' to close </\(closing)>") }
+                    advance()
+                    return
+                } else if starts(with: commentOpen) {
+                    try comment()
+                } else if starts(with: cdataOpen) {
+                    let start = position
+                    _ = skip(cdataOpen)
+                    while true {
+                        if atEnd { throw XMLError("the CDATA section opened here is never closed with ']]>'", at: start) }
+                        if skip(cdataClose) { break }
+                        appendCharacter(into: &text)
+                    }
+                } else if starts(with: doctypeOpen) {
+                    throw fail("a document type declaration (<!DOCTYPE>) is not allowed")
+                } else if byte(at: index + 1) == ASCII.bang {
+                    throw fail("expected a comment, a CDATA section or an element after '<!'")
+                } else if byte(at: index + 1) == ASCII.question {
+                    try processingInstruction(atDocumentStart: false)
+                } else {
+                    try flush(&text, into: &element, at: textStart)
+                    element.children.append(.element(try self.element(depth: depth + 1)))
+                }
+            } else if next == ASCII.ampersand {
+                try reference(into: &text)
+            } else {
+                if starts(with: cdataClose) { throw fail("']]>' is not allowed in text outside a CDATA section") }
+                appendCharacter(into: &text)
+            }
+        }
+    }
+
+    /// Appends the next byte, turning CR LF and a lone CR into LF as XML requires.
+    mutating func appendCharacter(into text: inout [UInt8]) {
+        let byte = bytes[index]
+        advance()
+        if byte == ASCII.carriageReturn {
+            if current == ASCII.newline { advance() }
+            text.append(ASCII.newline)
+        } else {
+            text.append(byte)
+        }
+    }
+
+    // MARK: References
+
+    mutating func reference(into text: inout [UInt8]) throws(XMLError) {
+        let start = position
+        advance()  // "&"
+        if current == ASCII.hash {
+            advance()
+            var radix: UInt32 = 10
+            if current == UInt8(ascii: "x") {
+                radix = 16
+                advance()
+            }
+            var value: UInt32 = 0
+            var digits = 0
+            while let byte = current, byte != ASCII.semicolon {
+                guard let digit = Self.digit(byte, radix: radix) else {
+                    throw fail("expected a \(radix == 16 ? "hexadecimal" : "decimal") digit or ';' in the character reference")
+                }
+                value = value * radix + digit
+                digits += 1
+                if value > 0x10FFFF { throw XMLError("the character reference is beyond U+10FFFF", at: start) }
+                advance()
+            }
+            guard current == ASCII.semicolon, digits > 0 else { throw XMLError("the character reference is not closed with ';'", at: start) }
+            advance()
+            guard Self.isXMLCharacter(value), let scalar = Unicode.Scalar(value) else {
+                throw XMLError("the character reference names U+\(String(value, radix: 16, uppercase: true)), which XML does not allow", at: start)
+            }
+            text.append(contentsOf: String(Character(scalar)).utf8)
+            return
+        }
+        let nameStart = index
+        while let byte = current, byte != ASCII.semicolon, Self.isNameByte(byte), index - nameStart < 32 { advance() }
+        let entity = String(decoding: bytes[nameStart..<index], as: UTF8.self)
+        guard current == ASCII.semicolon, !entity.isEmpty else {
+            throw XMLError("expected an entity reference such as &amp; or &#38;; write a bare '&' as &amp;", at: start)
+        }
+        advance()
+        switch entity {
+        case "lt": text.append(ASCII.lessThan)
+        case "gt": text.append(ASCII.greaterThan)
+        case "amp": text.append(ASCII.ampersand)
+        case "apos": text.append(ASCII.apostrophe)
+        case "quot": text.append(ASCII.quote)
+        default:
+            throw XMLError("the entity &\(entity); is not one of XML's five predefined entities; custom entities are never expanded", at: start)
+        }
+    }
+
+    static func digit(_ byte: UInt8, radix: UInt32) -> UInt32? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F") where radix == 16: UInt32(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+
+    /// XML 1.0's `Char` production.
+    static func isXMLCharacter(_ value: UInt32) -> Bool {
+        value == 0x9 || value == 0xA || value == 0xD || (0x20...0xD7FF).contains(value)
+            || (0xE000...0xFFFD).contains(value) || (0x10000...0x10FFFF).contains(value)
+    }
+}
