@@ -304,10 +304,11 @@ private struct XMLScanner {
             if next == ASCII.lessThan {
                 if byte(at: index + 1) == ASCII.slash {
                     try flush(&text, into: &element, at: textStart)
+                    let endTag = position
                     advance(); advance()
                     let closing = try name(what: "element name in the end tag")
                     guard closing == element.name else {
-                        throw fail("expected </\(element.name)> (opened at \(element.position)), found </\(closing)>")
+                        throw XMLError("expected </\(element.name)> (opened at \(element.position)), found </\(closing)>", at: endTag)
                     }
                     skipWhitespace()
                     guard current == ASCII.greaterThan else { throw fail("expected '>' to close </\(closing)>") }
