@@ -72,3 +72,26 @@ extension String {
         return String(self[first...last])
     }
 }
+
+extension PropertyValue {
+    /// Reads `text` as FDI writes a value of `type`: ints in decimal or `0x` hex, bools as `true`/`false`,
+    /// a strlist as comma-separated elements. Nil when the text is not a value of that type.
+    public init?(fdi text: String, as type: PropertyType) {
+        switch type {
+        case .string: self = .string(text)
+        case .strlist: self = .strlist(text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
+        case .int:
+            guard let value = FDIValue.int32(text) else { return nil }
+            self = .int(value)
+        case .uint64:
+            guard let value = FDIValue.uint64(text) else { return nil }
+            self = .uint64(value)
+        case .bool:
+            guard let value = FDIValue.bool(text) else { return nil }
+            self = .bool(value)
+        case .double:
+            guard let value = FDIValue.double(text) else { return nil }
+            self = .double(value)
+        }
+    }
+}
