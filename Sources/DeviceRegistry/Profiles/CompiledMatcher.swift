@@ -1,19 +1,24 @@
 /// The compiled index: dispatches on equality conditions through hash tables and evaluates only the rules that
 /// can apply, in application order, with results identical to ``SequentialMatcher``.
 ///
-/// Each rule is filed under one of its conditions, the rarest that can be looked up by value: `string`, `int`,
-/// `uint64`, `bool`, `string_outof`, `int_outof`, or `contains` (an element of a strlist such as
-/// `usb.interfaces`). A rule with no such condition is a candidate for every device. The index is exact only
-/// because it never files a rule under a key that some action writes: such a key's value at the moment HAL
-/// evaluates the condition may differ from the device's raw value, so conditions on written keys are left to
-/// evaluation, in order, like everything else.
+/// A rule whose conditions include equalities (`string`, `int`, `uint64`, `bool`) is filed under all of them at
+/// once: its *signature* is the set of keys, its entry the tuple of values, so that `info.subsystem` ×
+/// `usb.vendor_id` × `usb.product_id` is one hash lookup and only the rules for exactly this device come out.
+/// A rule without equalities is filed under its rarest `string_outof`, `int_outof` or `contains` condition (an
+/// element of a strlist such as `usb.interfaces`), and a rule with none of these is a candidate for every
+/// device. The index is exact only because it never files a rule under a key that some action writes: such a
+/// key's value at the moment HAL evaluates the condition may differ from the device's raw value, so conditions
+/// on written keys are left to evaluation, in order, like everything else.
 public struct CompiledMatcher: DeviceMatcher {
     /// The rules applied.
     public let profiles: ProfileSet
-    private let index: [String: KeyIndex]
-    private let alwaysCandidates: [Int32]
     /// The keys some action writes; conditions on them are never used for dispatch.
     public let writtenKeys: Set<String>
+    /// The keys that signatures use, fetched once per match.
+    private let slotKeys: [String]
+    private let signatures: [SignatureTable]
+    private let index: [String: KeyIndex]
+    private let alwaysCandidates: [Int32]
 
     /// Compiles `profiles`.
     public init(_ profiles: ProfileSet) {
@@ -25,30 +30,60 @@ public struct CompiledMatcher: DeviceMatcher {
         }
         writtenKeys = written
 
-        // First pass: how many rules each bucket would hold, to file every rule under its rarest condition.
+        // How many rules each single-key bucket would hold, to file a rule without equalities under its rarest
+        // condition.
         var population: [Bucket: Int] = [:]
         for rule in rules {
             for condition in rule.conditions where !written.contains(condition.key) {
-                for bucket in Bucket.all(for: condition) { population[bucket, default: 0] += 1 }
+                Bucket.forEach(condition) { population[$0, default: 0] += 1 }
             }
         }
+        var slots: [String: Int] = [:]
+        var slotKeys: [String] = []
+        var signatureNumbers: [[Int]: Int] = [:]
+        var signatures: [SignatureTable] = []
         var index: [String: KeyIndex] = [:]
         var always: [Int32] = []
         for (position, rule) in rules.enumerated() {
             let ruleNumber = Int32(position)
+            var equalities: [(key: String, value: EqualityValue)] = []
             var best: (condition: MatchCondition, cost: Int)?
             for condition in rule.conditions where !written.contains(condition.key) {
-                let buckets = Bucket.all(for: condition)
-                guard Bucket.isIndexable(condition.test) else { continue }
-                let cost = buckets.reduce(0) { $0 + population[$1, default: 0] }
-                if best == nil || cost < best!.cost { best = (condition, cost) }
+                if let value = EqualityValue(condition.test) {
+                    // Two equalities on one key: filing under the first is enough, both must hold anyway.
+                    if !equalities.contains(where: { $0.key == condition.key }) {
+                        equalities.append((condition.key, value))
+                    }
+                } else if Bucket.isIndexable(condition.test) {
+                    var cost = 0
+                    Bucket.forEach(condition) { cost += population[$0, default: 0] }
+                    if best == nil || cost < best!.cost { best = (condition, cost) }
+                }
             }
-            guard let chosen = best?.condition else {
+            if !equalities.isEmpty {
+                equalities.sort { $0.key < $1.key }
+                let signatureSlots = equalities.map { equality in
+                    if let slot = slots[equality.key] { return slot }
+                    slots[equality.key] = slotKeys.count
+                    slotKeys.append(equality.key)
+                    return slotKeys.count - 1
+                }
+                let number =
+                    signatureNumbers[signatureSlots]
+                    ?? {
+                        signatures.append(SignatureTable(slots: signatureSlots))
+                        signatureNumbers[signatureSlots] = signatures.count - 1
+                        return signatures.count - 1
+                    }()
+                signatures[number].rules[equalities.map(\.value), default: []].append(ruleNumber)
+            } else if let chosen = best?.condition {
+                index[chosen.key, default: KeyIndex()].file(ruleNumber, under: chosen.test)
+            } else {
                 always.append(ruleNumber)
-                continue
             }
-            index[chosen.key, default: KeyIndex()].file(ruleNumber, under: chosen.test)
         }
+        self.slotKeys = slotKeys
+        self.signatures = signatures
         self.index = index
         self.alwaysCandidates = always
     }
@@ -93,6 +128,18 @@ public struct CompiledMatcher: DeviceMatcher {
     func candidates(for properties: DeviceProperties) -> [Int32] {
         var candidates = alwaysCandidates
         let values = properties.dictionary
+        if !signatures.isEmpty {
+            let slotValues = slotKeys.map { key in values[key].flatMap(EqualityValue.init) }
+            var tuple: [EqualityValue] = []
+            signatures: for signature in signatures {
+                tuple.removeAll(keepingCapacity: true)
+                for slot in signature.slots {
+                    guard let value = slotValues[slot] else { continue signatures }
+                    tuple.append(value)
+                }
+                if let rules = signature.rules[tuple] { candidates.append(contentsOf: rules) }
+            }
+        }
         if index.count <= values.count {
             for (key, keyIndex) in index {
                 if let value = values[key] { keyIndex.collect(for: value, into: &candidates) }
@@ -115,12 +162,43 @@ public struct CompiledMatcher: DeviceMatcher {
     }
 }
 
-/// The rules filed under one property key, by the value that lets them apply.
+/// A value an equality condition compares with, hashable so that a tuple of them is a table key.
+private enum EqualityValue: Hashable, Sendable {
+    case string(String), int(Int32), uint64(UInt64), bool(Bool)
+
+    init?(_ test: MatchTest) {
+        switch test {
+        case .string(let value): self = .string(value)
+        case .int(let value): self = .int(value)
+        case .uint64(let value): self = .uint64(value)
+        case .bool(let value): self = .bool(value)
+        default: return nil
+        }
+    }
+
+    init?(_ value: PropertyValue) {
+        switch value {
+        case .string(let value): self = .string(value)
+        case .int(let value): self = .int(value)
+        case .uint64(let value): self = .uint64(value)
+        case .bool(let value): self = .bool(value)
+        case .double, .strlist: return nil
+        }
+    }
+}
+
+/// The rules filed under one set of keys (slots), by the tuple of values their equalities require.
+private struct SignatureTable: Sendable {
+    var slots: [Int]
+    var rules: [[EqualityValue]: [Int32]] = [:]
+}
+
+/// The rules without equalities, filed under one property key by the value that lets them apply.
 private struct KeyIndex: Sendable {
+    /// `string_outof` rules by alternative.
     var strings: [String: [Int32]] = [:]
+    /// `int_outof` rules by alternative.
     var ints: [Int32: [Int32]] = [:]
-    var uint64s: [UInt64: [Int32]] = [:]
-    var bools: [Bool: [Int32]] = [:]
     /// `contains` rules by element, for strlist properties.
     var elements: [String: [Int32]] = [:]
     /// Every `contains` rule: when the property is a string, `contains` means substring and no lookup helps.
@@ -131,16 +209,12 @@ private struct KeyIndex: Sendable {
             if table[key]?.last != rule { table[key, default: []].append(rule) }
         }
         switch test {
-        case .string(let value): add(value, &strings)
         case .stringOutOf(let values): for value in values { add(value, &strings) }
-        case .int(let value): add(value, &ints)
         case .intOutOf(let values): for value in values { add(value, &ints) }
-        case .uint64(let value): add(value, &uint64s)
-        case .bool(let value): add(value, &bools)
         case .contains(let value):
             add(value, &elements)
             containsRules.append(rule)
-        default: preconditionFailure("only indexable tests are filed")
+        default: preconditionFailure("only string_outof, int_outof and contains are filed by key")
         }
     }
 
@@ -151,47 +225,41 @@ private struct KeyIndex: Sendable {
             candidates.append(contentsOf: containsRules)
         case .int(let int):
             if let rules = ints[int] { candidates.append(contentsOf: rules) }
-        case .uint64(let uint):
-            if let rules = uint64s[uint] { candidates.append(contentsOf: rules) }
-        case .bool(let bool):
-            if let rules = bools[bool] { candidates.append(contentsOf: rules) }
         case .strlist(let list):
             for element in list {
                 if let rules = elements[element] { candidates.append(contentsOf: rules) }
             }
-        case .double:
+        case .uint64, .bool, .double:
             break
         }
     }
 }
 
-/// A (key, value) slot of the index, used to count how many rules each would hold.
+/// A (key, value) slot of the single-key index, used to count how many rules each would hold.
 private struct Bucket: Hashable {
     enum Value: Hashable {
-        case string(String), int(Int32), uint64(UInt64), bool(Bool), element(String)
+        case string(String), int(Int32), element(String)
     }
     var key: String
     var value: Value
 
     static func isIndexable(_ test: MatchTest) -> Bool {
         switch test {
-        case .string, .stringOutOf, .int, .intOutOf, .uint64, .bool, .contains: true
+        case .stringOutOf, .intOutOf, .contains: true
         default: false
         }
     }
 
-    static func all(for condition: MatchCondition) -> [Bucket] {
+    static func forEach(_ condition: MatchCondition, _ body: (Bucket) -> Void) {
         let key = condition.key
-        return switch condition.test {
-        case .string(let value): [Bucket(key: key, value: .string(value))]
-        case .stringOutOf(let values): values.map { Bucket(key: key, value: .string($0)) }
-        case .int(let value): [Bucket(key: key, value: .int(value))]
-        case .intOutOf(let values): values.map { Bucket(key: key, value: .int($0)) }
-        case .uint64(let value): [Bucket(key: key, value: .uint64(value))]
-        case .bool(let value): [Bucket(key: key, value: .bool(value))]
-        // A contains rule is a candidate for every device whose property is a string: price it high.
-        case .contains(let value): [Bucket(key: key, value: .element(value)), Bucket(key: key, value: .element(value))]
-        default: []
+        switch condition.test {
+        case .stringOutOf(let values): for value in values { body(Bucket(key: key, value: .string(value))) }
+        case .intOutOf(let values): for value in values { body(Bucket(key: key, value: .int(value))) }
+        case .contains(let value):
+            // A contains rule is a candidate for every device whose property is a string: price it double.
+            body(Bucket(key: key, value: .element(value)))
+            body(Bucket(key: key, value: .element(value)))
+        default: break
         }
     }
 }
