@@ -120,7 +120,7 @@ private struct RuleBuilder {
     }
 
     func requireWhitespace(_ text: String, _ position: XMLPosition, in parent: String) throws(ProfileError) {
-        guard text.trimmingASCIIWhitespace().isEmpty else {
+        guard text.isASCIIWhitespace else {
             throw error(.unknownElement, position, "unexpected text inside <\(parent)>; values belong inside an action such as <merge>")
         }
     }
@@ -133,7 +133,7 @@ private struct RuleBuilder {
         guard !key.isEmpty, key.trimmingASCIIWhitespace() == key else {
             throw error(.invalidValue, attribute.position, "expected a property key such as usb.vendor_id, found \"\(key)\"")
         }
-        guard !key.contains(":") else {
+        guard !key.utf8.contains(UInt8(ascii: ":")) else {
             throw error(.unsupported, attribute.position, "key paths into other devices (\"\(key)\") are not supported; expected a property of the device itself")
         }
         return key
@@ -220,7 +220,7 @@ private struct RuleBuilder {
         for attribute in element.attributes where attribute.name != "key" && attribute.name != "type" {
             throw error(.badAttribute, attribute.position, "unknown attribute '\(attribute.name)' on <\(element.name)>; expected key and type")
         }
-        if let nested = element.elements.first {
+        for case .element(let nested) in element.children {
             throw error(.unknownElement, nested.position, "<\(element.name)> holds a value, not elements; found <\(nested.name)>")
         }
         let text = element.text
@@ -284,7 +284,7 @@ private struct RuleBuilder {
 
     func sourceKey(_ text: String, _ element: XMLElement) throws(ProfileError) -> String {
         let key = text.trimmingASCIIWhitespace()
-        guard !key.isEmpty, !key.contains(":") else {
+        guard !key.isEmpty, !key.utf8.contains(UInt8(ascii: ":")) else {
             throw error(.invalidValue, element.position, "expected the key of a property of the same device to copy, found \"\(text)\"")
         }
         return key

@@ -5,21 +5,13 @@ enum FDIValue {
     /// A decimal number with a leading zero is refused: HAL's `strtol(…, 0)` read it as octal, which is never
     /// what a profile author writing `0830` meant.
     static func integer(_ text: String) -> Int64? {
-        var digits = Substring(text.trimmingASCIIWhitespace())
+        var bytes = Substring(text).utf8.trimmingASCIIWhitespace()
         var negative = false
-        if let sign = digits.first, sign == "-" || sign == "+" {
-            negative = sign == "-"
-            digits = digits.dropFirst()
+        if let sign = bytes.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
+            negative = sign == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
         }
-        var radix = 10
-        if digits.hasPrefix("0x") || digits.hasPrefix("0X") {
-            radix = 16
-            digits = digits.dropFirst(2)
-        } else if digits.count > 1, digits.first == "0" {
-            return nil
-        }
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
-        guard let magnitude = UInt64(digits, radix: radix) else { return nil }
+        guard let magnitude = unsigned(bytes) else { return nil }
         if negative {
             return magnitude <= UInt64(Int64.max) + 1 ? Int64(truncatingIfNeeded: 0 &- magnitude) : nil
         }
@@ -33,17 +25,39 @@ enum FDIValue {
 
     /// A `uint64`, decimal or `0x` hex, or nil.
     static func uint64(_ text: String) -> UInt64? {
-        var digits = Substring(text.trimmingASCIIWhitespace())
-        if digits.first == "+" { digits = digits.dropFirst() }
-        var radix = 10
-        if digits.hasPrefix("0x") || digits.hasPrefix("0X") {
+        var bytes = Substring(text).utf8.trimmingASCIIWhitespace()
+        if bytes.first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+        return unsigned(bytes)
+    }
+
+    /// Digits without a sign: `0x` hex or decimal without a leading zero; nil on overflow or anything else.
+    private static func unsigned(_ digits: Substring.UTF8View) -> UInt64? {
+        var digits = digits
+        var radix: UInt64 = 10
+        if digits.count > 2, digits.first == UInt8(ascii: "0"),
+            digits.dropFirst().first == UInt8(ascii: "x") || digits.dropFirst().first == UInt8(ascii: "X")
+        {
             radix = 16
             digits = digits.dropFirst(2)
-        } else if digits.count > 1, digits.first == "0" {
+        } else if digits.count > 1, digits.first == UInt8(ascii: "0") {
             return nil
         }
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
-        return UInt64(digits, radix: radix)
+        guard !digits.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for byte in digits {
+            let digit: UInt64
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: digit = UInt64(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where radix == 16: digit = UInt64(byte - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+            let (scaled, overflow) = value.multipliedReportingOverflow(by: radix)
+            let (sum, carry) = scaled.addingReportingOverflow(digit)
+            if overflow || carry { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// A `double`, or nil.
@@ -63,14 +77,32 @@ enum FDIValue {
     }
 }
 
+extension Substring.UTF8View {
+    /// The bytes without leading and trailing spaces, tabs and line breaks.
+    func trimmingASCIIWhitespace() -> Substring.UTF8View {
+        var result = self
+        while let first = result.first, first.isASCIIWhitespace { result = result.dropFirst() }
+        while let last = result.last, last.isASCIIWhitespace { result = result.dropLast() }
+        return result
+    }
+}
+
+extension UInt8 {
+    var isASCIIWhitespace: Bool { self == 0x20 || self == 0x09 || self == 0x0A || self == 0x0D }
+}
+
 extension String {
     /// The string without leading and trailing spaces, tabs and line breaks.
     func trimmingASCIIWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
-        guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
-        let last = lastIndex(where: { !isSpace($0) })!
-        return String(self[first...last])
+        let utf8 = self.utf8
+        guard let firstByte = utf8.first, let lastByte = utf8.last,
+            firstByte.isASCIIWhitespace || lastByte.isASCIIWhitespace
+        else { return self }
+        return String(Substring(self).utf8.trimmingASCIIWhitespace())!
     }
+
+    /// Whether the string is empty or only spaces, tabs and line breaks.
+    var isASCIIWhitespace: Bool { utf8.allSatisfy(\.isASCIIWhitespace) }
 }
 
 extension PropertyValue {

@@ -51,6 +51,11 @@ private struct XMLScanner {
     var index = 0
     var line = 1
     var column = 1
+    /// Reused for character data: text is flushed before a child element is read, so one buffer serves every
+    /// level of nesting.
+    var text: [UInt8] = []
+    /// Reused for attribute values that need entity expansion or whitespace normalisation.
+    var attributeValue: [UInt8] = []
 
     init(bytes: [UInt8], limits: XMLLimits) {
         self.bytes = bytes
@@ -252,7 +257,27 @@ private struct XMLScanner {
             throw fail("expected a quoted value for the attribute '\(attributeName)'")
         }
         advance()
-        var value: [UInt8] = []
+        // Most values are plain: no entity, no line break. Take them straight from the document.
+        let valueStart = index
+        var end = index
+        while end < bytes.count, bytes[end] != quote, end - valueStart <= limits.maximumAttributeBytes {
+            let byte = bytes[end]
+            if byte == ASCII.ampersand || byte == ASCII.lessThan || byte == ASCII.carriageReturn || byte == ASCII.newline
+                || byte == ASCII.tab
+            {
+                break
+            }
+            end += 1
+        }
+        if end < bytes.count, bytes[end] == quote, end - valueStart <= limits.maximumAttributeBytes {
+            while index < end { advance() }
+            advance()
+            guard let text = String(validating: bytes[valueStart..<end], as: UTF8.self) else {
+                throw XMLError("the value of the attribute '\(attributeName)' is not valid UTF-8", at: start)
+            }
+            return XMLAttribute(name: attributeName, value: text, position: start)
+        }
+        attributeValue.removeAll(keepingCapacity: true)
         while true {
             guard let byte = current else { throw XMLError("the value of the attribute '\(attributeName)' is never closed", at: start) }
             if byte == quote {
@@ -263,39 +288,31 @@ private struct XMLScanner {
             case ASCII.lessThan:
                 throw fail("'<' is not allowed in an attribute value; write &lt;")
             case ASCII.ampersand:
-                try reference(into: &value)
+                Self.append(try reference(), to: &attributeValue)
             case ASCII.carriageReturn:
                 advance()
                 if current == ASCII.newline { advance() }
-                value.append(ASCII.space)
+                attributeValue.append(ASCII.space)
             case ASCII.newline, ASCII.tab:
                 advance()
-                value.append(ASCII.space)
+                attributeValue.append(ASCII.space)
             default:
                 advance()
-                value.append(byte)
+                attributeValue.append(byte)
             }
-            if value.count > limits.maximumAttributeBytes {
+            if attributeValue.count > limits.maximumAttributeBytes {
                 throw XMLError("the value of the attribute '\(attributeName)' is longer than \(limits.maximumAttributeBytes) bytes", at: start)
             }
         }
-        guard let text = String(validating: value, as: UTF8.self) else {
+        guard let text = String(validating: attributeValue, as: UTF8.self) else {
             throw XMLError("the value of the attribute '\(attributeName)' is not valid UTF-8", at: start)
         }
         return XMLAttribute(name: attributeName, value: text, position: start)
     }
 
     mutating func content(of element: inout XMLElement, depth: Int) throws(XMLError) {
-        var text: [UInt8] = []
+        text.removeAll(keepingCapacity: true)
         var textStart = position
-        func flush(_ text: inout [UInt8], into element: inout XMLElement, at position: XMLPosition) throws(XMLError) {
-            guard !text.isEmpty else { return }
-            guard let string = String(validating: text, as: UTF8.self) else {
-                throw XMLError("the text is not valid UTF-8", at: position)
-            }
-            element.children.append(.text(string, position))
-            text.removeAll(keepingCapacity: true)
-        }
         while true {
             guard let next = current else {
                 throw XMLError("<\(element.name)> is never closed; expected </\(element.name)>", at: element.position)
@@ -303,7 +320,7 @@ private struct XMLScanner {
             if text.isEmpty { textStart = position }
             if next == ASCII.lessThan {
                 if byte(at: index + 1) == ASCII.slash {
-                    try flush(&text, into: &element, at: textStart)
+                    try flushText(into: &element, at: textStart)
                     let endTag = position
                     advance(); advance()
                     let closing = try name(what: "element name in the end tag")
@@ -322,7 +339,7 @@ private struct XMLScanner {
                     while true {
                         if atEnd { throw XMLError("the CDATA section opened here is never closed with ']]>'", at: start) }
                         if skip(cdataClose) { break }
-                        appendCharacter(into: &text)
+                        appendCharacter()
                     }
                 } else if starts(with: doctypeOpen) {
                     throw fail("a document type declaration (<!DOCTYPE>) is not allowed")
@@ -331,20 +348,30 @@ private struct XMLScanner {
                 } else if byte(at: index + 1) == ASCII.question {
                     try processingInstruction(atDocumentStart: false)
                 } else {
-                    try flush(&text, into: &element, at: textStart)
+                    try flushText(into: &element, at: textStart)
                     element.children.append(.element(try self.element(depth: depth + 1)))
                 }
             } else if next == ASCII.ampersand {
-                try reference(into: &text)
+                Self.append(try reference(), to: &text)
             } else {
                 if starts(with: cdataClose) { throw fail("']]>' is not allowed in text outside a CDATA section") }
-                appendCharacter(into: &text)
+                appendCharacter()
             }
         }
     }
 
-    /// Appends the next byte, turning CR LF and a lone CR into LF as XML requires.
-    mutating func appendCharacter(into text: inout [UInt8]) {
+    /// Ends the current run of character data as a text child of `element`.
+    mutating func flushText(into element: inout XMLElement, at position: XMLPosition) throws(XMLError) {
+        guard !text.isEmpty else { return }
+        guard let string = String(validating: text, as: UTF8.self) else {
+            throw XMLError("the text is not valid UTF-8", at: position)
+        }
+        element.children.append(.text(string, position))
+        text.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends the next byte to the text, turning CR LF and a lone CR into LF as XML requires.
+    mutating func appendCharacter() {
         let byte = bytes[index]
         advance()
         if byte == ASCII.carriageReturn {
@@ -357,7 +384,16 @@ private struct XMLScanner {
 
     // MARK: References
 
-    mutating func reference(into text: inout [UInt8]) throws(XMLError) {
+    static func append(_ scalar: Unicode.Scalar, to buffer: inout [UInt8]) {
+        if scalar.isASCII {
+            buffer.append(UInt8(scalar.value))
+        } else {
+            buffer.append(contentsOf: UTF8.encode(scalar)!)
+        }
+    }
+
+    /// Reads `&…;` and returns the character it stands for.
+    mutating func reference() throws(XMLError) -> Unicode.Scalar {
         let start = position
         advance()  // "&"
         if current == ASCII.hash {
@@ -383,8 +419,7 @@ private struct XMLScanner {
             guard Self.isXMLCharacter(value), let scalar = Unicode.Scalar(value) else {
                 throw XMLError("the character reference names U+\(String(value, radix: 16, uppercase: true)), which XML does not allow", at: start)
             }
-            text.append(contentsOf: String(Character(scalar)).utf8)
-            return
+            return scalar
         }
         let nameStart = index
         while let byte = current, byte != ASCII.semicolon, Self.isNameByte(byte), index - nameStart < 32 { advance() }
@@ -394,11 +429,11 @@ private struct XMLScanner {
         }
         advance()
         switch entity {
-        case "lt": text.append(ASCII.lessThan)
-        case "gt": text.append(ASCII.greaterThan)
-        case "amp": text.append(ASCII.ampersand)
-        case "apos": text.append(ASCII.apostrophe)
-        case "quot": text.append(ASCII.quote)
+        case "lt": return "<"
+        case "gt": return ">"
+        case "amp": return "&"
+        case "apos": return "'"
+        case "quot": return "\""
         default:
             throw XMLError("the entity &\(entity); is not one of XML's five predefined entities; custom entities are never expanded", at: start)
         }
