@@ -178,11 +178,15 @@ struct FDIParserTests {
         let set = try profileSet("""
             <device>
               <merge key="s" type="string"> spaced </merge>
+              <merge key="blank" type="string"> </merge>
               <merge key="i" type="int">
                 0x10
               </merge>
             </device>
             """)
-        #expect(set.rules[0].actions == [.merge(key: "s", .value(.string(" spaced "))), .merge(key: "i", .value(.int(16)))])
+        #expect(set.rules[0].actions == [
+            .merge(key: "s", .value(.string(" spaced "))), .merge(key: "blank", .value(.string(" "))),
+            .merge(key: "i", .value(.int(16))),
+        ])
     }
 }

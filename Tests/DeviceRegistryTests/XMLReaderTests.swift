@@ -158,3 +158,16 @@ struct XMLReaderTests {
         }
     }
 }
+
+@Suite("Strict XML reader, whitespace")
+struct XMLWhitespaceTests {
+    @Test("indentation can be dropped while a leaf element keeps a whitespace value")
+    func indentation() throws {
+        let text = "<a>\n  <b> </b>\n  <c>x</c>\n</a>"
+        let kept = try XMLReader.parse(text)
+        #expect(kept.children.count == 5)
+        let dropped = try XMLReader.parse(text, keepingWhitespace: false)
+        #expect(dropped.children.count == 2)
+        #expect(dropped.elements[0].text == " ")
+    }
+}

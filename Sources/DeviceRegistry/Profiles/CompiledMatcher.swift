@@ -99,7 +99,6 @@ public struct CompiledMatcher: DeviceMatcher {
         // The chain of conditions entered so far, as HAL's walk would hold it: rules under one <match> are
         // contiguous, so a condition leaves this stack only when the walk has left its element for good.
         var entered: [(id: Int, holds: Bool)] = []
-        entered.reserveCapacity(8)
         let rules = profiles.rules
         for candidate in candidates {
             let rule = rules[Int(candidate)]

@@ -16,20 +16,25 @@ public enum FDIParser {
     public static let actions: [String] = ["merge", "append", "prepend", "addset", "remove"]
 
     /// Parses the contents of the file at `path`.
+    ///
+    /// Condition ids start at `firstConditionID`; a loader that passes its set's ``ProfileSet/conditionCount``
+    /// spares the set renumbering them.
     public static func parse(
-        _ bytes: [UInt8], path: String, limits: XMLLimits = XMLLimits()
+        _ bytes: [UInt8], path: String, limits: XMLLimits = XMLLimits(), firstConditionID: Int = 0
     ) throws(ProfileError) -> ProfileFile {
         let root: XMLElement
         do {
-            root = try XMLReader.parse(bytes, limits: limits)
+            root = try XMLReader.parse(bytes, limits: limits, keepingWhitespace: false)
         } catch {
             throw ProfileError(
                 .malformedXML, at: SourceLocation(file: path, line: error.position.line, column: error.position.column),
                 error.message)
         }
-        var builder = RuleBuilder(path: path)
+        var builder = RuleBuilder(path: path, firstConditionID: firstConditionID)
         try builder.document(root)
-        return ProfileFile(path: path, rules: builder.rules, conditionCount: builder.conditionCount)
+        return ProfileFile(
+            path: path, rules: builder.rules, firstConditionID: firstConditionID,
+            conditionCount: builder.nextConditionID - firstConditionID)
     }
 
     /// Parses a profile held in a string (tests, `devsyncctl`).
@@ -42,9 +47,12 @@ public enum FDIParser {
 private struct RuleBuilder {
     let path: String
     var rules: [ProfileRule] = []
-    var conditionCount = 0
+    var nextConditionID: Int
 
-    init(path: String) { self.path = path }
+    init(path: String, firstConditionID: Int) {
+        self.path = path
+        self.nextConditionID = firstConditionID
+    }
 
     func location(_ position: XMLPosition) -> SourceLocation {
         SourceLocation(file: path, line: position.line, column: position.column)
@@ -97,8 +105,9 @@ private struct RuleBuilder {
                 try requireWhitespace(text, position, in: element.name)
             case .element(let child) where child.name == "match":
                 flush(&run, into: &rules)
-                let condition = try match(child)
-                try block(child, conditions: conditions + [condition])
+                var nested = conditions
+                nested.append(try match(child))
+                try block(child, conditions: nested)
             case .element(let child) where FDIParser.actions.contains(child.name):
                 run.append(try action(child))
             case .element(let child):
@@ -151,8 +160,8 @@ private struct RuleBuilder {
             throw error(.badAttribute, operators[1].position, "expected one operator on <match>, found both '\(attribute.name)' and '\(operators[1].name)'")
         }
         let test = try test(attribute)
-        defer { conditionCount += 1 }
-        return MatchCondition(id: conditionCount, key: key, test: test, location: location(element.position))
+        defer { nextConditionID += 1 }
+        return MatchCondition(id: nextConditionID, key: key, test: test, location: location(element.position))
     }
 
     func test(_ attribute: XMLAttribute) throws(ProfileError) -> MatchTest {

@@ -54,7 +54,7 @@ public struct ProfileLoader: Sendable {
         var errors: [ProfileError] = []
         for path in files {
             do throws(ProfileError) {
-                let file = try parse(path)
+                let file = try parse(path, firstConditionID: profiles.conditionCount)
                 profiles.append(file)
                 logger.debug("loaded profile", metadata: ["file": "\(path)", "rules": "\(file.rules.count)"])
             } catch {
@@ -65,15 +65,15 @@ public struct ProfileLoader: Sendable {
         return ProfileLoad(profiles: profiles, errors: errors)
     }
 
-    /// Reads and parses one file.
-    public func parse(_ path: String) throws(ProfileError) -> ProfileFile {
+    /// Reads and parses one file, numbering its conditions from `firstConditionID`.
+    public func parse(_ path: String, firstConditionID: Int = 0) throws(ProfileError) -> ProfileFile {
         let bytes: [UInt8]
         do {
             bytes = try ProfileFileSystem.contents(of: path, limit: limits.maximumDocumentBytes)
         } catch {
             throw ProfileError(.unreadable, at: SourceLocation(file: path, line: 0, column: 0), error.message)
         }
-        return try FDIParser.parse(bytes, path: path, limits: limits)
+        return try FDIParser.parse(bytes, path: path, limits: limits, firstConditionID: firstConditionID)
     }
 
     /// The `.fdi` files under `directory`, in application order.

@@ -153,19 +153,22 @@ public struct ProfileRule: Sendable, Hashable {
     }
 }
 
-/// The rules of one parsed `.fdi` file, with condition ids local to the file.
+/// The rules of one parsed `.fdi` file.
 public struct ProfileFile: Sendable, Hashable {
     /// The path as the parser was given it.
     public var path: String
     /// The rules in document order.
     public var rules: [ProfileRule]
-    /// How many `<match>` elements the file has; condition ids are `0..<conditionCount`.
+    /// The id of the file's first `<match>` element.
+    public var firstConditionID: Int
+    /// How many `<match>` elements the file has; condition ids are `firstConditionID..<firstConditionID + conditionCount`.
     public var conditionCount: Int
 
     /// A parsed file.
-    public init(path: String, rules: [ProfileRule], conditionCount: Int) {
+    public init(path: String, rules: [ProfileRule], firstConditionID: Int = 0, conditionCount: Int) {
         self.path = path
         self.rules = rules
+        self.firstConditionID = firstConditionID
         self.conditionCount = conditionCount
     }
 }
@@ -189,10 +192,14 @@ public struct ProfileSet: Sendable, Hashable {
 
     /// Adds a file's rules after the existing ones, renumbering its conditions to stay unique in the set.
     public mutating func append(_ file: ProfileFile) {
-        let offset = conditionCount
-        for var rule in file.rules {
-            for index in rule.conditions.indices { rule.conditions[index].id += offset }
-            rules.append(rule)
+        let offset = conditionCount - file.firstConditionID
+        if offset == 0 {
+            rules.append(contentsOf: file.rules)
+        } else {
+            for var rule in file.rules {
+                for index in rule.conditions.indices { rule.conditions[index].id += offset }
+                rules.append(rule)
+            }
         }
         files.append(file.path)
         conditionCount += file.conditionCount

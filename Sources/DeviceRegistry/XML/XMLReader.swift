@@ -7,14 +7,21 @@
 /// ``XMLError``, never a crash or a blow-up.
 public enum XMLReader {
     /// Parses `bytes` (UTF-8) and returns the root element.
-    public static func parse(_ bytes: [UInt8], limits: XMLLimits = XMLLimits()) throws(XMLError) -> XMLElement {
-        var scanner = XMLScanner(bytes: bytes, limits: limits)
+    ///
+    /// With `keepingWhitespace` false, runs of character data that are only spaces, tabs and line breaks next to
+    /// child elements (indentation) are not kept as text children; whitespace alone in a leaf element is.
+    public static func parse(
+        _ bytes: [UInt8], limits: XMLLimits = XMLLimits(), keepingWhitespace: Bool = true
+    ) throws(XMLError) -> XMLElement {
+        var scanner = XMLScanner(bytes: bytes, limits: limits, keepingWhitespace: keepingWhitespace)
         return try scanner.document()
     }
 
     /// Parses a document held in a string.
-    public static func parse(_ text: String, limits: XMLLimits = XMLLimits()) throws(XMLError) -> XMLElement {
-        try parse(Array(text.utf8), limits: limits)
+    public static func parse(
+        _ text: String, limits: XMLLimits = XMLLimits(), keepingWhitespace: Bool = true
+    ) throws(XMLError) -> XMLElement {
+        try parse(Array(text.utf8), limits: limits, keepingWhitespace: keepingWhitespace)
     }
 }
 
@@ -48,6 +55,7 @@ private let maximumNameBytes = 256
 private struct XMLScanner {
     let bytes: [UInt8]
     let limits: XMLLimits
+    let keepingWhitespace: Bool
     var index = 0
     var line = 1
     var column = 1
@@ -57,9 +65,10 @@ private struct XMLScanner {
     /// Reused for attribute values that need entity expansion or whitespace normalisation.
     var attributeValue: [UInt8] = []
 
-    init(bytes: [UInt8], limits: XMLLimits) {
+    init(bytes: [UInt8], limits: XMLLimits, keepingWhitespace: Bool) {
         self.bytes = bytes
         self.limits = limits
+        self.keepingWhitespace = keepingWhitespace
     }
 
     var position: XMLPosition { XMLPosition(line: line, column: column) }
@@ -348,7 +357,7 @@ private struct XMLScanner {
                 } else if byte(at: index + 1) == ASCII.question {
                     try processingInstruction(atDocumentStart: false)
                 } else {
-                    try flushText(into: &element, at: textStart)
+                    try flushText(into: &element, at: textStart, beforeChild: true)
                     element.children.append(.element(try self.element(depth: depth + 1)))
                 }
             } else if next == ASCII.ampersand {
@@ -361,8 +370,14 @@ private struct XMLScanner {
     }
 
     /// Ends the current run of character data as a text child of `element`.
-    mutating func flushText(into element: inout XMLElement, at position: XMLPosition) throws(XMLError) {
+    mutating func flushText(into element: inout XMLElement, at position: XMLPosition, beforeChild: Bool = false) throws(XMLError) {
         guard !text.isEmpty else { return }
+        // Indentation sits next to child elements; whitespace alone in a leaf element is its value and is kept.
+        let besideElements = beforeChild || element.children.contains { if case .element = $0 { true } else { false } }
+        if !keepingWhitespace, besideElements, text.allSatisfy(Self.isWhitespace) {
+            text.removeAll(keepingCapacity: true)
+            return
+        }
         guard let string = String(validating: text, as: UTF8.self) else {
             throw XMLError("the text is not valid UTF-8", at: position)
         }
