@@ -67,6 +67,7 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DevsyncCtlTests", dependencies: ["devsyncctl"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -144,7 +144,13 @@ struct XMLReaderTests {
         var bytes = Array("<a>".utf8)
         bytes += [0xC3, 0x28]
         bytes += Array("</a>".utf8)
-        #expect(throws: XMLError.self) { try XMLReader.parse(bytes) }
+        let failure = #expect(throws: XMLError.self) { try XMLReader.parse(bytes) }
+        #expect(failure?.position == XMLPosition(line: 1, column: 4))
+        #expect(failure?.message.contains("not valid UTF-8") == true)
+        // Overlong encodings and surrogates are not UTF-8 either.
+        #expect(throws: XMLError.self) { try XMLReader.parse([0x3C, 0x61, 0x3E, 0xC0, 0xAF, 0x3C, 0x2F, 0x61, 0x3E]) }
+        #expect(throws: XMLError.self) { try XMLReader.parse([0x3C, 0x61, 0x3E, 0xED, 0xA0, 0x80, 0x3C, 0x2F, 0x61, 0x3E]) }
+        #expect((try? XMLReader.parse("<a>é😀</a>"))?.text == "é😀")
     }
 
     @Test("random bytes never crash the reader")

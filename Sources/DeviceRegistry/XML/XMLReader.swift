@@ -127,6 +127,7 @@ private struct XMLScanner {
         if bytes.count > limits.maximumDocumentBytes {
             throw fail("the document is \(bytes.count) bytes; at most \(limits.maximumDocumentBytes) are accepted")
         }
+        try validateUTF8()
         if starts(with: byteOrderMark) { index += byteOrderMark.count }
         if starts(with: Array("<?xml".utf8)), let after = byte(at: index + 5), Self.isWhitespace(after) {
             try processingInstruction(atDocumentStart: true)
@@ -157,6 +158,48 @@ private struct XMLScanner {
     }
 
     func byte(at offset: Int) -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
+
+    /// Checks the whole document once, so that every string is then decoded without a second look; the error
+    /// points at the first byte that is not part of a well-formed UTF-8 sequence.
+    mutating func validateUTF8() throws(XMLError) {
+        var offset = 0
+        let count = bytes.count
+        while offset < count {
+            let lead = bytes[offset]
+            if lead < 0x80 {
+                offset += 1
+                continue
+            }
+            let length: Int
+            var lower: UInt8 = 0x80, upper: UInt8 = 0xBF
+            switch lead {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; lower = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; upper = 0x9F
+            case 0xF0: length = 4; lower = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; upper = 0x8F
+            default: length = 0
+            }
+            var valid = length > 0 && offset + length <= count
+            if valid {
+                for position in (offset + 1)..<(offset + length) {
+                    let byte = bytes[position]
+                    let (low, high) = position == offset + 1 ? (lower, upper) : (0x80, 0xBF)
+                    if byte < low || byte > high {
+                        valid = false
+                        break
+                    }
+                }
+            }
+            guard valid else {
+                while index < offset { advance() }
+                throw fail("the document is not valid UTF-8 (byte 0x\(String(lead, radix: 16, uppercase: true)))")
+            }
+            offset += length
+        }
+    }
 
     // MARK: Markup that carries no data
 
@@ -212,10 +255,7 @@ private struct XMLScanner {
             if index - start >= maximumNameBytes { throw fail("a \(what) longer than \(maximumNameBytes) bytes is not accepted") }
             advance()
         }
-        guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
-            throw fail("the \(what) is not valid UTF-8")
-        }
-        return text
+        return String(decoding: bytes[start..<index], as: UTF8.self)
     }
 
     // MARK: Elements
@@ -281,10 +321,7 @@ private struct XMLScanner {
         if end < bytes.count, bytes[end] == quote, end - valueStart <= limits.maximumAttributeBytes {
             while index < end { advance() }
             advance()
-            guard let text = String(validating: bytes[valueStart..<end], as: UTF8.self) else {
-                throw XMLError("the value of the attribute '\(attributeName)' is not valid UTF-8", at: start)
-            }
-            return XMLAttribute(name: attributeName, value: text, position: start)
+            return XMLAttribute(name: attributeName, value: String(decoding: bytes[valueStart..<end], as: UTF8.self), position: start)
         }
         attributeValue.removeAll(keepingCapacity: true)
         while true {
@@ -313,9 +350,7 @@ private struct XMLScanner {
                 throw XMLError("the value of the attribute '\(attributeName)' is longer than \(limits.maximumAttributeBytes) bytes", at: start)
             }
         }
-        guard let text = String(validating: attributeValue, as: UTF8.self) else {
-            throw XMLError("the value of the attribute '\(attributeName)' is not valid UTF-8", at: start)
-        }
+        let text = String(decoding: attributeValue, as: UTF8.self)
         return XMLAttribute(name: attributeName, value: text, position: start)
     }
 
@@ -378,10 +413,7 @@ private struct XMLScanner {
             text.removeAll(keepingCapacity: true)
             return
         }
-        guard let string = String(validating: text, as: UTF8.self) else {
-            throw XMLError("the text is not valid UTF-8", at: position)
-        }
-        element.children.append(.text(string, position))
+        element.children.append(.text(String(decoding: text, as: UTF8.self), position))
         text.removeAll(keepingCapacity: true)
     }
 
