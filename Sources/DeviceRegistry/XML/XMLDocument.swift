@@ -75,7 +75,7 @@ public struct XMLAttribute: Sendable, Hashable {
 }
 
 /// A child of an element: another element or a run of character data (text and CDATA, comments dropped).
-public enum XMLNode: Sendable, Hashable {
+public enum XMLNode: Sendable {
     /// A nested element.
     case element(XMLElement)
     /// Character data starting at the position.
@@ -83,15 +83,17 @@ public enum XMLNode: Sendable, Hashable {
 }
 
 /// An element with its attributes and children.
-public struct XMLElement: Sendable, Hashable {
+///
+/// A class, immutable once read: walking a tree of them copies references, not whole subtrees.
+public final class XMLElement: Sendable {
     /// The element name.
-    public var name: String
+    public let name: String
     /// The attributes in document order; names are unique.
-    public var attributes: [XMLAttribute]
+    public let attributes: [XMLAttribute]
     /// Elements and text in document order.
-    public var children: [XMLNode]
+    public let children: [XMLNode]
     /// Where the `<` of the start tag is.
-    public var position: XMLPosition
+    public let position: XMLPosition
 
     /// An element named `name` at `position`.
     public init(name: String, attributes: [XMLAttribute] = [], children: [XMLNode] = [], position: XMLPosition) {

@@ -267,7 +267,7 @@ private struct XMLScanner {
         }
         advance()  // "<"
         let elementName = try name(what: "element name")
-        var element = XMLElement(name: elementName, position: start)
+        var attributes: [XMLAttribute] = []
         while true {
             let hadSpace = skipWhitespace()
             guard let byte = current else { throw XMLError("the start tag <\(elementName)> is never closed with '>'", at: start) }
@@ -275,7 +275,7 @@ private struct XMLScanner {
                 advance()
                 guard current == ASCII.greaterThan else { throw fail("expected '>' after '/' in <\(elementName)/>") }
                 advance()
-                return element
+                return XMLElement(name: elementName, attributes: attributes, position: start)
             }
             if byte == ASCII.greaterThan {
                 advance()
@@ -283,16 +283,17 @@ private struct XMLScanner {
             }
             guard hadSpace else { throw fail("expected whitespace, '>' or '/>' after the name or an attribute of <\(elementName)>") }
             let attribute = try attribute(of: elementName)
-            if element.attributes.contains(where: { $0.name == attribute.name }) {
+            if attributes.contains(where: { $0.name == attribute.name }) {
                 throw XMLError("the attribute '\(attribute.name)' appears twice on <\(elementName)>", at: attribute.position)
             }
-            if element.attributes.count >= limits.maximumAttributeCount {
+            if attributes.count >= limits.maximumAttributeCount {
                 throw XMLError("<\(elementName)> has more than \(limits.maximumAttributeCount) attributes", at: attribute.position)
             }
-            element.attributes.append(attribute)
+            attributes.append(attribute)
         }
-        try content(of: &element, depth: depth)
-        return element
+        var children: [XMLNode] = []
+        try content(of: elementName, at: start, into: &children, depth: depth)
+        return XMLElement(name: elementName, attributes: attributes, children: children, position: start)
     }
 
     mutating func attribute(of elementName: String) throws(XMLError) -> XMLAttribute {
@@ -354,22 +355,22 @@ private struct XMLScanner {
         return XMLAttribute(name: attributeName, value: text, position: start)
     }
 
-    mutating func content(of element: inout XMLElement, depth: Int) throws(XMLError) {
+    mutating func content(of elementName: String, at elementPosition: XMLPosition, into children: inout [XMLNode], depth: Int) throws(XMLError) {
         text.removeAll(keepingCapacity: true)
         var textStart = position
         while true {
             guard let next = current else {
-                throw XMLError("<\(element.name)> is never closed; expected </\(element.name)>", at: element.position)
+                throw XMLError("<\(elementName)> is never closed; expected </\(elementName)>", at: elementPosition)
             }
             if text.isEmpty { textStart = position }
             if next == ASCII.lessThan {
                 if byte(at: index + 1) == ASCII.slash {
-                    try flushText(into: &element, at: textStart)
+                    try flushText(into: &children, at: textStart)
                     let endTag = position
                     advance(); advance()
                     let closing = try name(what: "element name in the end tag")
-                    guard closing == element.name else {
-                        throw XMLError("expected </\(element.name)> (opened at \(element.position)), found </\(closing)>", at: endTag)
+                    guard closing == elementName else {
+                        throw XMLError("expected </\(elementName)> (opened at \(elementPosition)), found </\(closing)>", at: endTag)
                     }
                     skipWhitespace()
                     guard current == ASCII.greaterThan else { throw fail("expected '>' to close </\(closing)>") }
@@ -392,8 +393,8 @@ private struct XMLScanner {
                 } else if byte(at: index + 1) == ASCII.question {
                     try processingInstruction(atDocumentStart: false)
                 } else {
-                    try flushText(into: &element, at: textStart, beforeChild: true)
-                    element.children.append(.element(try self.element(depth: depth + 1)))
+                    try flushText(into: &children, at: textStart, beforeChild: true)
+                    children.append(.element(try self.element(depth: depth + 1)))
                 }
             } else if next == ASCII.ampersand {
                 Self.append(try reference(), to: &text)
@@ -405,15 +406,15 @@ private struct XMLScanner {
     }
 
     /// Ends the current run of character data as a text child of `element`.
-    mutating func flushText(into element: inout XMLElement, at position: XMLPosition, beforeChild: Bool = false) throws(XMLError) {
+    mutating func flushText(into children: inout [XMLNode], at position: XMLPosition, beforeChild: Bool = false) throws(XMLError) {
         guard !text.isEmpty else { return }
         // Indentation sits next to child elements; whitespace alone in a leaf element is its value and is kept.
-        let besideElements = beforeChild || element.children.contains { if case .element = $0 { true } else { false } }
+        let besideElements = beforeChild || children.contains { if case .element = $0 { true } else { false } }
         if !keepingWhitespace, besideElements, text.allSatisfy(Self.isWhitespace) {
             text.removeAll(keepingCapacity: true)
             return
         }
-        element.children.append(.text(String(decoding: text, as: UTF8.self), position))
+        children.append(.text(String(decoding: text, as: UTF8.self), position))
         text.removeAll(keepingCapacity: true)
     }
 
