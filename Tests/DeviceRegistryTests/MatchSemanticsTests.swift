@@ -262,6 +262,16 @@ struct MatchSemanticsTests {
         #expect(CompiledMatcher(try profileSet(devices)).writtenKeys == ["usb.vendor_id", "sync.kind"])
     }
 
+    @Test("two different equalities on one key never hold together, whichever one dispatch used")
+    func conflictingEqualities() throws {
+        let outcome = try apply("""
+            <device><match key="usb.vendor_id" int="1"><match key="usb.vendor_id" int="2">
+              <merge key="impossible" type="bool">true</merge>
+            </match></match></device>
+            """, to: ["usb.vendor_id": .int(1)])
+        #expect(outcome.appliedRules.isEmpty)
+    }
+
     @Test("the compiled index only evaluates rules that can apply")
     func indexSkipsRules() throws {
         var devices = ""

@@ -70,7 +70,9 @@ struct ProfileGenerator {
         for _ in 0..<count(4) {
             if depth < 4, chance(45) {
                 let op = pick(FDIParser.operators.filter { $0 != "is_absolute_path" || chance(50) })
-                body += #"<match key="\#(pick(Self.keys))" \#(op)="\#(operand(for: op))">"#
+                // Half the time one of a few hot keys, so that chains test one key twice (and conflict).
+                let key = chance(50) ? pick(["usb.vendor_id", "info.subsystem", "sync.kind"]) : pick(Self.keys)
+                body += #"<match key="\#(key)" \#(op)="\#(operand(for: op))">"#
                 body += block(depth: depth + 1)
                 body += "</match>\n"
             } else {

@@ -19,6 +19,10 @@ public struct CompiledMatcher: DeviceMatcher {
     private let signatures: [SignatureTable]
     private let index: [String: KeyIndex]
     private let alwaysCandidates: [Int32]
+    /// Per rule, the positions of conditions that dispatch already proved: exact (`int`, `uint64`, `bool`)
+    /// equalities of its signature. Strings are still compared, because the table's `==` is Unicode-canonical
+    /// and a condition's is bytewise.
+    private let proven: [UInt64]
 
     /// Compiles `profiles`.
     public init(_ profiles: ProfileSet) {
@@ -44,6 +48,7 @@ public struct CompiledMatcher: DeviceMatcher {
         var signatures: [SignatureTable] = []
         var index: [String: KeyIndex] = [:]
         var always: [Int32] = []
+        var proven = [UInt64](repeating: 0, count: rules.count)
         for (position, rule) in rules.enumerated() {
             let ruleNumber = Int32(position)
             var equalities: [(key: String, value: EqualityValue)] = []
@@ -76,6 +81,15 @@ public struct CompiledMatcher: DeviceMatcher {
                         return signatures.count - 1
                     }()
                 signatures[number].rules[equalities.map(\.value), default: []].append(ruleNumber)
+                for (depth, condition) in rule.conditions.enumerated().prefix(64) where !written.contains(condition.key) {
+                    switch condition.test {
+                    case .int, .uint64, .bool:
+                        // Only the equality actually filed for this key is proven (a second one may differ).
+                        let filed = equalities.first { $0.key == condition.key }?.value
+                        if filed == EqualityValue(condition.test) { proven[position] |= 1 << UInt64(depth) }
+                    default: continue
+                    }
+                }
             } else if let chosen = best?.condition {
                 index[chosen.key, default: KeyIndex()].file(ruleNumber, under: chosen.test)
             } else {
@@ -86,6 +100,7 @@ public struct CompiledMatcher: DeviceMatcher {
         self.signatures = signatures
         self.index = index
         self.alwaysCandidates = always
+        self.proven = proven
     }
 
     /// How many rules are candidates for every device because none of their conditions can be looked up.
@@ -110,8 +125,9 @@ public struct CompiledMatcher: DeviceMatcher {
             entered.removeLast(entered.count - depth)
             if depth > 0, !entered[depth - 1].holds { continue }
             var holds = true
+            let provenMask = proven[Int(candidate)]
             while depth < conditions.count {
-                holds = conditions[depth].holds(in: current)
+                holds = (depth < 64 && provenMask & (1 << UInt64(depth)) != 0) || conditions[depth].holds(in: current)
                 entered.append((conditions[depth].id, holds))
                 if !holds { break }
                 depth += 1
