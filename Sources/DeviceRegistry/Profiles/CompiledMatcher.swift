@@ -23,6 +23,8 @@ public struct CompiledMatcher: DeviceMatcher {
     /// equalities of its signature. Strings are still compared, because the table's `==` is Unicode-canonical
     /// and a condition's is bytewise.
     private let proven: [UInt64]
+    /// The most conditions any rule has: the depth of the walk's stack.
+    private let maximumDepth: Int
 
     /// Compiles `profiles`.
     public init(_ profiles: ProfileSet) {
@@ -80,7 +82,7 @@ public struct CompiledMatcher: DeviceMatcher {
                         signatureNumbers[signatureSlots] = signatures.count - 1
                         return signatures.count - 1
                     }()
-                signatures[number].rules[equalities.map(\.value), default: []].append(ruleNumber)
+                signatures[number].file(ruleNumber, under: equalities.map(\.value))
                 for (depth, condition) in rule.conditions.enumerated().prefix(64) where !written.contains(condition.key) {
                     switch condition.test {
                     case .int, .uint64, .bool:
@@ -101,6 +103,7 @@ public struct CompiledMatcher: DeviceMatcher {
         self.index = index
         self.alwaysCandidates = always
         self.proven = proven
+        self.maximumDepth = rules.reduce(0) { max($0, $1.conditions.count) }
     }
 
     /// How many rules are candidates for every device because none of their conditions can be looked up.
@@ -111,30 +114,33 @@ public struct CompiledMatcher: DeviceMatcher {
         let candidates = candidates(for: properties)
         var current = properties
         var applied: [SourceLocation] = []
+        let rules = profiles.rules
         // The chain of conditions entered so far, as HAL's walk would hold it: rules under one <match> are
         // contiguous, so a condition leaves this stack only when the walk has left its element for good.
-        var entered: [(id: Int, holds: Bool)] = []
-        let rules = profiles.rules
-        for candidate in candidates {
-            let rule = rules[Int(candidate)]
-            let conditions = rule.conditions
-            var depth = 0
-            while depth < entered.count, depth < conditions.count, entered[depth].id == conditions[depth].id {
-                depth += 1
+        withUnsafeTemporaryAllocation(of: (id: Int, holds: Bool).self, capacity: max(maximumDepth, 1)) { entered in
+            var height = 0
+            for candidate in candidates {
+                let rule = rules[Int(candidate)]
+                let conditions = rule.conditions
+                var depth = 0
+                while depth < height, depth < conditions.count, entered[depth].id == conditions[depth].id {
+                    depth += 1
+                }
+                height = depth
+                if depth > 0, !entered[depth - 1].holds { continue }
+                var holds = true
+                let provenMask = proven[Int(candidate)]
+                while depth < conditions.count {
+                    holds = (depth < 64 && provenMask & (1 << UInt64(depth)) != 0) || conditions[depth].holds(in: current)
+                    entered[depth] = (conditions[depth].id, holds)
+                    height = depth + 1
+                    if !holds { break }
+                    depth += 1
+                }
+                guard holds else { continue }
+                for action in rule.actions { action.apply(to: &current) }
+                applied.append(rule.location)
             }
-            entered.removeLast(entered.count - depth)
-            if depth > 0, !entered[depth - 1].holds { continue }
-            var holds = true
-            let provenMask = proven[Int(candidate)]
-            while depth < conditions.count {
-                holds = (depth < 64 && provenMask & (1 << UInt64(depth)) != 0) || conditions[depth].holds(in: current)
-                entered.append((conditions[depth].id, holds))
-                if !holds { break }
-                depth += 1
-            }
-            guard holds else { continue }
-            for action in rule.actions { action.apply(to: &current) }
-            applied.append(rule.location)
         }
         return MatchOutcome(properties: current, appliedRules: applied)
     }
@@ -144,15 +150,12 @@ public struct CompiledMatcher: DeviceMatcher {
         var candidates = alwaysCandidates
         let values = properties.dictionary
         if !signatures.isEmpty {
-            let slotValues = slotKeys.map { key in values[key].flatMap(EqualityValue.init) }
-            var tuple: [EqualityValue] = []
-            signatures: for signature in signatures {
-                tuple.removeAll(keepingCapacity: true)
-                for slot in signature.slots {
-                    guard let value = slotValues[slot] else { continue signatures }
-                    tuple.append(value)
+            withUnsafeTemporaryAllocation(of: EqualityValue?.self, capacity: slotKeys.count) { slotValues in
+                for (slot, key) in slotKeys.enumerated() {
+                    slotValues.initializeElement(at: slot, to: values[key].flatMap(EqualityValue.init))
                 }
-                if let rules = signature.rules[tuple] { candidates.append(contentsOf: rules) }
+                defer { _ = slotValues.deinitialize() }
+                for signature in signatures { signature.collect(slotValues, into: &candidates) }
             }
         }
         if index.count <= values.count {
@@ -203,9 +206,42 @@ private enum EqualityValue: Hashable, Sendable {
 }
 
 /// The rules filed under one set of keys (slots), by the tuple of values their equalities require.
+///
+/// Keyed by the tuple's hash, computed straight from the device's slot values, so a lookup builds no array.
 private struct SignatureTable: Sendable {
+    struct Entry: Sendable {
+        var values: [EqualityValue]
+        var rules: [Int32]
+    }
+
     var slots: [Int]
-    var rules: [[EqualityValue]: [Int32]] = [:]
+    var entries: [Int: [Entry]] = [:]
+
+    init(slots: [Int]) { self.slots = slots }
+
+    mutating func file(_ rule: Int32, under values: [EqualityValue]) {
+        var hasher = Hasher()
+        for value in values { hasher.combine(value) }
+        let hash = hasher.finalize()
+        if let position = entries[hash]?.firstIndex(where: { $0.values == values }) {
+            entries[hash]![position].rules.append(rule)
+        } else {
+            entries[hash, default: []].append(Entry(values: values, rules: [rule]))
+        }
+    }
+
+    func collect(_ slotValues: UnsafeMutableBufferPointer<EqualityValue?>, into candidates: inout [Int32]) {
+        var hasher = Hasher()
+        for slot in slots {
+            guard let value = slotValues[slot] else { return }
+            hasher.combine(value)
+        }
+        guard let bucket = entries[hasher.finalize()] else { return }
+        entries: for entry in bucket {
+            for (position, slot) in slots.enumerated() where entry.values[position] != slotValues[slot] { continue entries }
+            candidates.append(contentsOf: entry.rules)
+        }
+    }
 }
 
 /// The rules without equalities, filed under one property key by the value that lets them apply.
