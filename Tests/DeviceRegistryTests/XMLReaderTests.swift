@@ -105,6 +105,14 @@ struct XMLReaderTests {
         #expect(error(expanded)?.message.contains("longer than") == true)
     }
 
+    @Test("a wide document is bounded too, and text among many siblings costs linear time")
+    func wideDocument() throws {
+        let wide = "<a>" + String(repeating: "<b/> ", count: 100_001) + "</a>"
+        #expect(error(wide)?.message.contains("more than 100000 elements") == true)
+        let fine = "<a>" + String(repeating: "<b/> ", count: 99_000) + "</a>"
+        #expect(try XMLReader.parse(fine, keepingWhitespace: false).children.count == 99_000)
+    }
+
     @Test("too many attributes are refused")
     func manyAttributes() throws {
         let attributes = (0..<40).map { "a\($0)=\"\($0)\"" }.joined(separator: " ")

@@ -45,6 +45,12 @@ public struct ProfileLoader: Sendable {
         }
         var result = load(files: files)
         result.errors = errors + result.errors
+        logger.info(
+            "loaded profiles",
+            metadata: [
+                "rules": "\(result.profiles.rules.count)", "files": "\(result.profiles.files.count)",
+                "skipped": "\(result.errors.count)", "directories": "\(directories.joined(separator: ":"))",
+            ])
         return result
     }
 

@@ -45,10 +45,15 @@ public enum MatchTest: Sendable, Hashable {
 
     /// HAL's `compare_*` operators.
     public enum Comparison: String, Sendable, Hashable, CaseIterable {
+        /// The property sorts before the operand.
         case lessThan = "compare_lt"
+        /// The property sorts before or equal to the operand.
         case lessOrEqual = "compare_le"
+        /// The property sorts after the operand.
         case greaterThan = "compare_gt"
+        /// The property sorts after or equal to the operand.
         case greaterOrEqual = "compare_ge"
+        /// The property differs from the operand.
         case notEqual = "compare_ne"
     }
 

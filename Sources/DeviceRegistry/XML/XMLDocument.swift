@@ -42,18 +42,24 @@ public struct XMLLimits: Sendable, Hashable {
     public var maximumAttributeCount: Int
     /// The largest document accepted, in bytes.
     public var maximumDocumentBytes: Int
+    /// The most elements in one document, which bounds the memory of the tree (a 4 MiB file of `<a/>` would
+    /// otherwise be a million of them).
+    public var maximumElementCount: Int
 
-    /// Limits generous for any hand-written profile: depth 64, 16 KiB attributes, 32 attributes, 4 MiB documents.
+    /// Limits generous for any hand-written profile: depth 64, 16 KiB attributes, 32 attributes, 4 MiB documents,
+    /// 100,000 elements.
     public init(
         maximumDepth: Int = 64,
         maximumAttributeBytes: Int = 16 * 1024,
         maximumAttributeCount: Int = 32,
-        maximumDocumentBytes: Int = 4 * 1024 * 1024
+        maximumDocumentBytes: Int = 4 * 1024 * 1024,
+        maximumElementCount: Int = 100_000
     ) {
         self.maximumDepth = maximumDepth
         self.maximumAttributeBytes = maximumAttributeBytes
         self.maximumAttributeCount = maximumAttributeCount
         self.maximumDocumentBytes = maximumDocumentBytes
+        self.maximumElementCount = maximumElementCount
     }
 }
 

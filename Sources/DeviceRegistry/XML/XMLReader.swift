@@ -59,6 +59,7 @@ private struct XMLScanner {
     var index = 0
     var line = 1
     var column = 1
+    var elementCount = 0
     /// Reused for character data: text is flushed before a child element is read, so one buffer serves every
     /// level of nesting.
     var text: [UInt8] = []
@@ -265,6 +266,10 @@ private struct XMLScanner {
         if depth > limits.maximumDepth {
             throw fail("elements are nested deeper than \(limits.maximumDepth) levels")
         }
+        elementCount += 1
+        if elementCount > limits.maximumElementCount {
+            throw fail("the document has more than \(limits.maximumElementCount) elements")
+        }
         advance()  // "<"
         let elementName = try name(what: "element name")
         var attributes: [XMLAttribute] = []
@@ -358,6 +363,7 @@ private struct XMLScanner {
     mutating func content(of elementName: String, at elementPosition: XMLPosition, into children: inout [XMLNode], depth: Int) throws(XMLError) {
         text.removeAll(keepingCapacity: true)
         var textStart = position
+        var hasElementChild = false
         while true {
             guard let next = current else {
                 throw XMLError("<\(elementName)> is never closed; expected </\(elementName)>", at: elementPosition)
@@ -365,7 +371,7 @@ private struct XMLScanner {
             if text.isEmpty { textStart = position }
             if next == ASCII.lessThan {
                 if byte(at: index + 1) == ASCII.slash {
-                    try flushText(into: &children, at: textStart)
+                    try flushText(into: &children, at: textStart, besideElements: hasElementChild)
                     let endTag = position
                     advance(); advance()
                     let closing = try name(what: "element name in the end tag")
@@ -393,8 +399,9 @@ private struct XMLScanner {
                 } else if byte(at: index + 1) == ASCII.question {
                     try processingInstruction(atDocumentStart: false)
                 } else {
-                    try flushText(into: &children, at: textStart, beforeChild: true)
+                    try flushText(into: &children, at: textStart, besideElements: true)
                     children.append(.element(try self.element(depth: depth + 1)))
+                    hasElementChild = true
                 }
             } else if next == ASCII.ampersand {
                 Self.append(try reference(), to: &text)
@@ -406,10 +413,9 @@ private struct XMLScanner {
     }
 
     /// Ends the current run of character data as a text child of `element`.
-    mutating func flushText(into children: inout [XMLNode], at position: XMLPosition, beforeChild: Bool = false) throws(XMLError) {
+    mutating func flushText(into children: inout [XMLNode], at position: XMLPosition, besideElements: Bool) throws(XMLError) {
         guard !text.isEmpty else { return }
         // Indentation sits next to child elements; whitespace alone in a leaf element is its value and is kept.
-        let besideElements = beforeChild || children.contains { if case .element = $0 { true } else { false } }
         if !keepingWhitespace, besideElements, text.allSatisfy(Self.isWhitespace) {
             text.removeAll(keepingCapacity: true)
             return
