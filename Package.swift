@@ -74,6 +74,7 @@ let package = Package(
             path: "Tests/StoreCrashWriter"
         ),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry"]),
+        .testTarget(name: "DevsyncCtlTests", dependencies: ["devsyncctl"]),
     ],
     swiftLanguageModes: [.v6]
 )
