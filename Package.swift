@@ -75,6 +75,7 @@ let package = Package(
             path: "Tests/StoreCrashWriter"
         ),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry"]),
+        .testTarget(name: "DevsyncCtlTests", dependencies: ["devsyncctl"]),
         // Test-only: umockdev's testbed (fake sysfs, synthetic uevents). Run under LD_PRELOAD=libumockdev-preload.so.0.
         .systemLibrary(name: "CUmockdev", path: "Tests/CUmockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
         .testTarget(

@@ -1,0 +1,30 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Benchmarks live in their own package so that the main package (and CI's `make check`) never builds the
+// benchmark harness. Run with `swift package --allow-writing-to-package-directory benchmark` (see `make bench`).
+let package = Package(
+    name: "devsync-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        // Named, because a path dependency is otherwise identified by its directory name (a clone or worktree may
+        // not be called devsync).
+        .package(name: "devsync", path: ".."),
+    ],
+    targets: [
+        .executableTarget(
+            name: "ProfileMatching",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "DeviceRegistry", package: "devsync"),
+                "HeapStatistics",
+            ],
+            path: "Benchmarks/ProfileMatching",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // mallinfo2 is not in Swift's Glibc module; this reads it for the index-size figure.
+        .target(name: "HeapStatistics", path: "Benchmarks/HeapStatistics"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,1 +1,0 @@
-print("devsyncctl: no verbs yet")
