@@ -1,4 +1,4 @@
-// Run these with the umockdev preload in the test process (the lead's `make check` does the same):
+// Run these with the umockdev preload in the test process (`make check` should run them the same way):
 //
 //   swift build --build-tests && LD_PRELOAD=libumockdev-preload.so.0 swift test --skip-build --filter UdevMonitorTests
 //
