@@ -6,6 +6,12 @@ final class TestObject: Sendable {
     static let interfaceName = "org.example.Test"
     static let path = try! DBusObjectPath("/org/example/Test")
 
+    /// NUL, noncharacters, markup and quoting: what a device name might hold.
+    static let hostileText =
+        "nul\0inside \u{FFFF}\u{FFFE}" + String(Character(Unicode.Scalar(0xFDD0)!)) + " '\"<&> \u{1F600} \u{202E}rtl \n\t"
+    /// What a peer receives for ``hostileText``.
+    static let hostileTextSent = "nul\u{FFFD}inside \u{FFFD}\u{FFFD}\u{FFFD} '\"<&> \u{1F600} \u{202E}rtl \n\t"
+
     let name = Mutex("initial")
     /// Yields once for each call of Hang that started, so a test knows the call reached the handler.
     let hangStarted: AsyncStream<Void>
@@ -29,6 +35,9 @@ final class TestObject: Sendable {
                     let (name, options) = try call.arguments.decode(String.self, [String: DBusValue].self)
                     let punctuation = options["punctuation"]?.string ?? "!"
                     return [.string("Hello, \(name)\(punctuation)")]
+                },
+                DBusMethod("Hostile", outputs: [DBusArgument("text", .string)]) { _ in
+                    [.string(Self.hostileText)]
                 },
                 DBusMethod("Fail") { _ in
                     throw DBusError(name: "org.example.Error.Broken", message: "it broke on purpose")
