@@ -46,6 +46,30 @@ struct ClientTests {
         }
     }
 
+    @Test("a Unix file descriptor passes through the bus and stays usable")
+    func unixFileDescriptor() async throws {
+        try await ExportedTestObject.with { fixture in
+            let client = try await fixture.bus.connect("client")
+            var ends: [Int32] = [0, 0]
+            #expect(pipe(&ends) == 0)
+            let readEnd = DBusUnixFD(taking: ends[0])
+            let writeEnd = DBusUnixFD(taking: ends[1])
+            let reply = try await client.call(
+                destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
+                member: "Echo", arguments: [.variant(.unixFD(writeEnd))])
+            guard case .variant(.unixFD(let received)) = reply.first else {
+                Issue.record("expected a file descriptor, got \(reply)")
+                return
+            }
+            #expect(received.fileDescriptor != writeEnd.fileDescriptor)
+            #expect(write(received.fileDescriptor, "hi", 2) == 2)
+            var buffer = [UInt8](repeating: 0, count: 2)
+            #expect(read(readEnd.fileDescriptor, &buffer, 2) == 2)
+            #expect(buffer == Array("hi".utf8))
+            await client.close()
+        }
+    }
+
     @Test("a call that gets no answer times out with NoReply")
     func timeout() async throws {
         try await ExportedTestObject.with { fixture in
