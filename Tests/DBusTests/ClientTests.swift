@@ -162,6 +162,41 @@ struct ClientTests {
         }
     }
 
+    @Test("a subscription to a well-known sender ignores the same signal from other connections")
+    func wellKnownSender() async throws {
+        try await TestBus.with { bus in
+            let owner = try await bus.connect("owner")
+            let impostor = try await bus.connect("impostor")
+            let listener = try await bus.connect("listener")
+            try await owner.requestName("org.example.Owner")
+            let signals = try await listener.signals(
+                matching: DBusMatchRule(sender: "org.example.Owner", interface: "org.example.Signals"))
+            let path = try DBusObjectPath("/s")
+            try await impostor.emit(DBusSignalEmission(path: path, interface: "org.example.Signals", member: "Hello", arguments: ["impostor"]))
+            // A round trip through the bus orders the impostor's signal before the owner's.
+            _ = try await impostor.nameOwner(of: "org.example.Owner")
+            try await owner.emit(DBusSignalEmission(path: path, interface: "org.example.Signals", member: "Hello", arguments: ["owner"]))
+            var iterator = signals.makeAsyncIterator()
+            #expect(await iterator.next()?.arguments == ["owner"])
+            await owner.close()
+            await impostor.close()
+            await listener.close()
+        }
+    }
+
+    @Test("a connection notices when the bus goes away")
+    func busGoesAway() async throws {
+        let bus = try TestBus()
+        let connection = try await bus.connect("orphan")
+        let waiter = Task { await connection.waitUntilClosed() }
+        await bus.stop()
+        await waiter.value
+        #expect(await connection.isConnected == false)
+        await #expect { _ = try await connection.nameOwner(of: "org.example.Any") } throws: {
+            ($0 as? DBusError)?.name == DBusError.Name.disconnected
+        }
+    }
+
     @Test("gdbus sees a signal the binding emits")
     func gdbusSeesSignal() async throws {
         try await ExportedTestObject.with { fixture in

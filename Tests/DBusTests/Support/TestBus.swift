@@ -84,7 +84,7 @@ final class TestBus: @unchecked Sendable {  // immutable after init; Process is 
     /// A new binding connection to this bus.
     func connect(_ label: String = "test") async throws -> DBusConnection {
         var logger = Logger(label: "dbus-test.\(label)")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["DBUS_TEST_LOG"] == "trace" ? .trace : .warning
         return try await DBusConnection.connect(to: address, logger: logger)
     }
 
