@@ -82,6 +82,7 @@ let package = Package(
             name: "UdevMonitorTests",
             dependencies: ["UdevMonitor", "DeviceRegistry", "CUmockdev", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )
