@@ -6,6 +6,7 @@
 // (descriptor parsing, sysfs reading, folding) run either way.
 
 import DeviceRegistry
+import Foundation
 import Dispatch
 import Logging
 import Testing
@@ -336,5 +337,65 @@ struct USBDeviceSourceTests {
         let interfaces = LibUSBDescriptors.interfaces(bus: 5, address: 3)
         #expect(interfaces?.map(\.triple) == ["06/01/01", "ff/fe/02", "ff/fd/01"])
         #expect(LibUSBDescriptors.interfaces(bus: 5, address: 99) == nil)
+    }
+
+    @Test("each device plugged in reaches the registry with the shipped profile's plugin; removal follows")
+    func registryResultForEachDevice() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        let fixtures: [USBFixture] = [.palm(), .iPhone(), .mtpPlayer(), .ptpCamera(), .nokiaN800(), .windowsMobile(), .usbStick()]
+        let plugged = fixtures.map { testbed.plug($0) }
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stopAndWait() }
+        let coldPlugged = await eventsThroughMarker(testbed, tap, after: fixtures.count)
+
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let load = ProfileLoader(logger: logger).load(directories: [repository.appendingPathComponent("fdi-profiles").path])
+        #expect(load.errors.isEmpty, "shipped profiles: \(load.errors)")
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-udev-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: state) }
+        let registry = try Registry(
+            stateDirectory: state.path, matcher: CompiledMatcher(load.profiles), clock: { 1_700_000_000 }, logger: logger)
+        for event in coldPlugged { await registry.handle(event) }
+
+        // The USB stick is no sync device: it stays out. Every other device is pending with its profile's plugin.
+        let devices = await registry.devices()
+        let byKey = Dictionary(uniqueKeysWithValues: devices.flatMap { record in record.sourceKeys.map { ($0, record) } })
+        let expected: [(plugin: String, kind: String?)] = [
+            ("palm-sync", "pda"), ("ipod", "phone"), ("mtp", "media-player"), ("ptp", "camera"),
+            ("file-sync", "tablet"), ("synce-plugin", nil),
+        ]
+        #expect(devices.count == expected.count)
+        for (index, want) in expected.enumerated() {
+            let record = try #require(byKey[plugged[index].devpath], "no record for \(fixtures[index].port)")
+            #expect(record.plugin == want.plugin, "\(record.uid)")
+            if let kind = want.kind { #expect(record.kind == kind, "\(record.uid)") }
+            #expect(record.status == .pending && record.present)
+        }
+        #expect(byKey[plugged[6].devpath] == nil, "the USB stick is not a sync device")
+        let palm = try #require(byKey[plugged[0].devpath])
+        #expect(palm.uid == "usb-0830-0061-PalmSN12345678" && palm.stableId)
+        #expect(palm.properties.string("serial.device") == "/dev/ttyUSB1")
+        let camera = try #require(byKey[plugged[3].devpath])
+        #expect(!camera.stableId, "a camera without a serial gets a descriptor-hash uid")
+
+        // An approved iPhone that is unplugged stays known, absent; an unapproved Palm is dropped.
+        let iPhone = try #require(byKey[plugged[1].devpath])
+        try await registry.approve(uid: iPhone.uid, owner: "alice")
+        testbed.unplug(plugged[1])
+        testbed.unplug(plugged[0])
+        let departures = await tap.through { $0.isDeparture && $0.sourceKey == plugged[0].devpath }
+        for event in departures.dropFirst(coldPlugged.count + 1) { await registry.handle(event) }
+        #expect(await registry.device(uid: palm.uid) == nil)
+        let away = try #require(await registry.device(uid: iPhone.uid))
+        #expect(away.status == .approved && away.owner == "alice" && !away.present)
+
+        // Plugged in again on another port, it comes back approved for its owner.
+        let again = testbed.plug(.iPhone(port: "3-1"))
+        let back = await tap.through { $0.isArrival && $0.sourceKey == again.devpath }
+        await registry.handle(try #require(back.last))
+        let returned = try #require(await registry.device(uid: iPhone.uid))
+        #expect(returned.status == .approved && returned.owner == "alice" && returned.present)
     }
 }
