@@ -11,7 +11,7 @@ struct ProfilesCommand: ParsableCommand {
             Profiles are read from \(ProfileLoader.installedDirectories.joined(separator: " then ")); files of a \
             later directory apply later and so win. --profiles DIR (repeatable) reads other directories instead.
             """,
-        subcommands: [List.self, Check.self, Match.self],
+        subcommands: [List.self, Check.self, Match.self, ExportUdev.self],
         defaultSubcommand: List.self
     )
 }
