@@ -2,6 +2,7 @@
 #   make check   install what is missing, build, run every test (the README's and CI's test command)
 #   make demo    see it work (until the daemon lands: the shipped profiles matched against a Palm)
 #   make bench   run the benchmarks in Benchmarks/ (figures go to docs/benchmarks.md)
+#   make install / make uninstall   release build and install under DESTDIR/PREFIX (docs/install.md)
 
 SWIFT        ?= swift
 PREFIX       ?= /usr/local
@@ -13,7 +14,7 @@ SWIFT_FLAGS  ?=
 APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
                 umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus
 
-.PHONY: all deps build check demo bench clean
+.PHONY: all deps build check demo bench clean install install-files uninstall
 
 all: build
 
@@ -31,6 +32,7 @@ check: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip UdevMonitorTests
 	LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter UdevMonitorTests
+	./tests/install-tree.sh
 
 demo: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncctl
@@ -41,3 +43,72 @@ bench: deps
 
 clean:
 	$(SWIFT) package clean
+
+# Installation (docs/install.md). udev and systemd read only /usr/lib and /etc: with the default PREFIX=/usr/local
+# the rules and the unit land where neither looks, so packagers pass PREFIX=/usr (or set UDEVRULESDIR and
+# SYSTEMDUNITDIR). The daemon goes to libexec, as boltd does: it is started by systemd, never by a user.
+BINDIR            ?= $(PREFIX)/bin
+LIBEXECDIR        ?= $(PREFIX)/libexec
+DATADIR           ?= $(PREFIX)/share
+SYSCONFDIR        ?= /etc
+MANDIR            ?= $(DATADIR)/man
+UDEVRULESDIR      ?= $(PREFIX)/lib/udev/rules.d
+SYSTEMDUNITDIR    ?= $(PREFIX)/lib/systemd/system
+DBUSPOLICYDIR     ?= $(DATADIR)/dbus-1/system.d
+DBUSSERVICEDIR    ?= $(DATADIR)/dbus-1/system-services
+POLKITACTIONDIR   ?= $(DATADIR)/polkit-1/actions
+BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPLETIONDIR  ?= $(DATADIR)/zsh/site-functions
+FISHCOMPLETIONDIR ?= $(DATADIR)/fish/vendor_completions.d
+PROFILEDIR        ?= $(DATADIR)/devsync/fdi-profiles
+CONFIGDIR         ?= $(SYSCONFDIR)/devsync
+# Where install-files takes the binaries from; `make install` builds them there first.
+BUILD_DIR         ?= .build/release
+
+PROFILES := $(notdir $(wildcard fdi-profiles/*.fdi))
+INSTALL  ?= install
+
+install:
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncd
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncctl
+	$(MAKE) install-files BUILD_DIR=.build/release
+
+# Installs prebuilt binaries from BUILD_DIR and the system files; no build, so `sudo make install-files` after a
+# `make build CONFIG=release` leaves no root-owned .build behind.
+install-files:
+	$(INSTALL) -D -m 755 $(BUILD_DIR)/devsyncd $(DESTDIR)$(LIBEXECDIR)/devsyncd
+	$(INSTALL) -D -m 755 $(BUILD_DIR)/devsyncctl $(DESTDIR)$(BINDIR)/devsyncctl
+	$(INSTALL) -d $(DESTDIR)$(PROFILEDIR)
+	$(INSTALL) -m 644 $(addprefix fdi-profiles/,$(PROFILES)) $(DESTDIR)$(PROFILEDIR)/
+	$(INSTALL) -D -m 644 rules/85-devsync.rules $(DESTDIR)$(UDEVRULESDIR)/85-devsync.rules
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@systemdunitdir@|$(SYSTEMDUNITDIR)|g' \
+	    data/devsyncd.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
+	$(INSTALL) -D -m 644 data/org.devsync.Broker1.conf $(DESTDIR)$(DBUSPOLICYDIR)/org.devsync.Broker1.conf
+	$(INSTALL) -D -m 644 data/org.devsync.Broker1.service $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
+	$(INSTALL) -D -m 644 data/org.devsync.policy $(DESTDIR)$(POLKITACTIONDIR)/org.devsync.policy
+	@# An administrator's edited configuration is kept.
+	test -e $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || \
+	    $(INSTALL) -D -m 644 data/devsyncd.conf $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
+	$(INSTALL) -D -m 644 docs/man/devsyncctl.1 $(DESTDIR)$(MANDIR)/man1/devsyncctl.1
+	$(INSTALL) -D -m 644 docs/man/devsyncd.8 $(DESTDIR)$(MANDIR)/man8/devsyncd.8
+	$(INSTALL) -d $(DESTDIR)$(BASHCOMPLETIONDIR) $(DESTDIR)$(ZSHCOMPLETIONDIR) $(DESTDIR)$(FISHCOMPLETIONDIR)
+	$(BUILD_DIR)/devsyncctl --generate-completion-script bash > $(DESTDIR)$(BASHCOMPLETIONDIR)/devsyncctl
+	$(BUILD_DIR)/devsyncctl --generate-completion-script zsh > $(DESTDIR)$(ZSHCOMPLETIONDIR)/_devsyncctl
+	$(BUILD_DIR)/devsyncctl --generate-completion-script fish > $(DESTDIR)$(FISHCOMPLETIONDIR)/devsyncctl.fish
+
+# Removes exactly what install-files put: the configuration only while it is still the shipped one, and only
+# the directories that are devsync's own.
+uninstall:
+	rm -f $(DESTDIR)$(LIBEXECDIR)/devsyncd $(DESTDIR)$(BINDIR)/devsyncctl
+	rm -f $(addprefix $(DESTDIR)$(PROFILEDIR)/,$(PROFILES))
+	@rmdir $(DESTDIR)$(PROFILEDIR) $(DESTDIR)$(DATADIR)/devsync 2>/dev/null || true
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/85-devsync.rules $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
+	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.devsync.Broker1.conf $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
+	rm -f $(DESTDIR)$(POLKITACTIONDIR)/org.devsync.policy
+	! cmp -s data/devsyncd.conf $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || rm -f $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
+	@rmdir $(DESTDIR)$(CONFIGDIR) 2>/dev/null || true
+	rm -f $(DESTDIR)$(MANDIR)/man1/devsyncctl.1 $(DESTDIR)$(MANDIR)/man8/devsyncd.8
+	rm -f $(DESTDIR)$(BASHCOMPLETIONDIR)/devsyncctl $(DESTDIR)$(ZSHCOMPLETIONDIR)/_devsyncctl \
+	    $(DESTDIR)$(FISHCOMPLETIONDIR)/devsyncctl.fish
