@@ -1,0 +1,174 @@
+import Logging
+
+/// The registry's state directory, laid out as boltd's `/var/lib/boltd`: a `version` file and one small key
+/// file per known device under `devices/`. `docs/state.md` describes it.
+///
+/// Every write replaces one file atomically (temporary file, fsync, rename, fsync of the directory), so a crash
+/// leaves each record either old or new. Damaged files are moved aside at load, never deleted, and never stop
+/// the other records from loading.
+public struct DeviceStore: Sendable {
+    /// The layout version this code writes and reads.
+    public static let formatVersion = 1
+
+    /// The state directory.
+    public let directory: String
+    /// The directory of device files.
+    public let devicesDirectory: String
+    private let logger: Logger
+
+    /// Opens the state directory at `directory`, creating it and its `version` file if missing.
+    ///
+    /// Throws ``StoreError/Code-swift.struct/unsupportedVersion`` for a directory of a newer format, which it
+    /// leaves untouched, and ``StoreError/Code-swift.struct/io`` if the directory cannot be made.
+    public init(directory: String, logger: Logger) throws(StoreError) {
+        self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        self.devicesDirectory = self.directory + "/devices"
+        self.logger = logger
+        let versionPath = self.directory + "/version"
+        let versionText: String?
+        do throws(SystemError) {
+            try FileSystem.createDirectory(self.directory)
+            if try FileSystem.kind(of: versionPath) == .missing {
+                try FileSystem.writeAtomically(
+                    Array("\(Self.formatVersion)\n".utf8), to: versionPath,
+                    temporaryPath: self.directory + "/.version.tmp", directory: self.directory)
+                versionText = nil
+            } else {
+                versionText = String(decoding: try FileSystem.readFile(versionPath), as: UTF8.self)
+            }
+        } catch {
+            throw StoreError(error)
+        }
+        if let versionText {
+            let trimmed = versionText.filter { !$0.isWhitespace }
+            guard let version = Int(trimmed) else {
+                throw StoreError(
+                    code: .malformed, path: versionPath, message: "the version file says \"\(trimmed)\", not a number")
+            }
+            guard version <= Self.formatVersion else {
+                throw StoreError(
+                    code: .unsupportedVersion, path: versionPath,
+                    message: "state format \(version) is newer than this devsync (\(Self.formatVersion)); left untouched")
+            }
+        }
+        do { try FileSystem.createDirectory(devicesDirectory) } catch { throw StoreError(error) }
+    }
+
+    /// The path of the file holding `uid`.
+    public func path(of uid: String) -> String { "\(devicesDirectory)/\(uid)" }
+
+    /// Every stored device, sorted by uid.
+    ///
+    /// Cleans up temporary files a crash left behind, and moves each file that does not decode to
+    /// `<name>.corrupt-<n>` with a warning. Throws only if the devices directory cannot be listed.
+    public func loadAll() throws(StoreError) -> [StoredDevice] {
+        let names: [String]
+        do { names = try FileSystem.contentsOfDirectory(devicesDirectory) } catch { throw StoreError(error) }
+        var devices: [StoredDevice] = []
+        for name in names {
+            let path = "\(devicesDirectory)/\(name)"
+            if Self.isTemporary(name) {
+                // An interrupted write: the rename never happened, so the real file still holds the old record.
+                logger.info("Removing an interrupted write", metadata: ["path": "\(path)"])
+                do { try FileSystem.removeFile(path) } catch {
+                    logger.warning("Cannot remove an interrupted write", metadata: ["error": "\(error)"])
+                }
+                continue
+            }
+            if Self.isQuarantined(name) { continue }
+            guard DeviceIdentity.isValid(name) else {
+                logger.warning("Ignoring a file that is not a device record", metadata: ["path": "\(path)"])
+                continue
+            }
+            switch load(name: name, path: path) {
+            case .success(let device):
+                devices.append(device)
+            case .failure(let reason):
+                quarantine(name: name, reason: reason)
+            }
+        }
+        return devices
+    }
+
+    /// Writes `device` to its file, replacing the previous version atomically.
+    public func save(_ device: StoredDevice) throws(StoreError) {
+        try checkUID(device.uid)
+        do {
+            try FileSystem.writeAtomically(
+                Array(DeviceKeyFile.encode(device).utf8), to: path(of: device.uid),
+                temporaryPath: temporaryPath(of: device.uid), directory: devicesDirectory)
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    /// Removes the file of `uid`; a missing file is not an error.
+    public func remove(uid: String) throws(StoreError) {
+        try checkUID(uid)
+        do {
+            try FileSystem.removeFile(path(of: uid))
+            try FileSystem.syncDirectory(devicesDirectory)
+        } catch {
+            throw StoreError(error)
+        }
+    }
+
+    // MARK: Private
+
+    private func load(name: String, path: String) -> Result<StoredDevice, DeviceKeyFile.DecodingFailure> {
+        let bytes: [UInt8]
+        do {
+            guard try FileSystem.kind(of: path) == .regular else {
+                return .failure(DeviceKeyFile.DecodingFailure("not a regular file"))
+            }
+            bytes = try FileSystem.readFile(path)
+        } catch {
+            return .failure(DeviceKeyFile.DecodingFailure("unreadable: \(error)"))
+        }
+        switch DeviceKeyFile.decode(bytes) {
+        case .success(let device) where device.uid != name:
+            return .failure(DeviceKeyFile.DecodingFailure("holds uid \(device.uid), not its file name"))
+        case let result:
+            return result
+        }
+    }
+
+    private func quarantine(name: String, reason: DeviceKeyFile.DecodingFailure) {
+        let path = "\(devicesDirectory)/\(name)"
+        var attempt = 1
+        while attempt < 1000 {
+            let target = "\(path).corrupt-\(attempt)"
+            do {
+                if try FileSystem.kind(of: target) == .missing {
+                    try FileSystem.rename(path, to: target)
+                    try FileSystem.syncDirectory(devicesDirectory)
+                    logger.warning(
+                        "Moved a damaged device record aside",
+                        metadata: ["path": "\(path)", "moved-to": "\(target)", "reason": "\(reason)"])
+                    return
+                }
+            } catch {
+                logger.error(
+                    "Cannot move a damaged device record aside; skipping it",
+                    metadata: ["path": "\(path)", "reason": "\(reason)", "error": "\(error)"])
+                return
+            }
+            attempt += 1
+        }
+        logger.error("Too many damaged copies; skipping a damaged record", metadata: ["path": "\(path)"])
+    }
+
+    private func temporaryPath(of uid: String) -> String { "\(devicesDirectory)/.\(uid).tmp" }
+
+    private func checkUID(_ uid: String) throws(StoreError) {
+        guard DeviceIdentity.isValid(uid) else {
+            throw StoreError(code: .invalidUID, path: devicesDirectory, message: "\"\(uid)\" is not a valid device uid")
+        }
+    }
+
+    /// Whether `name` is a write in progress (`.<uid>.tmp`).
+    static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".") && name.hasSuffix(".tmp") }
+
+    /// Whether `name` is a damaged file moved aside (`<uid>.corrupt-<n>`).
+    static func isQuarantined(_ name: String) -> Bool { name.contains(".corrupt-") }
+}
