@@ -67,6 +67,10 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "BusServiceTests",
+            dependencies: ["BusService", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

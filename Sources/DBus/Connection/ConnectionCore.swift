@@ -2,6 +2,11 @@ internal import CDBus
 import Dispatch
 import Logging
 
+/// The filter that sees every incoming message; one function value, so removing it names the same pointer.
+private let messageFilter: DBusHandleMessageFunction = { _, message, data in
+    ConnectionCore.from(data).filter(message!)
+}
+
 /// An outstanding method call: the libdbus pending call and the continuation waiting for its reply.
 final class PendingReply: @unchecked Sendable {  // touched only on the owning connection's queue
     let id: UInt64
@@ -116,8 +121,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
             },
             data, nil)
         dbus_connection_set_wakeup_main_function(connection, { data in ConnectionCore.from(data).scheduleDispatch() }, data, nil)
-        dbus_connection_add_filter(
-            connection, { _, message, data in ConnectionCore.from(data).filter(message!) }, data, nil)
+        dbus_connection_add_filter(connection, messageFilter, data, nil)
         scheduleDispatch()
     }
 
@@ -136,7 +140,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         subscriptions = [:]
         for subscription in finished { subscription.finish() }
         dbus_connection_close(connection)
-        dbus_connection_remove_filter(connection, { _, message, data in ConnectionCore.from(data).filter(message!) }, unmanagedSelf)
+        dbus_connection_remove_filter(connection, messageFilter, unmanagedSelf)
         dbus_connection_set_watch_functions(connection, nil, nil, nil, nil, nil)
         dbus_connection_set_timeout_functions(connection, nil, nil, nil, nil, nil)
         dbus_connection_set_dispatch_status_function(connection, nil, nil, nil)
@@ -407,7 +411,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     // MARK: Incoming messages
 
-    private func filter(_ raw: OpaquePointer) -> DBusHandlerResult {
+    fileprivate func filter(_ raw: OpaquePointer) -> DBusHandlerResult {
         let type = dbus_message_get_type(raw)
         guard type == DBUS_MESSAGE_TYPE_SIGNAL || type == DBUS_MESSAGE_TYPE_METHOD_CALL else {
             return DBUS_HANDLER_RESULT_NOT_YET_HANDLED
