@@ -67,6 +67,7 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "BusServiceTests",
             dependencies: ["BusService", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]

@@ -29,6 +29,14 @@ struct Subscription {
     let finish: @Sendable () -> Void
 }
 
+/// The owner of a well-known name, followed through NameOwnerChanged for as long as subscriptions need it.
+struct TrackedName {
+    var owner: String?
+    /// Whether a NameOwnerChanged already set `owner`, which is then newer than any GetNameOwner reply.
+    var changed = false
+    var users = 1
+}
+
 /// Where to send the reply to an incoming call.
 struct ReplyAddress: Sendable {
     let serial: UInt32
@@ -70,6 +78,13 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     var credentialCache: [String: DBusCredentials] = [:]
     /// Peers whose NameOwnerChanged we asked the bus for, so that their cache entry can be dropped.
     var watchedPeers: Set<String> = []
+    /// Current owners of the well-known names subscriptions use as sender (messages carry unique names).
+    var senderOwners: [String: TrackedName] = [:]
+    /// Tasks waiting for the connection to close.
+    var closeWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    /// Calls and waits announced by an actor method but not yet started on the queue; cancelling removes the id,
+    /// so a start that comes after its cancellation knows to give up.
+    var announced: Set<UInt64> = []
 
     init(queue: DispatchQueue, logger: Logger) {
         self.queue = queue
@@ -125,7 +140,28 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         scheduleDispatch()
     }
 
+    /// Traps in debug builds if a caller is off the connection's queue, where libdbus must never be touched.
+    func assertOnQueue() {
+        #if DEBUG
+        dispatchPrecondition(condition: .onQueue(queue))
+        #endif
+    }
+
+    /// Registers a task waiting for close(); resumes it at once if the connection is closed or the wait cancelled.
+    func addCloseWaiter(_ id: UInt64, _ continuation: CheckedContinuation<Void, Never>) {
+        assertOnQueue()
+        guard announced.remove(id) != nil, raw != nil else { return continuation.resume() }
+        closeWaiters[id] = continuation
+    }
+
+    func cancelCloseWaiter(_ id: UInt64) {
+        assertOnQueue()
+        if announced.remove(id) != nil { return }
+        closeWaiters.removeValue(forKey: id)?.resume()
+    }
+
     func close() {
+        assertOnQueue()
         guard let connection = raw else { return }
         logger.debug("closing D-Bus connection", metadata: ["unique-name": "\(uniqueName ?? "-")"])
         for task in handlerTasks.values { task.cancel() }
@@ -139,6 +175,9 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         let finished = subscriptions.values
         subscriptions = [:]
         for subscription in finished { subscription.finish() }
+        let waiters = closeWaiters.values
+        closeWaiters = [:]
+        for waiter in waiters { waiter.resume() }
         dbus_connection_close(connection)
         dbus_connection_remove_filter(connection, messageFilter, unmanagedSelf)
         dbus_connection_set_watch_functions(connection, nil, nil, nil, nil, nil)
@@ -168,11 +207,13 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     private func removeWatch(_ watch: OpaquePointer) {
         let key = QueuePointer(raw: watch)
+        logger.trace("removing watch", metadata: ["flags": "\(dbus_watch_get_flags(watch))"])
         for source in watches.removeValue(forKey: key) ?? [] { source.cancel() }
     }
 
     private func toggleWatch(_ watch: OpaquePointer) {
         let key = QueuePointer(raw: watch)
+        logger.trace("toggling watch", metadata: ["enabled": "\(dbus_watch_get_enabled(watch))", "flags": "\(dbus_watch_get_flags(watch))"])
         for source in watches[key] ?? [] { source.cancel() }
         watches[key] = []
         if dbus_watch_get_enabled(watch) != 0 { armWatch(key) }
@@ -181,6 +222,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     private func armWatch(_ key: QueuePointer) {
         let fd = dbus_watch_get_unix_fd(key.raw)
         let flags = dbus_watch_get_flags(key.raw)
+        logger.trace("arming watch", metadata: ["fd": "\(fd)", "flags": "\(flags)"])
         var sources: [any DispatchSourceProtocol] = []
         if flags & DBUS_WATCH_READABLE.rawValue != 0 {
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
@@ -199,7 +241,11 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     private func handleWatch(_ key: QueuePointer, _ flag: UInt32) {
         // The watch may have been removed or disabled by an earlier handler in this turn.
-        guard raw != nil, let sources = watches[key], !sources.isEmpty else { return }
+        guard raw != nil, let sources = watches[key], !sources.isEmpty else {
+            logger.trace("stale watch event", metadata: ["flag": "\(flag)"])
+            return
+        }
+        logger.trace("watch event", metadata: ["flag": "\(flag)"])
         dbus_watch_handle(key.raw, flag)
         dispatchAll()
     }
@@ -287,6 +333,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         id: UInt64, destination: String?, path: DBusObjectPath, interface: String?, member: String,
         arguments: [DBusValue], timeout: Duration, continuation: CheckedContinuation<DBusMessage, any Error>
     ) {
+        assertOnQueue()
+        guard announced.remove(id) != nil else { return continuation.resume(throwing: CancellationError()) }
         do {
             let connection = try requireOpen()
             try checkFileDescriptors(arguments, connection)
@@ -341,6 +389,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     /// Abandons a call: libdbus forgets it and the waiting task gets a `CancellationError`.
     func cancelCall(_ id: UInt64) {
+        assertOnQueue()
+        if announced.remove(id) != nil { return }  // startCall will see it gone and throw CancellationError
         guard let pending = pendingReplies.removeValue(forKey: id) else { return }
         dbus_pending_call_cancel(pending.call)
         dbus_pending_call_unref(pending.call)
@@ -359,6 +409,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     }
 
     func emit(_ signal: DBusSignalEmission) throws(DBusError) {
+        assertOnQueue()
         let connection = try requireOpen()
         try DBusNames.requireInterface(signal.interface)
         try DBusNames.requireMember(signal.member)
@@ -374,6 +425,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     }
 
     func sendReply(_ address: ReplyAddress, _ result: Result<[DBusValue], DBusError>) {
+        assertOnQueue()
         guard address.wantsReply, let connection = raw else { return }
         var result = result
         if case .success(let values) = result {
@@ -431,9 +483,14 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
             queue.async { [self] in close() }
             return
         }
-        if message.sender == "org.freedesktop.DBus", message.member == "NameOwnerChanged",
-            let change = DBusNameOwnerChange(message), change.newOwner == nil, watchedPeers.contains(change.name)
-        {
+        let ownerChange =
+            message.sender == "org.freedesktop.DBus" && message.member == "NameOwnerChanged"
+            ? DBusNameOwnerChange(message) : nil
+        if let change = ownerChange, senderOwners[change.name] != nil {
+            senderOwners[change.name]?.owner = change.newOwner
+            senderOwners[change.name]?.changed = true
+        }
+        if let change = ownerChange, change.newOwner == nil, watchedPeers.contains(change.name) {
             watchedPeers.remove(change.name)
             credentialCache[change.name] = nil
             sendWithoutReply(
@@ -441,7 +498,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
                 interface: "org.freedesktop.DBus", member: "RemoveMatch",
                 arguments: [.string(Self.peerRule(change.name).text)])
         }
-        for subscription in subscriptions.values where subscription.rule.matches(message) {
+        for subscription in subscriptions.values
+        where subscription.rule.matches(message, ownerOf: { senderOwners[$0]?.owner }) {
             subscription.deliver(message)
         }
     }
@@ -469,6 +527,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
                     result = .success(try await work())
                 } catch let error as DBusError {
                     result = .failure(error)
+                } catch is CancellationError {
+                    result = .failure(.failed("the call was cancelled"))
                 } catch {
                     logger.warning(
                         "a D-Bus method handler failed",
