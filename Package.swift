@@ -72,6 +72,12 @@ let package = Package(
             name: "BusServiceTests",
             dependencies: ["BusService", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
         ),
+        // Spawned and SIGKILLed by DeviceRegistryTests' store crash test; found next to the test bundle.
+        .executableTarget(
+            name: "store-crash-writer",
+            dependencies: ["DeviceRegistry", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/StoreCrashWriter"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

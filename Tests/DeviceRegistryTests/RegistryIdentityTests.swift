@@ -45,7 +45,7 @@ struct RegistryIdentityTests {
         #expect(!identity.isStable)
         let text = DeviceIdentity.descriptorText(transport: .usb, properties: camera)
         #expect(text == "usb;vid=04a9;pid=3170;rev=0100;class=00/00/00;if=ff/00/00")
-        #expect(identity.uid == "usb-04a9-3170~" + DeviceIdentity.fnv1aHex(text))
+        #expect(identity.uid == "usb-04a9-3170~924b0bd133f39dd1")
         var revised = camera
         revised["usb.device_revision_bcd"] = .int(0x0200)
         #expect(DeviceIdentity(transport: .usb, properties: revised).uid != identity.uid)
@@ -88,6 +88,16 @@ struct RegistryIdentityTests {
         #expect(!DeviceIdentity.isValid("a/b"))
         #expect(!DeviceIdentity.isValid("a b"))
         #expect(!DeviceIdentity.isValid(String(repeating: "a", count: 201)))
+    }
+
+    @Test("a uid maps to a valid, distinct D-Bus object path element")
+    func objectPathElement() {
+        #expect(DeviceIdentity.objectPathElement("usb-0830-0061-PALM0001") == "usb_2d0830_2d0061_2dPALM0001")
+        #expect(DeviceIdentity.objectPathElement("bt-00:11:22:33:44:55") == "bt_2d00_3a11_3a22_3a33_3a44_3a55")
+        #expect(DeviceIdentity.objectPathElement("a_b") != DeviceIdentity.objectPathElement("a-b"))
+        let element = DeviceIdentity.objectPathElement("usb-04a9-3170~0123456789abcdef-2")
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_".utf8)
+        #expect(element.utf8.allSatisfy(allowed.contains))
     }
 
     @Test("a device unplugged and replugged on another port is the same record")

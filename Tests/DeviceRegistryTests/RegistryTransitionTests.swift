@@ -132,6 +132,21 @@ struct RegistryTransitionTests {
         #expect(summary(await drain(events, of: second.registry)) == ["arrived \(palmUID) rejected"])
     }
 
+    @Test("a damaged device file does not stop the registry: the others load, the damaged one is set aside")
+    func damagedFileAtStart() async throws {
+        let first = try RegistryHarness()
+        await first.registry.handle(.arrived(Fixture.palm()))
+        await first.registry.handle(.arrived(Fixture.phone()))
+        try await first.registry.approve(uid: palmUID, owner: "alice")
+        try await first.registry.reject(uid: "bt-00:11:22:33:44:55")
+        try "[device]\nuid=bt-00:11".write(
+            toFile: "\(first.devicesDirectory)/bt-00:11:22:33:44:55", atomically: false, encoding: .utf8)
+
+        let second = try first.restarted()
+        #expect(await second.registry.devices().map(\.uid) == [palmUID])
+        #expect(FileManager.default.fileExists(atPath: "\(first.devicesDirectory)/bt-00:11:22:33:44:55.corrupt-1"))
+    }
+
     @Test("a stored device departs but stays listed, with the time it left")
     func storedDeviceDeparts() async throws {
         let harness = try RegistryHarness()

@@ -47,6 +47,24 @@ public struct DeviceIdentity: Sendable, Hashable {
         return uid.utf8.allSatisfy { isPlain($0) || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "~") }
     }
 
+    /// `uid` as one D-Bus object path element: ASCII letters and digits stay, every other byte (`_` included)
+    /// becomes `_` and two lower-case hex digits, so the mapping is reversible and `/org/devsync/Broker1/devices/`
+    /// plus it is always a valid path. `usb-0830-0061-PALM0001` → `usb_2d0830_2d0061_2dPALM0001`.
+    public static func objectPathElement(_ uid: String) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        for byte in uid.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
+                bytes.append(byte)
+            default:
+                bytes += [UInt8(ascii: "_"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+            }
+        }
+        return bytes.isEmpty ? "_" : String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The text hashed for a device without an id value: its descriptors, never its position.
     ///
     /// USB: `usb;vid=VVVV;pid=PPPP;rev=RRRR;class=cc/ss/pp;if=cc/ss/pp,…` (missing numbers as `-`).

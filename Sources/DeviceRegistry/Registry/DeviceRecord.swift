@@ -7,6 +7,7 @@ public enum DeviceStatus: String, Sendable, Hashable, CaseIterable, CustomString
     /// Refused; stays refused until forgotten.
     case rejected
 
+    /// The status as the D-Bus API and the store spell it.
     public var description: String { rawValue }
 }
 

@@ -22,6 +22,7 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
         /// The decision could not be written to the state directory; nothing changed.
         public static let storeFailure = Code(.storeFailure)
 
+        /// The code's name, for logs.
         public var description: String { base.rawValue }
     }
 
@@ -39,5 +40,6 @@ public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible 
         self.message = message
     }
 
+    /// The sentence for the user.
     public var description: String { message }
 }

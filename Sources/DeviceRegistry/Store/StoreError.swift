@@ -19,6 +19,7 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A uid that is not a safe file name was given to the store.
         public static let invalidUID = Code(.invalidUID)
 
+        /// The code's name, for logs.
         public var description: String { base.rawValue }
     }
 
@@ -43,5 +44,6 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         self.init(code: .io, path: error.path, message: error.description, errno: error.errno)
     }
 
+    /// The path and the sentence, for logs.
     public var description: String { "\(path): \(message)" }
 }
