@@ -75,7 +75,7 @@ struct BrokerFixture: Sendable {
             stateDirectory: stateDirectory.path, matcher: PassThroughMatcher(),
             ownerSuggester: suggestedOwner.map(FixedOwnerSuggester.init(name:)), clock: { 1_700_000_000 },
             logger: logger)
-        let server = try await bus.connect("broker")
+        let server = try await labelled("connect broker") { try await bus.connect("broker") }
         let authority: any PolkitAuthority =
             switch polkit {
             case .fixed(let allowed): FixedPolkit(allowed: allowed)
@@ -84,11 +84,12 @@ struct BrokerFixture: Sendable {
         let service = BrokerService(
             connection: server, registry: registry, authorizer: CallerAuthorizer(polkit: authority, logger: logger),
             policy: policy, reloadProfiles: reload, logger: logger)
-        let client = try await bus.connect("client")
+        let client = try await labelled("connect client") { try await bus.connect("client") }
         let signals = SignalRecorder()
-        await signals.record(try await client.signals(matching: DBusMatchRule(sender: await server.uniqueName)))
-        try await service.start()
-        try await BrokerService.requestBusName(on: server)
+        let name = await server.uniqueName
+        await signals.record(try await labelled("AddMatch") { try await client.signals(matching: DBusMatchRule(sender: name)) })
+        try await labelled("start") { try await service.start() }
+        try await labelled("RequestName") { try await BrokerService.requestBusName(on: server) }
         return BrokerFixture(
             bus: bus, registry: registry, server: server, service: service, client: client, signals: signals,
             stateDirectory: stateDirectory)
@@ -116,15 +117,19 @@ struct BrokerFixture: Sendable {
     func call(
         _ path: DBusObjectPath, _ interface: String, _ member: String, _ arguments: [DBusValue] = []
     ) async throws -> [DBusValue] {
-        try await client.call(
-            destination: BrokerContract.busName, path: path, interface: interface, member: member, arguments: arguments)
+        try await labelled("\(member) on \(path)") {
+            try await client.call(
+                destination: BrokerContract.busName, path: path, interface: interface, member: member, arguments: arguments)
+        }
     }
 
     /// Reads one property as the root client.
     func property(_ path: DBusObjectPath, _ interface: String, _ name: String) async throws -> DBusValue {
-        let reply = try await client.call(
-            destination: BrokerContract.busName, path: path, interface: "org.freedesktop.DBus.Properties",
-            member: "Get", arguments: [.string(interface), .string(name)])
+        let reply = try await labelled("Get \(name) of \(path)") {
+            try await client.call(
+                destination: BrokerContract.busName, path: path, interface: "org.freedesktop.DBus.Properties",
+                member: "Get", arguments: [.string(interface), .string(name)])
+        }
         return reply[0].unwrapped
     }
 
@@ -159,5 +164,14 @@ func errorName(_ body: () async throws -> Void) async -> String? {
         return nil
     } catch {
         return (error as? DBusError)?.name ?? "\(error)"
+    }
+}
+
+/// What a test step was doing when it failed; keeps the D-Bus error's name readable for `errorName`.
+func labelled<T>(_ label: String, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as DBusError where error.name == DBusError.Name.noReply {
+        throw DBusError(name: error.name, message: "\(label): \(error.message)")
     }
 }
