@@ -2,8 +2,24 @@ import DBus
 
 /// Collects every signal a subscription delivers, so a test can wait for the ones it expects, in any order.
 actor SignalRecorder {
+    /// A waiting test: what it waits for, and the matches so far.
+    private final class Waiter {
+        let count: Int
+        let predicate: @Sendable (DBusMessage) -> Bool
+        let continuation: CheckedContinuation<[DBusMessage], Never>
+        var matches: [DBusMessage]
+
+        init(count: Int, predicate: @escaping @Sendable (DBusMessage) -> Bool, matches: [DBusMessage],
+             continuation: CheckedContinuation<[DBusMessage], Never>) {
+            self.count = count
+            self.predicate = predicate
+            self.matches = matches
+            self.continuation = continuation
+        }
+    }
+
     private var received: [DBusMessage] = []
-    private var waiters: [(count: Int, predicate: @Sendable (DBusMessage) -> Bool, continuation: CheckedContinuation<[DBusMessage], Never>)] = []
+    private var waiters: [Waiter] = []
     private var task: Task<Void, Never>?
 
     /// Starts recording `stream`.
@@ -15,23 +31,23 @@ actor SignalRecorder {
 
     private func add(_ message: DBusMessage) {
         received.append(message)
-        var still: [(count: Int, predicate: @Sendable (DBusMessage) -> Bool, continuation: CheckedContinuation<[DBusMessage], Never>)] = []
-        for waiter in waiters {
-            let matches = received.filter(waiter.predicate)
-            if matches.count >= waiter.count {
-                waiter.continuation.resume(returning: matches)
-            } else {
-                still.append(waiter)
-            }
+        // Each waiter checks only the new message, so waiting for a thousand signals stays linear.
+        waiters.removeAll { waiter in
+            guard waiter.predicate(message) else { return false }
+            waiter.matches.append(message)
+            guard waiter.matches.count >= waiter.count else { return false }
+            waiter.continuation.resume(returning: waiter.matches)
+            return true
         }
-        waiters = still
     }
 
     /// Waits until at least `count` recorded signals match, and returns every match so far.
     func wait(for count: Int = 1, where predicate: @escaping @Sendable (DBusMessage) -> Bool) async -> [DBusMessage] {
         let matches = received.filter(predicate)
         if matches.count >= count { return matches }
-        return await withCheckedContinuation { waiters.append((count, predicate, $0)) }
+        return await withCheckedContinuation {
+            waiters.append(Waiter(count: count, predicate: predicate, matches: matches, continuation: $0))
+        }
     }
 
     /// The signals recorded so far that match.
