@@ -1,10 +1,20 @@
 internal import CDBus
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 
 /// The filter that sees every incoming message; one function value, so removing it names the same pointer.
 private let messageFilter: DBusHandleMessageFunction = { _, message, data in
     ConnectionCore.from(data).filter(message!)
+}
+
+/// Closes a descriptor the connection owns (the name `close` is taken by ConnectionCore.close()).
+private func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
 }
 
 /// An outstanding method call: the libdbus pending call and the continuation waiting for its reply.
@@ -37,6 +47,25 @@ struct TrackedName {
     var users = 1
 }
 
+/// The dispatch sources that drive one libdbus watch while libdbus enables it.
+///
+/// A read watch gets a fresh read source each time it is enabled, cancelled when it is disabled. A write watch
+/// is first tried at once (local sockets rarely push back) and gets a write source only when libdbus still has
+/// bytes left, so that not every outgoing message costs a source.
+final class WatchSources {  // touched only on the connection's queue
+    let isWrite: Bool
+    var source: (any DispatchSourceProtocol)?
+
+    init(isWrite: Bool) {
+        self.isWrite = isWrite
+    }
+
+    func cancel() {
+        source?.cancel()
+        source = nil
+    }
+}
+
 /// Where to send the reply to an incoming call.
 struct ReplyAddress: Sendable {
     let serial: UInt32
@@ -61,7 +90,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     weak var owner: DBusConnection?
     var uniqueName: String?
 
-    private var watches: [QueuePointer: [any DispatchSourceProtocol]] = [:]
+    private var watches: [QueuePointer: WatchSources] = [:]
+    private var enabledWatches: Set<QueuePointer> = []
     private var timeouts: [QueuePointer: any DispatchSourceTimer] = [:]
     private var dispatchScheduled = false
     private var nextID: UInt64 = 1
@@ -184,9 +214,10 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         dbus_connection_set_timeout_functions(connection, nil, nil, nil, nil, nil)
         dbus_connection_set_dispatch_status_function(connection, nil, nil, nil)
         dbus_connection_set_wakeup_main_function(connection, nil, nil, nil)
-        for sources in watches.values { for source in sources { source.cancel() } }
+        for sources in watches.values { sources.cancel() }
         for timer in timeouts.values { timer.cancel() }
         watches = [:]
+        enabledWatches = []
         timeouts = [:]
         dbus_connection_unref(connection)
         raw = nil
@@ -201,52 +232,63 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     private func addWatch(_ watch: OpaquePointer) {
         let key = QueuePointer(raw: watch)
-        watches[key] = []
-        if dbus_watch_get_enabled(watch) != 0 { armWatch(key) }
+        let isWrite = dbus_watch_get_flags(watch) & DBUS_WATCH_WRITABLE.rawValue != 0
+        watches[key] = WatchSources(isWrite: isWrite)
+        if dbus_watch_get_enabled(watch) != 0 { enableWatch(key) }
     }
 
     private func removeWatch(_ watch: OpaquePointer) {
-        let key = QueuePointer(raw: watch)
-        logger.trace("removing watch", metadata: ["flags": "\(dbus_watch_get_flags(watch))"])
-        for source in watches.removeValue(forKey: key) ?? [] { source.cancel() }
+        watches.removeValue(forKey: QueuePointer(raw: watch))?.cancel()
+        enabledWatches.remove(QueuePointer(raw: watch))
     }
 
     private func toggleWatch(_ watch: OpaquePointer) {
         let key = QueuePointer(raw: watch)
-        logger.trace("toggling watch", metadata: ["enabled": "\(dbus_watch_get_enabled(watch))", "flags": "\(dbus_watch_get_flags(watch))"])
-        for source in watches[key] ?? [] { source.cancel() }
-        watches[key] = []
-        if dbus_watch_get_enabled(watch) != 0 { armWatch(key) }
+        watches[key]?.cancel()
+        enabledWatches.remove(key)
+        if dbus_watch_get_enabled(watch) != 0 { enableWatch(key) }
     }
 
-    private func armWatch(_ key: QueuePointer) {
-        let fd = dbus_watch_get_unix_fd(key.raw)
-        let flags = dbus_watch_get_flags(key.raw)
-        logger.trace("arming watch", metadata: ["fd": "\(fd)", "flags": "\(flags)"])
-        var sources: [any DispatchSourceProtocol] = []
-        if flags & DBUS_WATCH_READABLE.rawValue != 0 {
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [unowned self] in self.handleWatch(key, DBUS_WATCH_READABLE.rawValue) }
-            source.resume()
-            sources.append(source)
+    private func enableWatch(_ key: QueuePointer) {
+        guard let sources = watches[key] else { return }
+        enabledWatches.insert(key)
+        if sources.isWrite {
+            // libdbus has something to send: try at once, on the queue but outside this callback.
+            queue.async { [self] in handleWatch(key, DBUS_WATCH_WRITABLE.rawValue) }
+        } else {
+            armSource(key, sources)
         }
-        if flags & DBUS_WATCH_WRITABLE.rawValue != 0 {
-            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [unowned self] in self.handleWatch(key, DBUS_WATCH_WRITABLE.rawValue) }
-            source.resume()
-            sources.append(source)
-        }
-        watches[key] = sources
+    }
+
+    private func armSource(_ key: QueuePointer, _ sources: WatchSources) {
+        guard sources.source == nil, let ownFD = Self.duplicate(dbus_watch_get_unix_fd(key.raw)) else { return }
+        let flag = sources.isWrite ? DBUS_WATCH_WRITABLE.rawValue : DBUS_WATCH_READABLE.rawValue
+        let source: any DispatchSourceProtocol =
+            sources.isWrite
+            ? DispatchSource.makeWriteSource(fileDescriptor: ownFD, queue: queue)
+            : DispatchSource.makeReadSource(fileDescriptor: ownFD, queue: queue)
+        source.setEventHandler { [unowned self] in self.handleWatch(key, flag) }
+        source.setCancelHandler { closeDescriptor(ownFD) }
+        source.resume()
+        sources.source = source
+    }
+
+    /// Sources watch a duplicate of libdbus's socket, closed only when the source has finished cancelling.
+    ///
+    /// libdbus closes its own fd when the connection drops; a source still registered on that number would then
+    /// watch whatever socket reuses it next (another connection), losing events and crashing libdispatch.
+    private static func duplicate(_ fd: Int32) -> Int32? {
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        return copy >= 0 ? copy : nil
     }
 
     private func handleWatch(_ key: QueuePointer, _ flag: UInt32) {
         // The watch may have been removed or disabled by an earlier handler in this turn.
-        guard raw != nil, let sources = watches[key], !sources.isEmpty else {
-            logger.trace("stale watch event", metadata: ["flag": "\(flag)"])
-            return
-        }
-        logger.trace("watch event", metadata: ["flag": "\(flag)"])
+        // The watch may have been removed or disabled by an earlier block in this turn.
+        guard raw != nil, let sources = watches[key], enabledWatches.contains(key) else { return }
         dbus_watch_handle(key.raw, flag)
+        // Still enabled after a write: the socket is full, so a write source takes over until it drains.
+        if sources.isWrite, enabledWatches.contains(key), watches[key] === sources { armSource(key, sources) }
         dispatchAll()
     }
 
