@@ -77,6 +77,34 @@ struct BrokerAuthorizationTests {
         await watcher.close()
     }
 
+    @Test("polkit may prompt unless auth.no_user_interaction is true; the owner and root are never asked")
+    func userInteraction() async throws {
+        let polkit = RecordingPolkit()
+        try await withBroker(polkit: .recording(polkit), suggestedOwner: "nobody") { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "I1"))
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Approve", [.string("nobody"), .vardict([:])])
+            #expect(polkit.questions.withLock { $0.isEmpty }, "root is not asked about")
+            let quiet = try await broker.bus.busctl(
+                as: .nobody, "call", BrokerContract.busName, path.rawValue, BrokerContract.deviceInterface, "Invoke",
+                "sa{sv}", "sync-all", "1", "auth.no_user_interaction", "b", "true")
+            #expect(quiet.stderr.contains("NoEngine") || quiet.stderr.contains("No sync engine"), "the owner passes: \(quiet.stderr)")
+            #expect(polkit.questions.withLock { $0.isEmpty }, "the owner is not asked about")
+
+            let other = await broker.arrive(TestDevice.observation(serial: "I2"))
+            _ = try await broker.call(other, BrokerContract.deviceInterface, "Approve", [.string("root"), .vardict([:])])
+            _ = try await broker.bus.busctl(
+                as: .nobody, "call", BrokerContract.busName, other.rawValue, BrokerContract.deviceInterface, "Reject",
+                "a{sv}", "1", "auth.no_user_interaction", "b", "true")
+            _ = try await broker.bus.busctl(
+                as: .nobody, "call", BrokerContract.busName, other.rawValue, BrokerContract.deviceInterface, "Invoke",
+                "sa{sv}", "sync-all", "0")
+            #expect(polkit.questions.withLock { $0 } == [
+                RecordingPolkit.Question(action: BrokerContract.manageDevicesAction, allowUserInteraction: false),
+                RecordingPolkit.Question(action: BrokerContract.syncAnyDeviceAction, allowUserInteraction: true),
+            ])
+        }
+    }
+
     @Test("ReloadProfiles needs manage-devices")
     func reloadNeedsPolkit() async throws {
         try await withBroker(polkit: .fixed([]), reload: { (rules: 1, errors: []) }) { broker in

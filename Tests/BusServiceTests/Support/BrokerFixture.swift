@@ -3,6 +3,7 @@ import DBus
 import DeviceRegistry
 import Foundation
 import Logging
+import Synchronization
 
 /// Applies no profiles: the test's observations already carry their `sync.*` keys.
 struct PassThroughMatcher: DeviceMatcher {
@@ -25,8 +26,25 @@ struct FixedPolkit: PolkitAuthority {
     }
 }
 
+/// A polkit that refuses everything and records each question.
+final class RecordingPolkit: PolkitAuthority {
+    struct Question: Sendable, Hashable {
+        var action: String
+        var allowUserInteraction: Bool
+    }
+
+    let questions = Mutex<[Question]>([])
+
+    func isAuthorized(sender: String, action: String, allowUserInteraction: Bool) async throws -> Bool {
+        questions.withLock { $0.append(Question(action: action, allowUserInteraction: allowUserInteraction)) }
+        return false
+    }
+}
+
 /// Where the broker's polkit answers come from in a test.
 enum PolkitChoice {
+    /// A ``RecordingPolkit``.
+    case recording(RecordingPolkit)
     /// A ``FixedPolkit``.
     case fixed(Set<String>)
     /// The real ``PolkitClient``, asking whatever polkitd is on the test bus (dbusmock's).
@@ -79,6 +97,7 @@ struct BrokerFixture: Sendable {
         let authority: any PolkitAuthority =
             switch polkit {
             case .fixed(let allowed): FixedPolkit(allowed: allowed)
+            case .recording(let polkit): polkit
             case .bus: PolkitClient(connection: server, logger: logger)
             }
         let service = BrokerService(
