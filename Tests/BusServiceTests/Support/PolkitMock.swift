@@ -34,8 +34,9 @@ final class PolkitMock: @unchecked Sendable {  // immutable after init
     }
 
     func stop() {
-        process.terminate()
+        // SIGKILL, as for the test bus: SIGTERM left the mock running after the tests.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    deinit { if process.isRunning { stop() } }
+    deinit { stop() }
 }

@@ -62,8 +62,9 @@ final class TestBus: @unchecked Sendable {  // immutable after init; stop() is s
         defer { lock.unlock() }
         guard !stopped else { return }
         stopped = true
-        // dbus-daemon exits at once on SIGTERM; waitUntilExit() would spin a run loop a test task lacks.
-        process.terminate()
+        // SIGKILL: a daemon started from the test process ignored SIGTERM and outlived it. waitUntilExit() is
+        // not used because it spins a run loop a test task lacks; Foundation reaps the child.
+        kill(process.processIdentifier, SIGKILL)
         try? FileManager.default.removeItem(at: directory)
     }
 

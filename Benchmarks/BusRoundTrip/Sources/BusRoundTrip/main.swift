@@ -70,7 +70,7 @@ let directory = URL(fileURLWithPath: "/tmp/devsync-bench-\(UUID().uuidString.pre
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 let (daemon, address) = try startBus(in: directory)
 defer {
-    daemon.terminate()
+    kill(daemon.processIdentifier, SIGKILL)
     try? FileManager.default.removeItem(at: directory)
 }
 var logger = Logger(label: "bus-round-trip")
