@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "DeviceRegistry", targets: ["DeviceRegistry"]),
         .library(name: "DBus", targets: ["DBus"]),
         .library(name: "UdevMonitor", targets: ["UdevMonitor"]),
+        .library(name: "BusService", targets: ["BusService"]),
         .executable(name: "devsyncd", targets: ["devsyncd"]),
         .executable(name: "devsyncctl", targets: ["devsyncctl"]),
     ],
@@ -68,6 +69,11 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "BusServiceTests",
+            dependencies: ["BusService", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+        ),
         // Spawned and SIGKILLed by DeviceRegistryTests' store crash test; found next to the test bundle.
         .executableTarget(
             name: "store-crash-writer",
@@ -82,7 +88,6 @@ let package = Package(
             name: "UdevMonitorTests",
             dependencies: ["UdevMonitor", "DeviceRegistry", "CUmockdev", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,187 @@
+import BusService
+import DBus
+import DeviceRegistry
+import Foundation
+import Logging
+
+// Measures the broker the way a client sees it: a private dbus-daemon, the broker on one binding connection, a
+// client on another, 1,000 devices in the registry. Prints the figures docs/benchmarks.md quotes.
+
+struct PassThroughMatcher: DeviceMatcher {
+    func match(_ properties: DeviceProperties) -> MatchOutcome {
+        MatchOutcome(properties: properties, appliedRules: [SourceLocation(file: "bench.fdi", line: 1, column: 1)])
+    }
+}
+
+struct AllowNothing: PolkitAuthority {
+    func isAuthorized(sender: String, action: String, allowUserInteraction: Bool) async throws -> Bool { false }
+}
+
+func observation(_ serial: String, counter: Int32 = 0) -> DeviceObservation {
+    DeviceObservation(
+        transport: .usb, sourceKey: "/devices/usb1/\(serial)",
+        properties: [
+            "usb.vendor_id": .int(0x0830), "usb.product_id": .int(0x0060), "usb.serial": .string(serial),
+            "sync.plugin": .string("palm-sync"), "sync.datatypes": .strlist(["contacts", "calendar", "todo", "notes"]),
+            "sync.vendor": .string("Palm"), "sync.model": .string("Tungsten T"), "sync.kind": .string("pda"),
+            "info.product": .string("Palm Handheld"), "usb.bcd_device": .int(0x0100), "bench.counter": .int(counter),
+        ])
+}
+
+func startBus(in directory: URL) throws -> (Process, String) {
+    let socket = directory.appendingPathComponent("bus").path
+    let config = directory.appendingPathComponent("bus.conf")
+    try """
+        <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+         "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+        <busconfig>
+          <type>session</type>
+          <listen>unix:path=\(socket)</listen>
+          <auth>EXTERNAL</auth>
+          <policy context="default"><allow send_destination="*"/><allow eavesdrop="true"/><allow own="*"/></policy>
+        </busconfig>
+        """.write(to: config, atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
+    process.arguments = ["--config-file=\(config.path)", "--nofork", "--print-address"]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+        let chunk = output.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        line.append(chunk)
+    }
+    return (process, "unix:path=\(socket)")
+}
+
+func percentile(_ samples: [Duration], _ fraction: Double) -> Duration {
+    let sorted = samples.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+}
+
+func microseconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    return String(format: "%.1f µs", Double(seconds) * 1e6 + Double(attoseconds) / 1e12)
+}
+
+let directory = URL(fileURLWithPath: "/tmp/devsync-bench-\(UUID().uuidString.prefix(8))")
+try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+let (daemon, address) = try startBus(in: directory)
+defer {
+    kill(daemon.processIdentifier, SIGKILL)
+    try? FileManager.default.removeItem(at: directory)
+}
+var logger = Logger(label: "bus-round-trip")
+logger.logLevel = .warning
+
+let registry = try Registry(
+    stateDirectory: directory.appendingPathComponent("state").path, matcher: PassThroughMatcher(), logger: logger)
+let deviceCount = 1000
+for index in 0..<deviceCount { await registry.handle(.arrived(observation(String(format: "SN%05d", index)))) }
+let server = try await DBusConnection.connect(to: address, logger: logger)
+let service = BrokerService(
+    connection: server, registry: registry, authorizer: CallerAuthorizer(polkit: AllowNothing(), logger: logger),
+    logger: logger)
+try await service.start()
+try await BrokerService.requestBusName(on: server)
+let client = try await DBusConnection.connect(to: address, logger: logger)
+let clock = ContinuousClock()
+
+func deviceByUid(_ connection: DBusConnection, _ index: Int) async throws {
+    _ = try await connection.call(
+        destination: BrokerContract.busName, path: BrokerContract.managerPath, interface: BrokerContract.managerInterface,
+        member: "DeviceByUid", arguments: [.string("usb-0830-0060-" + String(format: "SN%05d", index % deviceCount))])
+}
+
+// 1. Sequential method-call round trip.
+for index in 0..<500 { try await deviceByUid(client, index) }
+var roundTrips: [Duration] = []
+for index in 0..<5000 {
+    let start = clock.now
+    try await deviceByUid(client, index)
+    roundTrips.append(clock.now - start)
+}
+print("DeviceByUid round trip (5,000 sequential): p50 \(microseconds(percentile(roundTrips, 0.5))), p99 \(microseconds(percentile(roundTrips, 0.99)))")
+
+// 2. Throughput with many calls in flight, from 4 client connections.
+var clients = [client]
+for _ in 0..<3 { clients.append(try await DBusConnection.connect(to: address, logger: logger)) }
+let allClients = clients
+let totalCalls = 40_000
+let inFlightPerClient = 16
+let started = clock.now
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for (clientIndex, connection) in allClients.enumerated() {
+        for lane in 0..<inFlightPerClient {
+            group.addTask {
+                var index = clientIndex * 1000 + lane
+                for _ in 0..<(totalCalls / allClients.count / inFlightPerClient) {
+                    try await deviceByUid(connection, index)
+                    index += 7
+                }
+            }
+        }
+    }
+    try await group.waitForAll()
+}
+let elapsed = clock.now - started
+let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+print(String(format: "Throughput: %.0f calls/s (%d calls, %d clients × %d in flight)", Double(totalCalls) / seconds, totalCalls, clients.count, inFlightPerClient))
+
+// 3. GetManagedObjects with 1,000 devices.
+var managed: [Duration] = []
+for round in 0..<(ProcessInfo.processInfo.environment["GMO_ROUNDS"].flatMap(Int.init) ?? 60) {
+    let start = clock.now
+    let reply = try await client.call(
+        destination: BrokerContract.busName, path: BrokerContract.managerPath,
+        interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
+    let duration = clock.now - start
+    if case .dictionary(_, _, let objects) = reply[0], objects.count != deviceCount { fatalError("got \(objects.count) objects") }
+    if round >= 10 { managed.append(duration) }
+}
+print("GetManagedObjects, \(deviceCount) devices (50 calls): p50 \(microseconds(percentile(managed, 0.5))), p99 \(microseconds(percentile(managed, 0.99)))")
+
+// 3b. The same call from busctl (sd-bus), to separate the broker's side from the client binding's decoding.
+var busctlTimes: [Duration] = []
+for _ in 0..<10 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/busctl")
+    process.arguments = ["--address=\(address)", "call", BrokerContract.busName, BrokerContract.managerPath.rawValue,
+        "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"]
+    process.standardOutput = FileHandle.nullDevice
+    let start = clock.now
+    try process.run()
+    process.waitUntilExit()
+    busctlTimes.append(clock.now - start)
+}
+print("GetManagedObjects through busctl, process start included (10 runs): p50 \(microseconds(percentile(busctlTimes, 0.5)))")
+var pings: [Duration] = []
+for _ in 0..<2000 {
+    let start = clock.now
+    _ = try await client.call(destination: BrokerContract.busName, path: BrokerContract.managerPath, interface: "org.freedesktop.DBus.Peer", member: "Ping")
+    pings.append(clock.now - start)
+}
+print("Peer.Ping round trip, answered on the connection queue (2,000): p50 \(microseconds(percentile(pings, 0.5))), p99 \(microseconds(percentile(pings, 0.99)))")
+
+// 4. Registry change → PropertiesChanged received by the client.
+let changes = try await client.signals(
+    matching: DBusMatchRule(sender: await server.uniqueName, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
+func signalLatencies(_ changes: AsyncStream<DBusMessage>) async -> [Duration] {
+    var iterator = changes.makeAsyncIterator()
+    var latencies: [Duration] = []
+    for round in 1...2000 {
+        let start = clock.now
+        await registry.handle(.changed(observation("SN00042", counter: Int32(round))))
+        guard await iterator.next() != nil else { fatalError("signal stream ended") }
+        if round > 100 { latencies.append(clock.now - start) }
+    }
+    return latencies
+}
+let latencies = await signalLatencies(changes)
+print("Registry change → PropertiesChanged at the client (1,900 changes): p50 \(microseconds(percentile(latencies, 0.5))), p99 \(microseconds(percentile(latencies, 0.99)))")
+
+await service.stop()
+for connection in clients { await connection.close() }
+await server.close()

@@ -1,0 +1,191 @@
+import DBus
+import DeviceRegistry
+import Logging
+
+/// The broker's D-Bus API, `org.devsync.Broker1`: the Manager, one object per device and per job, kept in step
+/// with the registry, and the sync engines that run the jobs.
+///
+/// It exports objects on a connection the composition root owns; taking the bus name is a separate step
+/// (``requestBusName(on:)``), so that every object exists before a client can find the broker.
+public actor BrokerService {
+    /// Re-reads the profiles and re-matches present devices; returns the rules loaded and one
+    /// `file:line:column: message` per skipped file. Provided by the composition root.
+    public typealias ProfileReloader = @Sendable () async -> (rules: Int, errors: [String])
+
+    let connection: DBusConnection
+    let registry: Registry
+    let authorizer: CallerAuthorizer
+    let policy: ApprovalPolicy
+    let reloadProfiles: ProfileReloader?
+    let logger: Logger
+    let published = PublishedProperties()
+
+    /// The devices as last exported, by uid.
+    var devices: [String: DeviceRecord] = [:]
+    /// The owner the resolver suggested for each pending device; it may approve the device.
+    var suggestedOwners: [String: String] = [:]
+    var engines: [SyncEngine.Key: SyncEngine] = [:]
+    var jobs: [DBusObjectPath: SyncJob] = [:]
+    /// Finished jobs stay visible for a while; the oldest are dropped beyond ``keptFinishedJobs``.
+    var finishedJobs: [DBusObjectPath] = []
+    var nextJobNumber = 1
+    private var eventTask: Task<Void, Never>?
+
+    /// How many finished jobs stay exported, so a client that looks late still finds the outcome.
+    public static let keptFinishedJobs = 32
+
+    /// A service that will publish `registry` on `connection`.
+    ///
+    /// - Parameters:
+    ///   - authorizer: decides who may approve, reject, forget, sync and reload.
+    ///   - policy: published as the Manager's `Policy`.
+    ///   - reloadProfiles: runs ReloadProfiles; nil makes the method fail with a sentence.
+    public init(
+        connection: DBusConnection, registry: Registry, authorizer: CallerAuthorizer, policy: ApprovalPolicy = .ask,
+        reloadProfiles: ProfileReloader? = nil, logger: Logger
+    ) {
+        self.connection = connection
+        self.registry = registry
+        self.authorizer = authorizer
+        self.policy = policy
+        self.reloadProfiles = reloadProfiles
+        self.logger = logger
+    }
+
+    /// Exports the Manager and every current device, then follows the registry's events until ``stop()``.
+    public func start() async throws {
+        await connection.exportObjectManager(at: BrokerContract.managerPath)
+        try await connection.export([managerInterface()], at: BrokerContract.managerPath)
+        let (records, events) = await registry.devicesAndEvents()
+        for record in records { try await export(record, announce: false) }
+        logger.info("Broker API exported", metadata: ["devices": "\(records.count)"])
+        eventTask = Task { [weak self] in
+            for await event in events {
+                guard let self else { return }
+                await self.apply(event)
+            }
+        }
+    }
+
+    /// Stops following the registry and unexports every object.
+    public func stop() async {
+        eventTask?.cancel()
+        eventTask = nil
+        for engine in engines.values { engine.watch?.cancel() }
+        engines.removeAll()
+        for path in Array(jobs.keys) + devices.keys.map(BrokerContract.devicePath(uid:)) {
+            published.remove(at: path)
+            try? await connection.unexport(at: path)
+        }
+        jobs.removeAll()
+        devices.removeAll()
+        try? await connection.unexport(at: BrokerContract.managerPath)
+    }
+
+    /// Takes the well-known name `org.devsync.Broker1` on `connection`; throws `nameTaken` with who holds it.
+    public static func requestBusName(on connection: DBusConnection) async throws(BrokerError) {
+        do {
+            try await connection.requestName(BrokerContract.busName)
+        } catch let error as DBusError where error.name == DBusError.Name.nameTaken {
+            var holder = "another process"
+            if let owner = try? await connection.nameOwner(of: BrokerContract.busName),
+                let credentials = try? await connection.credentials(of: owner)
+            {
+                holder = "process \(credentials.pid.map(String.init) ?? "?") (uid \(credentials.uid), \(owner))"
+            }
+            throw BrokerError(
+                .nameTaken,
+                "The bus name \(BrokerContract.busName) is already owned by \(holder); is another devsyncd running?")
+        } catch {
+            throw BrokerError(.failed, "Cannot take the bus name \(BrokerContract.busName): \(error)")
+        }
+    }
+
+    // MARK: Following the registry
+
+    private func apply(_ event: RegistryEvent) async {
+        do {
+            switch event {
+            case .arrived(let record), .changed(let record), .departed(let record):
+                if record.status != .pending { suggestedOwners[record.uid] = nil }
+                if devices[record.uid] == nil {
+                    try await export(record, announce: true)
+                } else {
+                    try await update(record)
+                }
+            case .removed(let uid):
+                try await remove(uid: uid)
+            case .approvalRequested(let uid, let suggestedOwner):
+                suggestedOwners[uid] = suggestedOwner
+                try await emitManagerSignal(
+                    "ApprovalRequested",
+                    [.objectPath(BrokerContract.devicePath(uid: uid)), .string(suggestedOwner ?? "")])
+            }
+        } catch {
+            logger.error("Cannot publish a device change", metadata: ["uid": "\(event.uid)", "error": "\(error)"])
+        }
+    }
+
+    /// Publishes a decision's record at once, so the caller reads its own change when the call returns; the
+    /// registry's event for it then finds nothing left to signal.
+    func publishDecision(_ record: DeviceRecord) async {
+        do {
+            if record.status != .pending { suggestedOwners[record.uid] = nil }
+            try await update(record)
+        } catch {
+            logger.error("Cannot publish a decision", metadata: ["uid": "\(record.uid)", "error": "\(error)"])
+        }
+    }
+
+    /// Unpublishes a forgotten absent device at once.
+    func publishRemoval(uid: String) async {
+        do {
+            try await remove(uid: uid)
+        } catch {
+            logger.error("Cannot unpublish a device", metadata: ["uid": "\(uid)", "error": "\(error)"])
+        }
+    }
+
+    private func export(_ record: DeviceRecord, announce: Bool) async throws {
+        let path = BrokerContract.devicePath(uid: record.uid)
+        devices[record.uid] = record
+        published.replace(at: path, with: DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)))
+        try await connection.export([deviceInterface(uid: record.uid, path: path)], at: path)
+        if announce { try await emitManagerSignal("DeviceAdded", [.objectPath(path)]) }
+    }
+
+    private func update(_ record: DeviceRecord) async throws {
+        devices[record.uid] = record
+        try await republish(record)
+    }
+
+    /// Publishes the record's current properties and signals those that changed.
+    func republish(_ record: DeviceRecord) async throws {
+        let path = BrokerContract.devicePath(uid: record.uid)
+        let changed = published.replace(
+            at: path, with: DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)))
+        guard !changed.isEmpty else { return }
+        try await emitPropertiesChanged(path, BrokerContract.deviceInterface, changed)
+    }
+
+    private func remove(uid: String) async throws {
+        guard devices.removeValue(forKey: uid) != nil else { return }
+        suggestedOwners[uid] = nil
+        let path = BrokerContract.devicePath(uid: uid)
+        try await emitManagerSignal("DeviceRemoved", [.objectPath(path)])
+        published.remove(at: path)
+        try await connection.unexport(at: path)
+    }
+
+    // MARK: Signals
+
+    func emitManagerSignal(_ member: String, _ arguments: [DBusValue]) async throws {
+        try await connection.emit(DBusSignalEmission(
+            path: BrokerContract.managerPath, interface: BrokerContract.managerInterface, member: member,
+            arguments: arguments))
+    }
+
+    func emitPropertiesChanged(_ path: DBusObjectPath, _ interface: String, _ changed: [String: DBusValue]) async throws {
+        try await connection.emitPropertiesChanged(path: path, interface: interface, changed: changed)
+    }
+}

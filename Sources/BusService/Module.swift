@@ -1,2 +1,0 @@
-/// Placeholder: the broker API arrives with issue 4.
-enum BusServiceModule {}

@@ -1,0 +1,115 @@
+import DBus
+import DeviceRegistry
+
+/// The interfaces the broker exports, as `data/org.devsync.Broker1.xml` declares them.
+extension BrokerService {
+    /// A method whose handler runs on the service; a ``BrokerError`` it throws becomes the contract's error reply.
+    nonisolated func method(
+        _ name: String, inputs: [DBusArgument] = [], outputs: [DBusArgument] = [],
+        _ body: @escaping @Sendable (BrokerService, DBusMethodCall) async throws -> [DBusValue]
+    ) -> DBusMethod {
+        DBusMethod(name, inputs: inputs, outputs: outputs) { [weak self] call in
+            guard let self else { throw BrokerError(.failed, "The broker is shutting down; try again.").dbusError }
+            do {
+                return try await body(self, call)
+            } catch let error as BrokerError {
+                throw error.dbusError
+            }
+        }
+    }
+
+    nonisolated func managerInterface() -> DBusInterface {
+        let version = BrokerContract.version
+        let policy = policy.rawValue
+        return DBusInterface(
+            BrokerContract.managerInterface,
+            methods: [
+                method("ListDevices", outputs: [DBusArgument("devices", "ao")]) { service, _ in
+                    await service.listDevices()
+                },
+                method(
+                    "DeviceByUid", inputs: [DBusArgument("uid", .string)], outputs: [DBusArgument("device", .objectPath)]
+                ) { service, call in
+                    try await service.deviceByUID(call.arguments[0].string ?? "")
+                },
+                method(
+                    "ReloadProfiles", inputs: [DBusArgument("options", "a{sv}")],
+                    outputs: [DBusArgument("rules", .uint32), DBusArgument("errors", "as")]
+                ) { service, call in
+                    try await service.reloadProfiles(call)
+                },
+                method(
+                    "RegisterEngine",
+                    inputs: [
+                        DBusArgument("engine", .objectPath), DBusArgument("plugins", "as"),
+                        DBusArgument("datatypes", "as"),
+                    ]
+                ) { service, call in
+                    try await service.registerEngine(call)
+                },
+                method("UnregisterEngine", inputs: [DBusArgument("engine", .objectPath)]) { service, call in
+                    try await service.unregisterEngine(call)
+                },
+            ],
+            properties: [
+                DBusProperty("Version", type: .uint32) { .uint32(version) },
+                DBusProperty("Policy", type: .string) { .string(policy) },
+            ],
+            signals: [
+                DBusSignalDeclaration("DeviceAdded", arguments: [DBusArgument("device", .objectPath)]),
+                DBusSignalDeclaration("DeviceRemoved", arguments: [DBusArgument("device", .objectPath)]),
+                DBusSignalDeclaration(
+                    "ApprovalRequested",
+                    arguments: [DBusArgument("device", .objectPath), DBusArgument("suggested_owner", .string)]),
+            ])
+    }
+
+    nonisolated func deviceInterface(uid: String, path: DBusObjectPath) -> DBusInterface {
+        let published = published
+        let options = DBusArgument("options", "a{sv}")
+        return DBusInterface(
+            BrokerContract.deviceInterface,
+            methods: [
+                method("Approve", inputs: [DBusArgument("owner", .string), options]) { service, call in
+                    try await service.approve(uid: uid, call)
+                },
+                method("Reject", inputs: [options]) { service, call in try await service.reject(uid: uid, call) },
+                method("Forget", inputs: [options]) { service, call in try await service.forget(uid: uid, call) },
+                method(
+                    "Invoke", inputs: [DBusArgument("action", .string), options],
+                    outputs: [DBusArgument("job", .objectPath)]
+                ) { service, call in
+                    try await service.invoke(uid: uid, call)
+                },
+            ],
+            properties: DeviceObject.propertyTypes.map { property in
+                DBusProperty(property.name, type: property.type) { try published.value(at: path, property.name) }
+            })
+    }
+
+    nonisolated func jobInterface(path: DBusObjectPath) -> DBusInterface {
+        let published = published
+        let types: [(String, DBusType)] = [
+            ("Device", .objectPath), ("Action", .string), ("State", .string), ("Progress", .double), ("Error", .string),
+        ]
+        return DBusInterface(
+            BrokerContract.jobInterface,
+            methods: [
+                method("Cancel", inputs: [DBusArgument("options", "a{sv}")]) { service, call in
+                    try await service.cancel(job: path, call)
+                }
+            ],
+            properties: types.map { name, type in
+                DBusProperty(name, type: type) { try published.value(at: path, name) }
+            },
+            signals: [
+                DBusSignalDeclaration(
+                    "Finished", arguments: [DBusArgument("state", .string), DBusArgument("error", .string)])
+            ])
+    }
+}
+
+/// The trailing `a{sv} options` of a call.
+func options(of call: DBusMethodCall) -> [String: DBusValue] {
+    call.arguments.last?.stringDictionary ?? [:]
+}

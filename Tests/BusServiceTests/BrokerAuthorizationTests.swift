@@ -1,0 +1,124 @@
+import BusService
+import DBus
+import DeviceRegistry
+import Testing
+
+@Suite("Who may change a device", .timeLimit(.minutes(1)))
+struct BrokerAuthorizationTests {
+    private func approve(_ broker: BrokerFixture, _ path: DBusObjectPath, as user: TestBus.User, owner: String = "")
+        async throws -> CommandResult
+    {
+        try await broker.bus.busctl(
+            as: user, "call", BrokerContract.busName, path.rawValue, BrokerContract.deviceInterface, "Approve", "sa{sv}",
+            owner, "1", "auth.no_user_interaction", "b", "true")
+    }
+
+    @Test("another user may read but not approve, with NotAuthorized and a sentence")
+    func otherUserIsRefused() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "U1"))
+            let read = try await broker.bus.busctl(
+                as: .nobody, "get-property", BrokerContract.busName, path.rawValue, BrokerContract.deviceInterface, "Status")
+            #expect(read.stdout == "s \"pending\"\n", "\(read.stderr)")
+            let result = try await approve(broker, path, as: .nobody)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("You may not approve device usb-0830-0060-U1"), "\(result.stderr)")
+            #expect(try await broker.deviceProperty(path, "Status") == .string("pending"))
+        }
+    }
+
+    @Test("the suggested owner may approve a pending device for themself; the owner may then reject it")
+    func ownerMayDecide() async throws {
+        try await withBroker(suggestedOwner: "nobody") { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "U2"))
+            let approved = try await approve(broker, path, as: .nobody)
+            #expect(approved.status == 0, "\(approved.stderr)")
+            #expect(try await broker.deviceProperty(path, "Owner") == .string("nobody"))
+            let rejected = try await broker.bus.gdbus(
+                as: .nobody, "call", "--dest", BrokerContract.busName, "--object-path", path.rawValue, "--method",
+                "\(BrokerContract.deviceInterface).Reject", "{}")
+            #expect(rejected.status == 0, "\(rejected.stderr)")
+            #expect(try await broker.deviceProperty(path, "Status") == .string("rejected"))
+        }
+    }
+
+    @Test("root may approve any device for anyone")
+    func rootMayDecide() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "U3"))
+            let result = try await approve(broker, path, as: .root, owner: "nobody")
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try await broker.deviceProperty(path, "Owner") == .string("nobody"))
+            let forget = try await broker.bus.busctl(
+                as: .nobody, "call", BrokerContract.busName, path.rawValue, BrokerContract.deviceInterface, "Forget",
+                "a{sv}", "0")
+            #expect(forget.status == 0, "the owner forgets its device: \(forget.stderr)")
+        }
+    }
+
+    @Test("polkit's manage-devices lets another user approve; without it dbusmock's polkitd refuses")
+    func polkitDecides() async throws {
+        let bus = try TestBus()
+        let watcher = try await bus.connect("polkit-watcher")
+        let polkit = try await PolkitMock.start(on: bus, watching: watcher)
+        defer { polkit.stop() }
+        try await withBroker(polkit: .bus, bus: bus) { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "P1"))
+            let refused = try await approve(broker, path, as: .nobody)
+            #expect(refused.stderr.contains("polkit did not authorize org.devsync.manage-devices"), "\(refused.stderr)")
+            try await polkit.allow([BrokerContract.syncAnyDeviceAction], through: watcher)
+            let wrongAction = try await approve(broker, path, as: .nobody)
+            #expect(wrongAction.status != 0)
+            try await polkit.allow([BrokerContract.manageDevicesAction], through: watcher)
+            let allowed = try await approve(broker, path, as: .nobody, owner: "root")
+            #expect(allowed.status == 0, "\(allowed.stderr)")
+            #expect(try await broker.deviceProperty(path, "Owner") == .string("root"))
+        }
+        await watcher.close()
+    }
+
+    @Test("polkit may prompt unless auth.no_user_interaction is true; the owner and root are never asked")
+    func userInteraction() async throws {
+        let polkit = RecordingPolkit()
+        try await withBroker(polkit: .recording(polkit), suggestedOwner: "nobody") { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "I1"))
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Approve", [.string("nobody"), .vardict([:])])
+            #expect(polkit.questions.withLock { $0.isEmpty }, "root is not asked about")
+            let quiet = try await broker.bus.busctl(
+                as: .nobody, "call", BrokerContract.busName, path.rawValue, BrokerContract.deviceInterface, "Invoke",
+                "sa{sv}", "sync-all", "1", "auth.no_user_interaction", "b", "true")
+            #expect(quiet.stderr.contains("NoEngine") || quiet.stderr.contains("No sync engine"), "the owner passes: \(quiet.stderr)")
+            #expect(polkit.questions.withLock { $0.isEmpty }, "the owner is not asked about")
+
+            let other = await broker.arrive(TestDevice.observation(serial: "I2"))
+            _ = try await broker.call(other, BrokerContract.deviceInterface, "Approve", [.string("root"), .vardict([:])])
+            _ = try await broker.bus.busctl(
+                as: .nobody, "call", BrokerContract.busName, other.rawValue, BrokerContract.deviceInterface, "Reject",
+                "a{sv}", "1", "auth.no_user_interaction", "b", "true")
+            _ = try await broker.bus.busctl(
+                as: .nobody, "call", BrokerContract.busName, other.rawValue, BrokerContract.deviceInterface, "Invoke",
+                "sa{sv}", "sync-all", "0")
+            #expect(polkit.questions.withLock { $0 } == [
+                RecordingPolkit.Question(action: BrokerContract.manageDevicesAction, allowUserInteraction: false),
+                RecordingPolkit.Question(action: BrokerContract.syncAnyDeviceAction, allowUserInteraction: true),
+            ])
+        }
+    }
+
+    @Test("ReloadProfiles needs manage-devices")
+    func reloadNeedsPolkit() async throws {
+        try await withBroker(polkit: .fixed([]), reload: { (rules: 1, errors: []) }) { broker in
+            let result = try await broker.bus.busctl(
+                as: .nobody, "call", BrokerContract.busName, BrokerContract.managerPath.rawValue,
+                BrokerContract.managerInterface, "ReloadProfiles", "a{sv}", "0")
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("reload the device profiles"), "\(result.stderr)")
+        }
+        try await withBroker(polkit: .fixed([BrokerContract.manageDevicesAction]), reload: { (rules: 1, errors: []) }) { broker in
+            let result = try await broker.bus.busctl(
+                as: .nobody, "call", BrokerContract.busName, BrokerContract.managerPath.rawValue,
+                BrokerContract.managerInterface, "ReloadProfiles", "a{sv}", "0")
+            #expect(result.stdout == "uas 1 0\n", "\(result.stderr)")
+        }
+    }
+}

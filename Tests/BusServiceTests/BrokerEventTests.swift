@@ -1,0 +1,143 @@
+import BusService
+import DBus
+import DeviceRegistry
+import Testing
+
+private let objectManager = "org.freedesktop.DBus.ObjectManager"
+private let properties = "org.freedesktop.DBus.Properties"
+
+@Suite("The broker follows the registry", .timeLimit(.minutes(1)))
+struct BrokerEventTests {
+    @Test("an arriving device is exported, with DeviceAdded and InterfacesAdded")
+    func arrival() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "N1"))
+            let added = await broker.signals.wait {
+                $0.isSignal(objectManager, "InterfacesAdded", path: BrokerContract.managerPath)
+                    && $0.arguments.first?.objectPath == path
+            }
+            let interfaces = try #require(added.first?.arguments[1].stringDictionary)
+            #expect(interfaces[BrokerContract.deviceInterface]?["Status"] == .string("pending"))
+            #expect(try await broker.deviceProperty(path, "Present") == .bool(true))
+        }
+    }
+
+    @Test("a new device asks for approval with the suggested owner")
+    func approvalRequested() async throws {
+        try await withBroker(suggestedOwner: "nobody") { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "S1"))
+            let requests = await broker.signals.wait {
+                $0.isSignal(BrokerContract.managerInterface, "ApprovalRequested")
+            }
+            #expect(requests.first?.arguments == [.objectPath(path), .string("nobody")])
+        }
+    }
+
+    @Test("a departure changes just Present, Profile and Properties (LastSeen too, on a moving clock); then a pending device is removed")
+    func departure() async throws {
+        try await withBroker { broker in
+            let observation = TestDevice.observation(serial: "D1")
+            let path = await broker.arrive(observation)
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Approve", [.string("root"), .vardict([:])])
+            await broker.registry.handle(.departed(transport: .usb, sourceKey: observation.sourceKey))
+            let changes = await broker.signals.wait {
+                $0.isSignal(properties, "PropertiesChanged", path: path)
+                    && $0.arguments.first?.string == BrokerContract.deviceInterface
+                    && $0.arguments[1]["Present"] != nil
+            }
+            let changed = try #require(changes.first?.arguments[1].stringDictionary)
+            #expect(Set(changed.keys) == ["Present", "Profile", "Properties"])
+            #expect(changed["Present"] == .bool(false))
+            #expect(try await broker.deviceProperty(path, "Status") == .string("approved"))
+
+            let pending = TestDevice.observation(serial: "D2")
+            let pendingPath = await broker.arrive(pending)
+            await broker.registry.handle(.departed(transport: .usb, sourceKey: pending.sourceKey))
+            _ = await broker.signals.wait {
+                $0.isSignal(BrokerContract.managerInterface, "DeviceRemoved") && $0.arguments.first?.objectPath == pendingPath
+            }
+            let list = try await broker.call(BrokerContract.managerPath, BrokerContract.managerInterface, "ListDevices")
+            #expect(list == [.array(.objectPath, [.objectPath(path)])])
+        }
+    }
+
+    @Test("approving publishes Status and Owner before the call returns")
+    func approvalPublishes() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "A1"))
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Approve", [.string(""), .vardict([:])])
+            #expect(try await broker.deviceProperty(path, "Status") == .string("approved"))
+            #expect(try await broker.deviceProperty(path, "Owner") == .string("root"))
+            let changes = await broker.signals.wait {
+                $0.isSignal(properties, "PropertiesChanged", path: path) && $0.arguments[1]["Status"] != nil
+            }
+            #expect(changes.count == 1)
+            #expect(Set(changes[0].arguments[1].stringDictionary?.keys ?? [:].keys) == ["Status", "Owner"])
+        }
+    }
+
+    @Test("forgetting an absent device removes it; a present one comes back pending and asks again")
+    func forget() async throws {
+        try await withBroker(suggestedOwner: "root") { broker in
+            let observation = TestDevice.observation(serial: "F1")
+            let path = await broker.arrive(observation)
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Approve", [.string("root"), .vardict([:])])
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Forget", [.vardict([:])])
+            #expect(try await broker.deviceProperty(path, "Status") == .string("pending"))
+            let requests = await broker.signals.wait(for: 2) {
+                $0.isSignal(BrokerContract.managerInterface, "ApprovalRequested") && $0.arguments.first?.objectPath == path
+            }
+            #expect(requests.count == 2)
+
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Reject", [.vardict([:])])
+            await broker.registry.handle(.departed(transport: .usb, sourceKey: observation.sourceKey))
+            _ = await broker.signals.wait {
+                $0.isSignal(properties, "PropertiesChanged", path: path) && $0.arguments[1]["Present"] == .bool(false)
+            }
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Forget", [.vardict([:])])
+            let removed = await broker.signals.wait {
+                $0.isSignal(objectManager, "InterfacesRemoved") && $0.arguments.first?.objectPath == path
+            }
+            #expect(removed.first?.arguments[1] == .strings([BrokerContract.deviceInterface]))
+            #expect(!(await broker.signals.all {
+                $0.isSignal(BrokerContract.managerInterface, "DeviceRemoved") && $0.arguments.first?.objectPath == path
+            }).isEmpty)
+            let gone = await errorName { _ = try await broker.deviceProperty(path, "Uid") }
+            #expect(gone == DBusError.Name.unknownObject)
+        }
+    }
+
+    @Test("decisions the registry refuses come back under the contract's names")
+    func registryErrors() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "E1"))
+            let forgetPending = await errorName {
+                _ = try await broker.call(path, BrokerContract.deviceInterface, "Forget", [.vardict([:])])
+            }
+            #expect(forgetPending == "org.devsync.Broker1.Error.BadState")
+            let unknownUser = await errorName {
+                _ = try await broker.call(
+                    path, BrokerContract.deviceInterface, "Approve", [.string("no-such-user-here"), .vardict([:])])
+            }
+            #expect(unknownUser == "org.devsync.Broker1.Error.InvalidArgs")
+            let badOption = await errorName {
+                _ = try await broker.call(
+                    path, BrokerContract.deviceInterface, "Reject", [.vardict(["auth.no_user_interaction": .string("yes")])])
+            }
+            #expect(badOption == "org.devsync.Broker1.Error.InvalidArgs")
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Reject", [.vardict([:])])
+            let twice = try await broker.bus.busctl(
+                "call", BrokerContract.busName, path.rawValue, BrokerContract.deviceInterface, "Reject", "a{sv}", "0")
+            #expect(twice.stderr.contains("already rejected"), "\(twice.stderr)")
+        }
+    }
+
+    @Test("ReloadProfiles runs the composition root's reload and reports its errors")
+    func reloadProfiles() async throws {
+        try await withBroker(reload: { (rules: 42, errors: ["a.fdi:3:9: unknown element <foo>"]) }) { broker in
+            let reply = try await broker.call(
+                BrokerContract.managerPath, BrokerContract.managerInterface, "ReloadProfiles", [.vardict([:])])
+            #expect(reply == [.uint32(42), .strings(["a.fdi:3:9: unknown element <foo>"])])
+        }
+    }
+}

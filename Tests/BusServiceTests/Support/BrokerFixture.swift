@@ -1,0 +1,196 @@
+import BusService
+import DBus
+import DeviceRegistry
+import Foundation
+import Logging
+import Synchronization
+
+/// Applies no profiles: the test's observations already carry their `sync.*` keys.
+struct PassThroughMatcher: DeviceMatcher {
+    func match(_ properties: DeviceProperties) -> MatchOutcome {
+        MatchOutcome(properties: properties, appliedRules: [SourceLocation(file: "test.fdi", line: 7, column: 3)])
+    }
+}
+
+/// Suggests the same owner for every device.
+struct FixedOwnerSuggester: OwnerSuggesting {
+    var name: String
+    func suggestedOwner(for device: DeviceRecord) -> String? { name }
+}
+
+/// A polkit that allows exactly the listed actions and records who asked.
+struct FixedPolkit: PolkitAuthority {
+    var allowed: Set<String>
+    func isAuthorized(sender: String, action: String, allowUserInteraction: Bool) async throws -> Bool {
+        allowed.contains(action)
+    }
+}
+
+/// A polkit that refuses everything and records each question.
+final class RecordingPolkit: PolkitAuthority {
+    struct Question: Sendable, Hashable {
+        var action: String
+        var allowUserInteraction: Bool
+    }
+
+    let questions = Mutex<[Question]>([])
+
+    func isAuthorized(sender: String, action: String, allowUserInteraction: Bool) async throws -> Bool {
+        questions.withLock { $0.append(Question(action: action, allowUserInteraction: allowUserInteraction)) }
+        return false
+    }
+}
+
+/// Where the broker's polkit answers come from in a test.
+enum PolkitChoice {
+    /// A ``RecordingPolkit``.
+    case recording(RecordingPolkit)
+    /// A ``FixedPolkit``.
+    case fixed(Set<String>)
+    /// The real ``PolkitClient``, asking whatever polkitd is on the test bus (dbusmock's).
+    case bus
+}
+
+/// Test devices, as a USB source would report them with a profile already applied.
+enum TestDevice {
+    static func observation(
+        serial: String, sourceKey: String? = nil, vendor: String = "Palm", model: String = "Tungsten T",
+        plugin: String = "palm-sync", datatypes: [String] = ["contacts", "calendar"], extra: [String: PropertyValue] = [:]
+    ) -> DeviceObservation {
+        var properties: DeviceProperties = [
+            "usb.vendor_id": .int(0x0830), "usb.product_id": .int(0x0060), "usb.serial": .string(serial),
+            "sync.plugin": .string(plugin), "sync.datatypes": .strlist(datatypes), "sync.vendor": .string(vendor),
+            "sync.model": .string(model), "sync.kind": .string("pda"), "usb.max_power": .uint64(500),
+            "sync.ignore": .bool(false), "usb.speed": .double(12.0),
+        ]
+        for (key, value) in extra { properties[key] = value }
+        return DeviceObservation(transport: .usb, sourceKey: sourceKey ?? "/devices/usb1/\(serial)", properties: properties)
+    }
+
+    static func uid(serial: String) -> String { "usb-0830-0060-\(serial)" }
+    static func path(serial: String) -> DBusObjectPath { BrokerContract.devicePath(uid: uid(serial: serial)) }
+}
+
+/// A broker on a private bus, its registry, and a client connection that records every signal the broker sends.
+struct BrokerFixture: Sendable {
+    let bus: TestBus
+    let registry: Registry
+    let server: DBusConnection
+    let service: BrokerService
+    let client: DBusConnection
+    let signals: SignalRecorder
+    let stateDirectory: URL
+
+    static func make(
+        polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
+        reload: BrokerService.ProfileReloader? = nil, bus existing: TestBus? = nil
+    ) async throws -> BrokerFixture {
+        let bus = try existing ?? TestBus()
+        var logger = Logger(label: "bus-service-test")
+        logger.logLevel = .warning
+        let stateDirectory = bus.directory.appendingPathComponent("state")
+        let registry = try Registry(
+            stateDirectory: stateDirectory.path, matcher: PassThroughMatcher(),
+            ownerSuggester: suggestedOwner.map(FixedOwnerSuggester.init(name:)), clock: { 1_700_000_000 },
+            logger: logger)
+        let server = try await labelled("connect broker") { try await bus.connect("broker") }
+        let authority: any PolkitAuthority =
+            switch polkit {
+            case .fixed(let allowed): FixedPolkit(allowed: allowed)
+            case .recording(let polkit): polkit
+            case .bus: PolkitClient(connection: server, logger: logger)
+            }
+        let service = BrokerService(
+            connection: server, registry: registry, authorizer: CallerAuthorizer(polkit: authority, logger: logger),
+            policy: policy, reloadProfiles: reload, logger: logger)
+        let client = try await labelled("connect client") { try await bus.connect("client") }
+        let signals = SignalRecorder()
+        let name = await server.uniqueName
+        await signals.record(try await labelled("AddMatch") { try await client.signals(matching: DBusMatchRule(sender: name)) })
+        try await labelled("start") { try await service.start() }
+        try await labelled("RequestName") { try await BrokerService.requestBusName(on: server) }
+        return BrokerFixture(
+            bus: bus, registry: registry, server: server, service: service, client: client, signals: signals,
+            stateDirectory: stateDirectory)
+    }
+
+    func stop() async {
+        await signals.stop()
+        await service.stop()
+        await client.close()
+        await server.close()
+        bus.stop()
+    }
+
+    /// Reports a device arrival to the registry and waits until the broker announced it.
+    @discardableResult
+    func arrive(_ observation: DeviceObservation) async -> DBusObjectPath {
+        await registry.handle(.arrived(observation))
+        let uid = DeviceIdentity(transport: observation.transport, properties: observation.properties).uid
+        let path = BrokerContract.devicePath(uid: uid)
+        _ = await signals.wait { $0.isSignal(BrokerContract.managerInterface, "DeviceAdded") && $0.arguments.first?.objectPath == path }
+        return path
+    }
+
+    /// Calls a broker method as the root client.
+    func call(
+        _ path: DBusObjectPath, _ interface: String, _ member: String, _ arguments: [DBusValue] = []
+    ) async throws -> [DBusValue] {
+        try await labelled("\(member) on \(path)") {
+            try await client.call(
+                destination: BrokerContract.busName, path: path, interface: interface, member: member, arguments: arguments)
+        }
+    }
+
+    /// Reads one property as the root client.
+    func property(_ path: DBusObjectPath, _ interface: String, _ name: String) async throws -> DBusValue {
+        let reply = try await labelled("Get \(name) of \(path)") {
+            try await client.call(
+                destination: BrokerContract.busName, path: path, interface: "org.freedesktop.DBus.Properties",
+                member: "Get", arguments: [.string(interface), .string(name)])
+        }
+        return reply[0].unwrapped
+    }
+
+    /// Reads one device property.
+    func deviceProperty(_ path: DBusObjectPath, _ name: String) async throws -> DBusValue {
+        try await property(path, BrokerContract.deviceInterface, name)
+    }
+}
+
+/// Runs `body` with a fresh broker and always tears it down.
+func withBroker<T>(
+    polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
+    reload: BrokerService.ProfileReloader? = nil, bus: TestBus? = nil,
+    _ body: (BrokerFixture) async throws -> T
+) async throws -> T {
+    let fixture = try await BrokerFixture.make(
+        polkit: polkit, suggestedOwner: suggestedOwner, policy: policy, reload: reload, bus: bus)
+    do {
+        let result = try await body(fixture)
+        await fixture.stop()
+        return result
+    } catch {
+        await fixture.stop()
+        throw error
+    }
+}
+
+/// The D-Bus error name a call failed with, or nil if it succeeded.
+func errorName(_ body: () async throws -> Void) async -> String? {
+    do {
+        try await body()
+        return nil
+    } catch {
+        return (error as? DBusError)?.name ?? "\(error)"
+    }
+}
+
+/// What a test step was doing when it failed; keeps the D-Bus error's name readable for `errorName`.
+func labelled<T>(_ label: String, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as DBusError where error.name == DBusError.Name.noReply {
+        throw DBusError(name: error.name, message: "\(label): \(error.message)")
+    }
+}
