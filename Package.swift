@@ -47,6 +47,11 @@ let package = Package(
             name: "BusService",
             dependencies: ["DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
         ),
+        // The daemon's library half: configuration, owner detection, and later the composition root.
+        .target(
+            name: "DevsyncDaemon",
+            dependencies: ["DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // MARK: Programs
         .executableTarget(
@@ -83,6 +88,10 @@ let package = Package(
             dependencies: ["UdevMonitor", "DeviceRegistry", "CUmockdev", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "DevsyncDaemonTests",
+            dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
