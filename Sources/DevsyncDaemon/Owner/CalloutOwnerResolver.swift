@@ -64,6 +64,8 @@ public final class CalloutOwnerResolver: Sendable {
             warn(logger, executable, uid, reason)
         case .timedOut:
             warn(logger, executable, uid, "killed after running longer than \(timeout)")
+        case .statusLost:
+            warn(logger, executable, uid, "its exit status was collected elsewhere in the daemon")
         case .signalled(let signal):
             warn(logger, executable, uid, "ended by signal \(signal)")
         case .exited(let status, _) where status != 0:

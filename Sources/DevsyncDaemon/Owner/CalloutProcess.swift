@@ -15,6 +15,8 @@ enum CalloutOutcome: Sendable, Equatable {
     case signalled(Int32)
     /// It outlived the timeout and was killed, with its whole process group.
     case timedOut
+    /// It exited, but something else in the process collected its status (a `waitpid(-1)` elsewhere).
+    case statusLost
     /// It could not be started; the sentence says why.
     case notStarted(String)
 }
@@ -35,6 +37,7 @@ final class CalloutProcess: @unchecked Sendable {
     private var outputClosed = false
     private var waitStatus: Int32?
     private var timedOut = false
+    private var lostStatus = false
     private var finished = false
     private var outputSource: (any DispatchSourceRead)?
     private var exitSource: (any DispatchSourceRead)?
@@ -131,8 +134,15 @@ final class CalloutProcess: @unchecked Sendable {
         var status: Int32 = 0
         var result: pid_t
         repeat { result = waitpid(pid, &status, WNOHANG) } while result < 0 && errno == EINTR
-        guard result == pid else { return }  // not yet reapable; the pidfd stays readable and fires again
-        waitStatus = status
+        if result < 0 {
+            // ECHILD: another part of the process reaped it. Finish, rather than let the readable pidfd fire forever.
+            lostStatus = true
+            waitStatus = 0
+        } else if result == pid {
+            waitStatus = status
+        } else {
+            return  // not reapable yet: cannot happen once the pidfd is readable
+        }
         exitSource?.cancel()
         exitSource = nil
         finishIfDone()
@@ -156,6 +166,8 @@ final class CalloutProcess: @unchecked Sendable {
         timer = nil
         if timedOut {
             completion(.timedOut)
+        } else if lostStatus {
+            completion(.statusLost)
         } else if status & 0x7F == 0 {
             completion(.exited(status: (status >> 8) & 0xFF, output: output))
         } else {
