@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
         .systemLibrary(name: "CDBus", pkgConfig: "dbus-1", providers: [.apt(["libdbus-1-dev"])]),
         .systemLibrary(name: "CBluetooth", pkgConfig: "bluez", providers: [.apt(["libbluetooth-dev"])]),
+        // pidfd_open and pipe2 from glibc, which Swift's Glibc module leaves out (no library to link).
+        .systemLibrary(name: "CChildProcess"),
 
         // MARK: Domain core: pure Swift, no C library, no I/O but its store.
         .target(
@@ -47,6 +49,11 @@ let package = Package(
         .target(
             name: "BusService",
             dependencies: ["DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The daemon's library half: configuration, owner detection, and later the composition root.
+        .target(
+            name: "DevsyncDaemon",
+            dependencies: ["DeviceRegistry", "DBus", "CChildProcess", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: Programs
@@ -87,6 +94,10 @@ let package = Package(
         .testTarget(
             name: "UdevMonitorTests",
             dependencies: ["UdevMonitor", "DeviceRegistry", "CUmockdev", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "DevsyncDaemonTests",
+            dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

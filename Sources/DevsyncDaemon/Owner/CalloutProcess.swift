@@ -1,0 +1,225 @@
+import CChildProcess
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// How one run of a callout ended.
+enum CalloutOutcome: Sendable, Equatable {
+    /// It exited with `status`, having written `output` (at most ``CalloutProcess/outputLimit`` bytes).
+    case exited(status: Int32, output: [UInt8])
+    /// A signal ended it (not ours).
+    case signalled(Int32)
+    /// It outlived the timeout and was killed, with its whole process group.
+    case timedOut
+    /// It exited, but something else in the process collected its status (a `waitpid(-1)` elsewhere).
+    case statusLost
+    /// It could not be started; the sentence says why.
+    case notStarted(String)
+}
+
+/// One run of a callout executable: spawned without a shell, its stdout read and its exit awaited on `queue`.
+///
+/// Nothing polls: the stdout pipe and a pidfd (readable once the process has exited) are dispatch sources, the
+/// timeout a dispatch timer. The child leads its own process group, so a timeout kills whatever it started too.
+/// `@unchecked Sendable`: every mutable field is touched only on `queue`.
+final class CalloutProcess: @unchecked Sendable {
+    /// The most stdout kept; the answer is one short line.
+    static let outputLimit = 4096
+
+    private let queue: DispatchQueue
+    private let pid: pid_t
+    private let completion: @Sendable (CalloutOutcome) -> Void
+    private var output: [UInt8] = []
+    private var outputClosed = false
+    private var waitStatus: Int32?
+    private var timedOut = false
+    private var lostStatus = false
+    private var finished = false
+    private var outputSource: (any DispatchSourceRead)?
+    private var exitSource: (any DispatchSourceRead)?
+    private var timer: (any DispatchSourceTimer)?
+
+    private init(queue: DispatchQueue, pid: pid_t, completion: @escaping @Sendable (CalloutOutcome) -> Void) {
+        self.queue = queue
+        self.pid = pid
+        self.completion = completion
+    }
+
+    /// Starts `executable` with `environment`; `completion` runs on `queue` exactly once. Call on `queue`.
+    static func run(
+        _ executable: String, environment: [String], timeout: Duration, queue: DispatchQueue,
+        completion: @escaping @Sendable (CalloutOutcome) -> Void
+    ) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        var pipeEnds: [Int32] = [-1, -1]
+        guard devsync_cloexec_pipe(&pipeEnds) == 0 else {
+            completion(.notStarted("cannot create a pipe: \(errorText(errno))"))
+            return
+        }
+        let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
+        let spawned = spawn(executable, environment: environment, stdout: writeEnd)
+        close(writeEnd)
+        let pid: pid_t
+        switch spawned {
+        case .failure(let reason):
+            close(readEnd)
+            completion(.notStarted(reason))
+            return
+        case .success(let child):
+            pid = child
+        }
+        let pidfd = pidfd_open(pid, 0)
+        guard pidfd >= 0 else {
+            // Without a pidfd there is no way to wait without blocking; give up on this run, leaving no child.
+            let reason = errorText(errno)
+            kill(-pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            close(readEnd)
+            completion(.notStarted("cannot watch the process (pidfd_open: \(reason))"))
+            return
+        }
+        _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
+        let process = CalloutProcess(queue: queue, pid: pid, completion: completion)
+        process.watch(output: readEnd, exit: pidfd, timeout: timeout)
+    }
+
+    private func watch(output fd: Int32, exit pidfd: Int32, timeout: Duration) {
+        let outputSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+        outputSource.setEventHandler { [self] in readOutput(fd) }
+        outputSource.setCancelHandler { close(fd) }
+        let exitSource = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: queue)
+        exitSource.setEventHandler { [self] in reap() }
+        exitSource.setCancelHandler { close(pidfd) }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = Int(clamping: seconds) &* 1_000_000_000 &+ Int(attoseconds / 1_000_000_000)
+        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds))
+        timer.setEventHandler { [self] in expire() }
+        self.outputSource = outputSource
+        self.exitSource = exitSource
+        self.timer = timer
+        outputSource.resume()
+        exitSource.resume()
+        timer.resume()
+    }
+
+    private func readOutput(_ fd: Int32) {
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                output.append(contentsOf: chunk[..<min(count, Self.outputLimit - output.count)])
+                if output.count >= Self.outputLimit { break }  // enough: stop listening, the rest is noise
+                continue
+            }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            break  // EOF or a read error: the output is complete
+        }
+        outputClosed = true
+        outputSource?.cancel()
+        outputSource = nil
+        finishIfDone()
+    }
+
+    private func reap() {
+        // Still a zombie, so the group id cannot have been reused: clear out anything the callout left behind,
+        // which would otherwise hold the pipe open.
+        kill(-pid, SIGKILL)
+        var status: Int32 = 0
+        var result: pid_t
+        repeat { result = waitpid(pid, &status, WNOHANG) } while result < 0 && errno == EINTR
+        if result < 0 {
+            // ECHILD: another part of the process reaped it. Finish, rather than let the readable pidfd fire forever.
+            lostStatus = true
+            waitStatus = 0
+        } else if result == pid {
+            waitStatus = status
+        } else {
+            return  // not reapable yet: cannot happen once the pidfd is readable
+        }
+        exitSource?.cancel()
+        exitSource = nil
+        finishIfDone()
+    }
+
+    private func expire() {
+        timedOut = true
+        kill(-pid, SIGKILL)
+        timer?.cancel()
+        timer = nil
+        finishIfDone()
+    }
+
+    /// Completes once the process is reaped and its output is read, or, after a timeout, once it is reaped.
+    private func finishIfDone() {
+        guard !finished, let status = waitStatus, outputClosed || timedOut else { return }
+        finished = true
+        outputSource?.cancel()
+        outputSource = nil
+        timer?.cancel()
+        timer = nil
+        if timedOut {
+            completion(.timedOut)
+        } else if lostStatus {
+            completion(.statusLost)
+        } else if status & 0x7F == 0 {
+            completion(.exited(status: (status >> 8) & 0xFF, output: output))
+        } else {
+            completion(.signalled(status & 0x7F))
+        }
+    }
+
+    private enum Spawned {
+        case success(pid_t)
+        case failure(String)
+    }
+
+    /// posix_spawn with stdin from /dev/null, stdout to the pipe, no other descriptor but stderr, default signal
+    /// handling, and a new process group.
+    private static func spawn(_ executable: String, environment: [String], stdout: Int32) -> Spawned {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        devsync_spawn_closefrom(&actions, 3)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // The daemon's threads may block signals (SIGTERM for the service lifecycle) and ignore SIGPIPE; a
+        // callout must start with neither, or `timeout`-style scripts and pipelines misbehave.
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var everySignal = sigset_t()
+        sigfillset(&everySignal)
+        sigdelset(&everySignal, SIGKILL)
+        sigdelset(&everySignal, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &everySignal)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(executable), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard code == 0 else { return .failure("cannot run \(executable): \(errorText(code))") }
+        return .success(pid)
+    }
+
+    static func errorText(_ code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+}

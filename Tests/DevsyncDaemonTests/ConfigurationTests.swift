@@ -1,0 +1,148 @@
+import DevsyncDaemon
+import Foundation
+import Logging
+import Testing
+
+@Suite("Daemon configuration")
+struct ConfigurationTests {
+    @Test("without a file every setting has its documented default")
+    func missingFileMeansDefaults() throws {
+        let configuration = try DaemonConfiguration.load(from: "/nonexistent/devsync-\(UUID().uuidString)/devsyncd.conf")
+        #expect(configuration.profileDirectories == ["/usr/share/devsync/fdi-profiles", "/etc/devsync/fdi-profiles"])
+        #expect(configuration.stateDirectory == "/var/lib/devsync")
+        #expect(configuration.bus == .system)
+        #expect(configuration.approvalPolicy == .ask)
+        #expect(configuration.ownerCallout == nil)
+        #expect(configuration.ownerCalloutTimeout == .seconds(5))
+        #expect(configuration.logLevel == .info)
+        #expect(configuration == DaemonConfiguration())
+    }
+
+    @Test("every key of the [Daemon] section is read, around comments and blank lines")
+    func everyKey() throws {
+        let text = """
+            # devsyncd configuration
+            ; another comment style
+
+            [Daemon]
+            ProfileDirectories=/opt/profiles:/etc/devsync/local
+              StateDirectory = /srv/devsync
+            Bus=unix:path=/run/devsync-test/bus
+            ApprovalPolicy=auto
+            OwnerCallout=/usr/libexec/devsync-owner
+            OwnerCalloutTimeout=2.5
+            LogLevel=debug
+            """
+        let configuration = try DaemonConfiguration.parse(text, file: "devsyncd.conf")
+        #expect(configuration.profileDirectories == ["/opt/profiles", "/etc/devsync/local"])
+        #expect(configuration.stateDirectory == "/srv/devsync")
+        #expect(configuration.bus == .address("unix:path=/run/devsync-test/bus"))
+        #expect(configuration.approvalPolicy == .auto)
+        #expect(configuration.ownerCallout == "/usr/libexec/devsync-owner")
+        #expect(configuration.ownerCalloutTimeout == .milliseconds(2500))
+        #expect(configuration.logLevel == .debug)
+    }
+
+    @Test("Bus takes system, session or an address", arguments: [
+        ("system", DaemonConfiguration.Bus.system), ("session", .session),
+        ("unix:abstract=/tmp/dbus-x,guid=1234", .address("unix:abstract=/tmp/dbus-x,guid=1234")),
+    ])
+    func busValues(text: String, bus: DaemonConfiguration.Bus) throws {
+        let configuration = try DaemonConfiguration.parse("[Daemon]\nBus=\(text)\n", file: "c")
+        #expect(configuration.bus == bus)
+    }
+
+    @Test("every log level name is accepted", arguments: ["trace", "debug", "info", "notice", "warning", "error", "critical"])
+    func logLevels(name: String) throws {
+        let configuration = try DaemonConfiguration.parse("[Daemon]\nLogLevel=\(name)", file: "c")
+        #expect(configuration.logLevel.rawValue == name)
+    }
+
+    @Test("an empty OwnerCallout means no callout")
+    func emptyCallout() throws {
+        let configuration = try DaemonConfiguration.parse("[Daemon]\nOwnerCallout=\n", file: "c")
+        #expect(configuration.ownerCallout == nil)
+    }
+
+    @Test("the file is read from disk")
+    func readsFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-conf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("devsyncd.conf").path
+        try "[Daemon]\nApprovalPolicy=auto\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try DaemonConfiguration.load(from: path).approvalPolicy == .auto)
+        #expect(try DaemonConfiguration.resolve(CommandLineOverrides(configPath: path)).approvalPolicy == .auto)
+    }
+
+    @Test("errors name file, line and column, and say what was expected", arguments: [
+        ("[Daemon]\nApprovalPolicy=maybe\n", "devsyncd.conf:2:16: ApprovalPolicy: expected ask or auto, got 'maybe'"),
+        ("[Daemon]\n# fine\nColour=blue\n", "devsyncd.conf:3:1: unknown key 'Colour'"),
+        ("[Daemon]\nOwnerCallout=bin/owner\n", "devsyncd.conf:2:14: OwnerCallout: expected an absolute path"),
+        ("[Daemon]\nOwnerCalloutTimeout=soon\n", "devsyncd.conf:2:21: OwnerCalloutTimeout: expected seconds"),
+        ("[Daemon]\nOwnerCalloutTimeout=-1\n", "devsyncd.conf:2:21: OwnerCalloutTimeout: expected seconds"),
+        ("[Daemon]\nLogLevel=loud\n", "devsyncd.conf:2:10: LogLevel: expected trace, debug"),
+        ("[Daemon]\nBus=the big one\n", "devsyncd.conf:2:5: Bus: expected system, session or a D-Bus address"),
+        ("[Daemon]\nStateDirectory=var/lib\n", "devsyncd.conf:2:16: StateDirectory: expected an absolute directory"),
+        ("[Daemon]\nProfileDirectories=/a::/b\n", "devsyncd.conf:2:20: ProfileDirectories: expected absolute directories"),
+        ("[Daemon]\nLogLevel=info\nLogLevel=debug\n", "devsyncd.conf:3:1: 'LogLevel' is already set on line 2"),
+        ("LogLevel=info\n", "devsyncd.conf:1:1: key 'LogLevel' must follow the [Daemon] header"),
+        ("[Broker]\n", "devsyncd.conf:1:1: unknown section [Broker]"),
+        ("[Daemon]\njust words\n", "devsyncd.conf:2:1: expected Key=value"),
+    ])
+    func errors(text: String, expected: String) {
+        #expect {
+            _ = try DaemonConfiguration.parse(text, file: "devsyncd.conf")
+        } throws: { error in
+            (error as? ConfigurationError).map { "\($0)".hasPrefix(expected) } ?? false
+        }
+    }
+
+    @Test("keys are case-sensitive, as documented")
+    func caseSensitiveKeys() {
+        #expect(throws: ConfigurationError.self) {
+            _ = try DaemonConfiguration.parse("[Daemon]\nloglevel=debug\n", file: "c")
+        }
+    }
+
+    @Test("command-line flags override the file; the profile flag replaces the whole list")
+    func overrides() throws {
+        let file = try DaemonConfiguration.parse(
+            "[Daemon]\nProfileDirectories=/a:/b\nStateDirectory=/s\nBus=system\nLogLevel=error\nApprovalPolicy=auto\n",
+            file: "c")
+        let result = try file.applying(
+            CommandLineOverrides(profiles: ["fdi-profiles"], stateDirectory: "/tmp/state", bus: "session", logLevel: "trace"))
+        #expect(result.profileDirectories == ["fdi-profiles"])
+        #expect(result.stateDirectory == "/tmp/state")
+        #expect(result.bus == .session)
+        #expect(result.logLevel == .trace)
+        #expect(result.approvalPolicy == .auto, "a setting without a flag keeps the file's value")
+        #expect(try file.applying(CommandLineOverrides()) == file)
+    }
+
+    @Test("a bad flag value names the flag")
+    func badFlag() {
+        #expect {
+            _ = try DaemonConfiguration().applying(CommandLineOverrides(logLevel: "verbose"))
+        } throws: { error in
+            "\(error)".hasPrefix("--log-level: expected trace")
+        }
+        #expect {
+            _ = try DaemonConfiguration().applying(CommandLineOverrides(bus: "nowhere"))
+        } throws: { error in
+            "\(error)".hasPrefix("--bus: expected system")
+        }
+        #expect(throws: ConfigurationError.self) {
+            _ = try DaemonConfiguration().applying(CommandLineOverrides(profiles: []))
+        }
+    }
+
+    @Test("an unreadable configuration is an error, not the defaults")
+    func directoryAsFile() {
+        #expect {
+            _ = try DaemonConfiguration.load(from: "/")
+        } throws: { error in
+            "\(error)".hasPrefix("/: cannot read")
+        }
+    }
+}
