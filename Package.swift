@@ -68,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "devsyncctl",
             dependencies: [
-                "DeviceRegistry",
+                "DeviceRegistry", "DBus",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -88,7 +88,10 @@ let package = Package(
             path: "Tests/StoreCrashWriter"
         ),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry"]),
-        .testTarget(name: "DevsyncCtlTests", dependencies: ["devsyncctl"]),
+        .testTarget(
+            name: "DevsyncCtlTests",
+            dependencies: ["devsyncctl", "BusService", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+        ),
         // Test-only: umockdev's testbed (fake sysfs, synthetic uevents). Run under LD_PRELOAD=libumockdev-preload.so.0.
         .systemLibrary(name: "CUmockdev", path: "Tests/CUmockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
         .testTarget(

@@ -1,11 +1,65 @@
 import ArgumentParser
+import Foundation
 
 /// `devsyncctl`: inspect and steer the devsync broker, in the manner of `boltctl`.
 @main
-struct DevsyncCtl: ParsableCommand {
+struct DevsyncCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devsyncctl",
         abstract: "Inspect and steer the devsync device broker.",
-        subcommands: [ProfilesCommand.self]
+        discussion: """
+            Every broker verb takes --bus system|session|ADDRESS (default: the system bus, or \
+            DBUS_SYSTEM_BUS_ADDRESS) and --json. DEVICE is a uid or a prefix of one that names a single device. \
+            Errors from the broker are printed as its sentence.
+
+            \(ExitStatus.discussion)
+            """,
+        subcommands: [
+            ListCommand.self, InfoCommand.self, ApproveCommand.self, RejectCommand.self, ForgetCommand.self,
+            ActionsCommand.self, SyncCommand.self, MonitorCommand.self, ProfilesCommand.self,
+        ],
+        defaultSubcommand: ListCommand.self
     )
+
+    /// ArgumentParser's usage errors exit 64; devsyncctl's documented usage status is 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot(globalOptionsMoved(Array(CommandLine.arguments.dropFirst())))
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                Output.error(fullMessage(for: error))
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
+    }
+
+    /// `--bus` and `--json` given before a broker verb, moved after it, where the verb declares them.
+    ///
+    /// ArgumentParser has no inherited options, and declaring them on the root too would take `--json` away from
+    /// `profiles`, whose verbs declare their own.
+    static func globalOptionsMoved(_ arguments: [String]) -> [String] {
+        var global: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first {
+            if first == "--json" || first.hasPrefix("--bus=") {
+                global.append(first)
+                rest = rest.dropFirst()
+            } else if first == "--bus", rest.count >= 2 {
+                global += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else {
+                break
+            }
+        }
+        guard !global.isEmpty else { return arguments }
+        let brokerVerbs = configuration.subcommands.compactMap { $0.configuration.commandName }.filter { $0 != "profiles" }
+        guard let verb = rest.first, !verb.hasPrefix("-") else { return global + rest }
+        return brokerVerbs.contains(verb) ? [verb] + global + rest.dropFirst() : arguments
+    }
 }

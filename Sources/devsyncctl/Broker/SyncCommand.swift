@@ -1,0 +1,131 @@
+import ArgumentParser
+import DBus
+import Foundation
+
+/// `devsyncctl sync DEVICE [ACTION]`: run a sync action and follow its job to the end.
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Sync a device through its owner's sync engine and follow the job until it ends.",
+        discussion: """
+            Prints the job's progress (a bar on a terminal, one line per change otherwise). Exits 0 when the sync \
+            succeeded, 5 when it failed, 6 when it was cancelled.
+            """)
+
+    @Argument(help: "The device's uid, or a prefix of it that names one device.")
+    var device: String
+
+    @Argument(help: "The action to run; see `devsyncctl actions DEVICE`.")
+    var action: String = "sync-all"
+
+    @Flag(help: "Do not let polkit ask for a password; fail instead.")
+    var noInteraction = false
+
+    @OptionGroup var bus: BusOptions
+
+    /// What the job (or the bus) reports while we wait.
+    enum JobEvent: Sendable {
+        case changed(path: DBusObjectPath, state: String?, progress: Double?, error: String?)
+        case finished(path: DBusObjectPath, state: String, error: String)
+        case brokerGone
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            let client = try await bus.connect()
+            let device = try await client.device(self.device)
+            // Subscribed before Invoke: a fast engine may finish the job before the reply reaches us.
+            let events = try await subscribe(client.connection)
+            let reply = try await client.call(
+                device.path, Broker.deviceInterface, "Invoke",
+                [.string(action), BrokerClient.options(noInteraction: noInteraction)])
+            guard let job = reply.first?.objectPath else { throw BrokerFailure("the broker sent no job path") }
+            let outcome = try await follow(job, events: events, device: device)
+            if bus.json {
+                try Output.jsonLine(JSONValue.object([
+                    "job": .string(job.rawValue), "device": .string(device.uid), "action": .string(action),
+                    "state": .string(outcome.state), "error": .string(outcome.error),
+                ]))
+            }
+            switch outcome.state {
+            case "succeeded":
+                if !bus.json { print("\(device.uid): \(action) succeeded") }
+            case "cancelled":
+                throw BrokerFailure("\(device.uid): \(action) was cancelled", status: ExitStatus.syncCancelled)
+            default:
+                let reason = outcome.error.isEmpty ? "" : ": \(outcome.error)"
+                throw BrokerFailure("\(device.uid): \(action) failed\(reason)", status: ExitStatus.syncFailed)
+            }
+        }
+    }
+
+    /// The job signals and the broker's disappearance, merged into one stream.
+    private func subscribe(_ connection: DBusConnection) async throws -> AsyncStream<JobEvent> {
+        let signals = try await connection.signals(
+            matching: DBusMatchRule(sender: Broker.busName, pathNamespace: Broker.jobsPath))
+        let owners = try await connection.nameOwnerChanges(of: Broker.busName)
+        let (stream, continuation) = AsyncStream<JobEvent>.makeStream()
+        let signalTask = Task {
+            for await message in signals {
+                guard let path = message.path else { continue }
+                if message.interface == Broker.jobInterface, message.member == "Finished" {
+                    continuation.yield(.finished(
+                        path: path, state: message.arguments.first?.string ?? "failed",
+                        error: message.arguments.dropFirst().first?.string ?? ""))
+                } else if message.interface == Broker.propertiesInterface, message.member == "PropertiesChanged",
+                    message.arguments.first?.string == Broker.jobInterface,
+                    let changed = message.arguments.dropFirst().first?.stringDictionary
+                {
+                    continuation.yield(.changed(
+                        path: path, state: changed["State"]?.string, progress: changed["Progress"]?.double,
+                        error: changed["Error"]?.string))
+                }
+            }
+        }
+        let ownerTask = Task {
+            for await change in owners where change.newOwner == nil { continuation.yield(.brokerGone) }
+        }
+        continuation.onTermination = { _ in
+            signalTask.cancel()
+            ownerTask.cancel()
+        }
+        return stream
+    }
+
+    /// Prints progress until the job ends; returns its final state and error sentence.
+    private func follow(
+        _ job: DBusObjectPath, events: AsyncStream<JobEvent>, device: Device
+    ) async throws -> (state: String, error: String) {
+        let bar = Output.isTerminal && !bus.json
+        var lastPercent = -1
+        func show(_ fraction: Double) {
+            let percent = Int((min(max(fraction, 0), 1) * 100).rounded(.down))
+            guard percent != lastPercent else { return }
+            lastPercent = percent
+            if bar {
+                let width = 30
+                let filled = percent * width / 100
+                let line = "\r\(action) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(percent)%"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            } else if !bus.json {
+                print("\(device.uid): \(action) \(percent)%")
+                fflush(nil)
+            }
+        }
+        defer { if bar && lastPercent >= 0 { print("") } }
+        for await event in events {
+            switch event {
+            case .changed(let path, _, let progress, _) where path == job:
+                // The end is taken from Finished, which carries the state and the error sentence together.
+                if let progress { show(progress) }
+            case .finished(let path, let state, let error) where path == job:
+                if state == "succeeded" { show(1) }
+                return (state, error)
+            case .brokerGone:
+                throw BrokerFailure("the devsync broker went away during the sync", status: ExitStatus.unavailable)
+            default: continue
+            }
+        }
+        throw BrokerFailure("the connection to the bus closed during the sync", status: ExitStatus.unavailable)
+    }
+}

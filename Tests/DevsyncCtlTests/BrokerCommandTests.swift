@@ -1,0 +1,293 @@
+import BusService
+import DBus
+import Foundation
+import Testing
+
+/// The JSON `devsyncctl` printed.
+private func json(_ text: String) throws -> Any {
+    try JSONSerialization.jsonObject(with: Data(text.utf8))
+}
+
+@Suite("devsyncctl against a running broker", .serialized, .timeLimit(.minutes(2)))
+struct BrokerCommandTests {
+    @Test("list prints one aligned row per device; --json every property")
+    func list() async throws {
+        try await withBroker { broker in
+            await broker.arrive(TestDevice.observation(serial: "L1"))
+            await broker.arrive(TestDevice.observation(serial: "L2", vendor: "Sony", model: "Clie PEG-TJ37", plugin: "palm-sync"))
+
+            let table = try await broker.ctl("list")
+            #expect(table.status == 0, "\(table.stderr)")
+            let rows = table.stdout.split(separator: "\n").map(String.init)
+            #expect(rows == [
+                "usb-0830-0060-L1  Palm Tungsten T     pda  palm-sync  pending  yes  -",
+                "usb-0830-0060-L2  Sony Clie PEG-TJ37  pda  palm-sync  pending  yes  -",
+            ])
+
+            // list is the default verb, and --bus may come before it.
+            let implicit = try await broker.ctl()
+            #expect(implicit.stdout == table.stdout)
+
+            let result = try await broker.ctl("list", "--json")
+            #expect(result.status == 0)
+            let devices = try #require(try json(result.stdout) as? [[String: Any]])
+            #expect(devices.count == 2)
+            let first = try #require(devices.first)
+            #expect(first["uid"] as? String == "usb-0830-0060-L1")
+            #expect(first["vendor"] as? String == "Palm")
+            #expect(first["status"] as? String == "pending")
+            #expect(first["present"] as? Bool == true)
+            #expect(first["dataTypes"] as? [String] == ["contacts", "calendar"])
+            #expect(first["firstSeen"] as? Int == 1_700_000_000)
+            #expect(first["profile"] as? String != nil)
+            #expect((first["actions"] as? [[String: Any]])?.map { $0["id"] as? String }.contains("sync-all") == true)
+            #expect((first["properties"] as? [String: Any])?["usb.serial"] as? String == "L1")
+        }
+    }
+
+    @Test("the system bus is DBUS_SYSTEM_BUS_ADDRESS when --bus is not given")
+    func systemBusFromEnvironment() async throws {
+        try await withBroker { broker in
+            await broker.arrive(TestDevice.observation(serial: "E1"))
+            let result = try await Command.run(
+                .root, try binary().path, ["list"], environment: ["DBUS_SYSTEM_BUS_ADDRESS": broker.bus.address])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.hasPrefix("usb-0830-0060-E1  Palm Tungsten T"))
+        }
+    }
+
+    @Test("info finds a device by a unique uid prefix and shows properties, actions and device properties")
+    func infoByPrefix() async throws {
+        try await withBroker { broker in
+            await broker.arrive(TestDevice.observation(serial: "INFO42"))
+            await broker.arrive(TestDevice.observation(serial: "OTHER"))
+
+            let result = try await broker.ctl("info", "usb-0830-0060-IN")
+            #expect(result.status == 0, "\(result.stderr)")
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first == "usb-0830-0060-INFO42")
+            #expect(lines.contains("  vendor:      Palm"))
+            #expect(lines.contains("  data types:  contacts, calendar"))
+            #expect(lines.contains("  status:      pending"))
+            #expect(lines.contains("  first seen:  2023-11-14 22:13:20 UTC"))
+            #expect(lines.contains { $0.hasPrefix("  sync-contacts") && $0.contains("Sync contacts") })
+            #expect(lines.contains("  usb.vendor_id = 0x0830"))
+            #expect(lines.contains("  usb.serial = INFO42"))
+
+            let asJSON = try await broker.ctl("info", "--json", "usb-0830-0060-IN")
+            let device = try #require(try json(asJSON.stdout) as? [String: Any])
+            #expect(device["uid"] as? String == "usb-0830-0060-INFO42")
+            #expect(device["path"] as? String == BrokerContract.devicePath(uid: "usb-0830-0060-INFO42").rawValue)
+        }
+    }
+
+    @Test("an unknown or ambiguous device exits 3 with the broker's sentence")
+    func noSuchDevice() async throws {
+        try await withBroker { broker in
+            await broker.arrive(TestDevice.observation(serial: "A1"))
+            await broker.arrive(TestDevice.observation(serial: "A2"))
+
+            let ambiguous = try await broker.ctl("info", "usb-0830")
+            #expect(ambiguous.status == 3)
+            #expect(ambiguous.stderr.hasPrefix("devsyncctl: "))
+            #expect(ambiguous.stderr.contains("2"), "the sentence names the number of matches: \(ambiguous.stderr)")
+            #expect(!ambiguous.stderr.contains("org.devsync.Broker1.Error"))
+            #expect(ambiguous.stdout.isEmpty)
+
+            let unknown = try await broker.ctl("approve", "bt-00")
+            #expect(unknown.status == 3)
+            #expect(unknown.stderr.hasPrefix("devsyncctl: "))
+            #expect(!unknown.stderr.contains("org.devsync.Broker1.Error"))
+        }
+    }
+
+    @Test("approve, reject and forget change the device's status")
+    func decisions() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "D1"))
+
+            let approve = try await broker.ctl("approve", "usb-0830-0060-D1", "--owner", "root")
+            #expect(approve.status == 0, "\(approve.stderr)")
+            #expect(approve.stdout == "usb-0830-0060-D1: approved (owner root)\n")
+            #expect(try await broker.deviceProperty(path, "Status") == .string("approved"))
+            #expect(try await broker.deviceProperty(path, "Owner") == .string("root"))
+
+            let reject = try await broker.ctl("reject", "--no-interaction", "usb-0830-0060-D1")
+            #expect(reject.status == 0, "\(reject.stderr)")
+            #expect(try await broker.deviceProperty(path, "Status") == .string("rejected"))
+
+            let forget = try await broker.ctl("forget", "usb-0830-0060-D1", "--json")
+            #expect(forget.status == 0, "\(forget.stderr)")
+            #expect((try json(forget.stdout) as? [String: Any])?["status"] as? String == "pending")
+            #expect(try await broker.deviceProperty(path, "Status") == .string("pending"))
+        }
+    }
+
+    @Test("approve as an unauthorized user exits 4 with the broker's sentence")
+    func notAuthorized() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "N1"))
+            let result = try await broker.ctl(as: .nobody, "approve", "--no-interaction", "usb-0830-0060-N1")
+            #expect(result.status == 4, "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("devsyncctl: "))
+            #expect(result.stderr.count > "devsyncctl: \n".count)
+            #expect(!result.stderr.contains("org.devsync.Broker1.Error"))
+            #expect(try await broker.deviceProperty(path, "Status") == .string("pending"))
+        }
+    }
+
+    @Test("a refusal other than these exits 1 with the broker's sentence")
+    func refused() async throws {
+        try await withBroker { broker in
+            await broker.arrive(TestDevice.observation(serial: "R1"))
+            // Syncing a pending device is BadState.
+            let result = try await broker.ctl("sync", "usb-0830-0060-R1")
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("devsyncctl: "))
+            #expect(!result.stderr.contains("org.devsync.Broker1.Error"))
+        }
+    }
+
+    @Test("actions lists id, label, data types and availability")
+    func actions() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "AC1"))
+            try await broker.approve(path)
+
+            let before = try await broker.ctl("actions", "usb-0830-0060-AC1")
+            #expect(before.status == 0, "\(before.stderr)")
+            #expect(before.stdout.split(separator: "\n") == [
+                "sync-contacts  Sync contacts  contacts           no",
+                "sync-calendar  Sync calendar  calendar           no",
+                "sync-all       Sync all       contacts,calendar  no",
+            ])
+
+            let engine = try await TestEngine.start(on: broker.bus)
+            defer { Task { await engine.connection.close() } }
+            _ = await broker.signals.wait { message in
+                message.isSignal("org.freedesktop.DBus.Properties", "PropertiesChanged", path: path)
+                    && message.arguments.dropFirst().first?["Actions"] != nil
+            }
+            let after = try await broker.ctl("actions", "--json", "usb-0830-0060-AC1")
+            let actions = try #require(try json(after.stdout) as? [[String: Any]])
+            #expect(actions.map { $0["id"] as? String } == ["sync-contacts", "sync-calendar", "sync-all"])
+            #expect(actions.allSatisfy { $0["available"] as? Bool == true })
+            #expect(actions.last?["dataTypes"] as? [String] == ["contacts", "calendar"])
+        }
+    }
+
+    @Test("sync follows the job's progress and exits 0 when it succeeds")
+    func syncSucceeds() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "S1"))
+            try await broker.approve(path)
+            let engine = try await TestEngine.start(on: broker.bus)
+            defer { Task { await engine.connection.close() } }
+
+            async let result = broker.ctl("sync", "usb-0830-0060-S1", "sync-contacts")
+            let request = try #require(await engine.nextSync())
+            #expect(request.datatypes == ["contacts"])
+            try await engine.progress(request.job, 0.25, "contacts 1/4")
+            try await engine.progress(request.job, 0.5, "contacts 2/4")
+            try await engine.finished(request.job, success: true)
+
+            let finished = try await result
+            #expect(finished.status == 0, "\(finished.stderr)")
+            let lines = finished.stdout.split(separator: "\n").map(String.init)
+            #expect(lines == [
+                "usb-0830-0060-S1: sync-contacts 25%", "usb-0830-0060-S1: sync-contacts 50%",
+                "usb-0830-0060-S1: sync-contacts 100%", "usb-0830-0060-S1: sync-contacts succeeded",
+            ])
+        }
+    }
+
+    @Test("sync exits non-zero with the engine's sentence when the sync fails")
+    func syncFails() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "S2"))
+            try await broker.approve(path)
+            let engine = try await TestEngine.start(on: broker.bus)
+            defer { Task { await engine.connection.close() } }
+
+            async let result = broker.ctl("sync", "usb-0830-0060-S2")
+            let request = try #require(await engine.nextSync())
+            try await engine.finished(request.job, success: false, error: "the device stopped answering")
+
+            let finished = try await result
+            #expect(finished.status == 5)
+            #expect(finished.stderr == "devsyncctl: usb-0830-0060-S2: sync-all failed: the device stopped answering\n")
+        }
+    }
+
+    @Test("monitor prints a timestamped line when a device arrives")
+    func monitor() async throws {
+        try await withBroker { broker in
+            for json in [false, true] {
+                let monitor = try RunningCommand(["--bus", broker.bus.address, "monitor"] + (json ? ["--json"] : []))
+                defer { monitor.kill() }
+                // Its first line on standard error says it is subscribed.
+                let ready = await RunningCommand.next(monitor.errorLines)
+                #expect(ready?.contains("monitoring") == true)
+
+                let serial = json ? "M2" : "M1"
+                await broker.arrive(TestDevice.observation(serial: serial))
+                let line = try #require(await RunningCommand.next(monitor.lines))
+                if json {
+                    let event = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                    #expect(event["event"] as? String == "device-added")
+                    #expect(event["device"] as? String == TestDevice.uid(serial: serial))
+                    #expect((event["time"] as? String)?.hasSuffix("Z") == true)
+                } else {
+                    let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                    #expect(fields.count == 3, "\(line)")
+                    #expect(ISO8601DateFormatter.withFractions.date(from: fields[0]) != nil, "\(line)")
+                    #expect(Array(fields.dropFirst()) == ["device-added", TestDevice.uid(serial: serial)])
+                }
+            }
+        }
+    }
+
+    @Test("with no broker on the bus, or no bus, the exit status is 69")
+    func brokerNotRunning() async throws {
+        let bus = try TestBus()
+        defer { bus.stop() }
+        for arguments in [["list"], ["info", "usb-1"], ["approve", "usb-1"], ["sync", "usb-1"]] {
+            let result = try await Command.run(.root, try binary().path, ["--bus", bus.address] + arguments)
+            #expect(result.status == 69, "\(arguments): \(result.stderr)")
+            #expect(result.stderr == "devsyncctl: the devsync broker (org.devsync.Broker1) is not running\n")
+        }
+        let noBus = try await Command.run(.root, try binary().path, ["--bus", "unix:path=/nonexistent/bus", "list"])
+        #expect(noBus.status == 69)
+        #expect(noBus.stderr.hasPrefix("devsyncctl: cannot reach the bus at unix:path=/nonexistent/bus"))
+    }
+
+    @Test("usage errors exit 2; --help documents the exit statuses")
+    func usage() async throws {
+        let missing = try await Command.run(.root, try binary().path, ["info"])
+        #expect(missing.status == 2)
+        let help = try await Command.run(.root, try binary().path, ["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("69  the broker is not running"))
+        #expect(help.stdout.contains("4   not authorized"))
+    }
+
+    @Test("shell completion scripts name the verbs")
+    func completions() async throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let result = try await Command.run(.root, try binary().path, ["--generate-completion-script", shell])
+            #expect(result.status == 0)
+            for verb in ["list", "info", "approve", "reject", "forget", "actions", "sync", "monitor", "profiles"] {
+                #expect(result.stdout.contains(verb), "\(shell) completion lacks \(verb)")
+            }
+        }
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// Parses the monitor's timestamps.
+    static var withFractions: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}

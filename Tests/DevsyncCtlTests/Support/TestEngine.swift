@@ -1,0 +1,84 @@
+// Copied from Tests/BusServiceTests/Support: test targets cannot share sources.
+import BusService
+import DBus
+
+/// A sync engine on its own connection: exports org.devsync.Engine1, records the Sync and Cancel calls it gets,
+/// and emits Progress and Finished when the test says so.
+final class TestEngine: Sendable {
+    static let path = try! DBusObjectPath("/org/example/Engine")
+
+    /// One Sync call as the engine received it.
+    struct SyncRequest: Sendable {
+        var uid: String
+        var device: [String: DBusValue]
+        var datatypes: [String]
+        var job: DBusObjectPath
+    }
+
+    let connection: DBusConnection
+    let syncs: AsyncStream<SyncRequest>
+    let cancels: AsyncStream<DBusObjectPath>
+
+    private init(connection: DBusConnection, syncs: AsyncStream<SyncRequest>, cancels: AsyncStream<DBusObjectPath>) {
+        self.connection = connection
+        self.syncs = syncs
+        self.cancels = cancels
+    }
+
+    /// Connects to `bus`, exports the engine object and registers it for `plugins`.
+    static func start(on bus: TestBus, plugins: [String] = ["palm-sync"], datatypes: [String] = []) async throws -> TestEngine {
+        let connection = try await bus.connect("engine")
+        let (syncs, syncContinuation) = AsyncStream<SyncRequest>.makeStream()
+        let (cancels, cancelContinuation) = AsyncStream<DBusObjectPath>.makeStream()
+        let interface = DBusInterface(
+            BrokerContract.engineInterface,
+            methods: [
+                DBusMethod(
+                    "Sync",
+                    inputs: [
+                        DBusArgument("uid", .string), DBusArgument("device", "a{sv}"), DBusArgument("datatypes", "as"),
+                        DBusArgument("options", "a{sv}"),
+                    ]
+                ) { call in
+                    let arguments = call.arguments
+                    syncContinuation.yield(SyncRequest(
+                        uid: arguments[0].string ?? "", device: arguments[1].stringDictionary ?? [:],
+                        datatypes: arguments[2].arrayElements?.compactMap(\.string) ?? [],
+                        job: arguments[3]["job"]?.objectPath ?? .root))
+                    return []
+                },
+                DBusMethod("Cancel", inputs: [DBusArgument("job", .objectPath)]) { call in
+                    if let job = call.arguments[0].objectPath { cancelContinuation.yield(job) }
+                    return []
+                },
+            ],
+            signals: [
+                DBusSignalDeclaration("Progress", arguments: [DBusArgument("job", .objectPath), DBusArgument("fraction", .double), DBusArgument("message", .string)]),
+                DBusSignalDeclaration("Finished", arguments: [DBusArgument("job", .objectPath), DBusArgument("success", .boolean), DBusArgument("error", .string)]),
+            ])
+        try await connection.export([interface], at: path)
+        _ = try await connection.call(
+            destination: BrokerContract.busName, path: BrokerContract.managerPath,
+            interface: BrokerContract.managerInterface, member: "RegisterEngine",
+            arguments: [.objectPath(path), .strings(plugins), .strings(datatypes)])
+        return TestEngine(connection: connection, syncs: syncs, cancels: cancels)
+    }
+
+    /// The next Sync call.
+    func nextSync() async -> SyncRequest? {
+        var iterator = syncs.makeAsyncIterator()
+        return await iterator.next()
+    }
+
+    func progress(_ job: DBusObjectPath, _ fraction: Double, _ message: String) async throws {
+        try await connection.emit(DBusSignalEmission(
+            path: Self.path, interface: BrokerContract.engineInterface, member: "Progress",
+            arguments: [.objectPath(job), .double(fraction), .string(message)]))
+    }
+
+    func finished(_ job: DBusObjectPath, success: Bool, error: String = "") async throws {
+        try await connection.emit(DBusSignalEmission(
+            path: Self.path, interface: BrokerContract.engineInterface, member: "Finished",
+            arguments: [.objectPath(job), .bool(success), .string(error)]))
+    }
+}
