@@ -45,6 +45,32 @@ struct BrokerCommandTests {
         }
     }
 
+    @Test("on a terminal, list has a header and sync draws a bar")
+    func terminal() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "T1"))
+            let table = try await broker.ctlOnTerminal("list")
+            #expect(table.status == 0)
+            let rows = table.stdout.split(separator: "\r\n").map(String.init)
+            #expect(rows == [
+                "UID               DEVICE           KIND  PLUGIN     STATUS   PRESENT  OWNER",
+                "usb-0830-0060-T1  Palm Tungsten T  pda   palm-sync  pending  yes      -",
+            ])
+
+            try await broker.approve(path)
+            let engine = try await TestEngine.start(on: broker.bus)
+            defer { Task { await engine.connection.close() } }
+            async let result = broker.ctlOnTerminal("sync", "usb-0830-0060-T1")
+            let request = try #require(await engine.nextSync())
+            try await engine.progress(request.job, 0.5, "half")
+            try await engine.finished(request.job, success: true)
+            let sync = try await result
+            #expect(sync.status == 0)
+            #expect(sync.stdout.contains("\rsync-all [###############...............] 50%"))
+            #expect(sync.stdout.contains("\rsync-all [##############################] 100%"))
+        }
+    }
+
     @Test("the system bus is DBUS_SYSTEM_BUS_ADDRESS when --bus is not given")
     func systemBusFromEnvironment() async throws {
         try await withBroker { broker in
@@ -242,6 +268,19 @@ struct BrokerCommandTests {
                     #expect(fields.count == 3, "\(line)")
                     #expect(ISO8601DateFormatter.withFractions.date(from: fields[0]) != nil, "\(line)")
                     #expect(Array(fields.dropFirst()) == ["device-added", TestDevice.uid(serial: serial)])
+                }
+                if !json {
+                    // A decision shows as the device's changed status and owner.
+                    try await broker.approve(BrokerContract.devicePath(uid: TestDevice.uid(serial: serial)))
+                    var changed: String?
+                    while let next = await RunningCommand.next(monitor.lines) {
+                        if next.contains("device-changed") {
+                            changed = next
+                            break
+                        }
+                    }
+                    let line = try #require(changed)
+                    #expect(line.hasSuffix("device-changed  usb-0830-0060-M1  status=approved owner=root"), "\(line)")
                 }
             }
         }

@@ -100,6 +100,14 @@ struct BrokerFixture: Sendable {
     }
 }
 
+extension BrokerFixture {
+    /// Runs `devsyncctl --bus <this bus> arguments…` with a terminal as its standard output (through script(1)).
+    func ctlOnTerminal(_ arguments: String...) async throws -> CommandResult {
+        let line = ([try binary().path, "--bus", bus.address] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        return try await Command.run(.root, "/usr/bin/script", ["--quiet", "--return", "--command", line, "/dev/null"])
+    }
+}
+
 /// Runs `body` with a fresh broker and always tears it down.
 func withBroker<T>(_ body: (BrokerFixture) async throws -> T) async throws -> T {
     let fixture = try await BrokerFixture.make()
