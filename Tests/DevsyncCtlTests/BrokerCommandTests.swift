@@ -241,6 +241,50 @@ struct BrokerCommandTests {
         }
     }
 
+    @Test("interrupting sync cancels the job and exits 6")
+    func syncInterrupted() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "C1"))
+            try await broker.approve(path)
+            let engine = try await TestEngine.start(on: broker.bus)
+            defer { Task { await engine.connection.close() } }
+
+            let sync = try RunningCommand(["--bus", broker.bus.address, "sync", "usb-0830-0060-C1"])
+            defer { sync.kill() }
+            // devsyncctl handles SIGINT before it invokes the action, so by now an interrupt is caught.
+            let request = try #require(await engine.nextSync())
+            sync.interrupt()
+            var cancels = engine.cancels.makeAsyncIterator()
+            #expect(await cancels.next() == request.job)
+            #expect(await sync.status() == 6)
+            var errors: [String] = []
+            for await line in sync.errorLines { errors.append(line) }
+            #expect(errors.last == "devsyncctl: usb-0830-0060-C1: sync-all was cancelled")
+        }
+    }
+
+    @Test("sync --json prints one object per progress change and the outcome")
+    func syncJSON() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "J1"))
+            try await broker.approve(path)
+            let engine = try await TestEngine.start(on: broker.bus)
+            defer { Task { await engine.connection.close() } }
+
+            async let result = broker.ctl("sync", "--json", "usb-0830-0060-J1", "sync-calendar")
+            let request = try #require(await engine.nextSync())
+            try await engine.progress(request.job, 0.75, "calendar")
+            try await engine.finished(request.job, success: true)
+            let finished = try await result
+            #expect(finished.status == 0, "\(finished.stderr)")
+            let objects = try finished.stdout.split(separator: "\n").map { try #require(try json(String($0)) as? [String: Any]) }
+            #expect(objects.compactMap { $0["progress"] as? Double } == [0.75, 1.0])
+            #expect(objects.last?["state"] as? String == "succeeded")
+            #expect(objects.last?["job"] as? String == request.job.rawValue)
+            #expect(objects.last?["action"] as? String == "sync-calendar")
+        }
+    }
+
     @Test("monitor prints a timestamped line when a device arrives")
     func monitor() async throws {
         try await withBroker { broker in

@@ -8,8 +8,9 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Sync a device through its owner's sync engine and follow the job until it ends.",
         discussion: """
-            Prints the job's progress (a bar on a terminal, one line per change otherwise). Exits 0 when the sync \
-            succeeded, 5 when it failed, 6 when it was cancelled.
+            Prints the job's progress (a bar on a terminal, one line per change otherwise; with --json one object \
+            per line). Interrupting (Ctrl-C) cancels the job; a second interrupt leaves it running. Exits 0 when the \
+            sync succeeded, 5 when it failed, 6 when it was cancelled.
             """)
 
     @Argument(help: "The device's uid, or a prefix of it that names one device.")
@@ -28,6 +29,7 @@ struct SyncCommand: AsyncParsableCommand {
         case changed(path: DBusObjectPath, state: String?, progress: Double?, error: String?)
         case finished(path: DBusObjectPath, state: String, error: String)
         case brokerGone
+        case interrupted
     }
 
     func run() async throws {
@@ -40,7 +42,7 @@ struct SyncCommand: AsyncParsableCommand {
                 device.path, Broker.deviceInterface, "Invoke",
                 [.string(action), BrokerClient.options(noInteraction: noInteraction)])
             guard let job = reply.first?.objectPath else { throw BrokerFailure("the broker sent no job path") }
-            let outcome = try await follow(job, events: events, device: device)
+            let outcome = try await follow(job, events: events, device: device, client: client)
             if bus.json {
                 try Output.jsonLine(JSONValue.object([
                     "job": .string(job.rawValue), "device": .string(device.uid), "action": .string(action),
@@ -85,16 +87,23 @@ struct SyncCommand: AsyncParsableCommand {
         let ownerTask = Task {
             for await change in owners where change.newOwner == nil { continuation.yield(.brokerGone) }
         }
+        // Ctrl-C becomes an event, so the job can be cancelled rather than left running unwatched.
+        signal(SIGINT, SIG_IGN)
+        let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "devsyncctl.sigint"))
+        interrupts.setEventHandler { continuation.yield(.interrupted) }
+        interrupts.resume()
+        let interruptSource = InterruptSource(interrupts)
         continuation.onTermination = { _ in
             signalTask.cancel()
             ownerTask.cancel()
+            interruptSource.cancel()
         }
         return stream
     }
 
     /// Prints progress until the job ends; returns its final state and error sentence.
     private func follow(
-        _ job: DBusObjectPath, events: AsyncStream<JobEvent>, device: Device
+        _ job: DBusObjectPath, events: AsyncStream<JobEvent>, device: Device, client: BrokerClient
     ) async throws -> (state: String, error: String) {
         let bar = Output.isTerminal && !bus.json
         var lastPercent = -1
@@ -107,12 +116,15 @@ struct SyncCommand: AsyncParsableCommand {
                 let filled = percent * width / 100
                 let line = "\r\(action) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(percent)%"
                 FileHandle.standardOutput.write(Data(line.utf8))
-            } else if !bus.json {
+            } else if bus.json {
+                try? Output.jsonLine(JSONValue.object(["job": .string(job.rawValue), "progress": .double(fraction)]))
+            } else {
                 print("\(device.uid): \(action) \(percent)%")
-                fflush(nil)
             }
+            fflush(nil)
         }
         defer { if bar && lastPercent >= 0 { print("") } }
+        var cancelling = false
         for await event in events {
             switch event {
             case .changed(let path, _, let progress, _) where path == job:
@@ -121,6 +133,17 @@ struct SyncCommand: AsyncParsableCommand {
             case .finished(let path, let state, let error) where path == job:
                 if state == "succeeded" { show(1) }
                 return (state, error)
+            case .interrupted where !cancelling:
+                cancelling = true
+                if bar && lastPercent >= 0 { print("") }
+                Output.error("devsyncctl: cancelling \(job.rawValue); interrupt again to leave it running")
+                do {
+                    _ = try await client.call(job, Broker.jobInterface, "Cancel", [BrokerClient.options(noInteraction: noInteraction)])
+                } catch let failure as BrokerFailure where failure.status == ExitStatus.refused {
+                    // It ended meanwhile: its Finished is on its way.
+                }
+            case .interrupted:
+                throw BrokerFailure("\(job.rawValue) left running", status: 130)
             case .brokerGone:
                 throw BrokerFailure("the devsync broker went away during the sync", status: ExitStatus.unavailable)
             default: continue
@@ -128,4 +151,14 @@ struct SyncCommand: AsyncParsableCommand {
         }
         throw BrokerFailure("the connection to the bus closed during the sync", status: ExitStatus.unavailable)
     }
+}
+
+/// The SIGINT source, kept alive while the sync is followed and cancelled with it.
+private final class InterruptSource: Sendable {
+    // DispatchSource's methods are thread-safe; the reference only keeps the source alive.
+    nonisolated(unsafe) private let source: any DispatchSourceSignal
+
+    init(_ source: any DispatchSourceSignal) { self.source = source }
+
+    func cancel() { source.cancel() }
 }

@@ -1,13 +1,15 @@
 import Foundation
 import Synchronization
 
-/// A `devsyncctl` that keeps running (`monitor`): its output arrives line by line, and the test kills it.
+/// A `devsyncctl` that keeps running (`monitor`, `sync`): its output arrives line by line; the test signals it.
 final class RunningCommand: Sendable {
     private let process: Process
     /// Standard output, one line at a time.
     let lines: AsyncStream<String>
     /// Standard error, one line at a time.
     let errorLines: AsyncStream<String>
+    /// Yields the exit status once.
+    private let exit: AsyncStream<Int32>
 
     init(_ arguments: [String]) throws {
         process = Process()
@@ -19,6 +21,12 @@ final class RunningCommand: Sendable {
         process.standardError = error
         lines = Self.lines(of: output.fileHandleForReading)
         errorLines = Self.lines(of: error.fileHandleForReading)
+        let (exit, exited) = AsyncStream<Int32>.makeStream()
+        self.exit = exit
+        process.terminationHandler = { process in
+            exited.yield(process.terminationStatus)
+            exited.finish()
+        }
         try process.run()
     }
 
@@ -50,6 +58,17 @@ final class RunningCommand: Sendable {
     /// The next line of `stream`, or nil when the process closed it.
     static func next(_ stream: AsyncStream<String>) async -> String? {
         var iterator = stream.makeAsyncIterator()
+        return await iterator.next()
+    }
+
+    /// Sends SIGINT, as Ctrl-C does.
+    func interrupt() {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGINT) }
+    }
+
+    /// The exit status, once the process has ended.
+    func status() async -> Int32? {
+        var iterator = exit.makeAsyncIterator()
         return await iterator.next()
     }
 
