@@ -26,7 +26,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     /// What the job (or the bus) reports while we wait.
     enum JobEvent: Sendable {
-        case changed(path: DBusObjectPath, state: String?, progress: Double?, error: String?)
+        case progress(path: DBusObjectPath, fraction: Double)
         case finished(path: DBusObjectPath, state: String, error: String)
         case brokerGone
         case interrupted
@@ -76,11 +76,10 @@ struct SyncCommand: AsyncParsableCommand {
                         error: message.arguments.dropFirst().first?.string ?? ""))
                 } else if message.interface == Broker.propertiesInterface, message.member == "PropertiesChanged",
                     message.arguments.first?.string == Broker.jobInterface,
-                    let changed = message.arguments.dropFirst().first?.stringDictionary
+                    let fraction = message.arguments.dropFirst().first?["Progress"]?.double
                 {
-                    continuation.yield(.changed(
-                        path: path, state: changed["State"]?.string, progress: changed["Progress"]?.double,
-                        error: changed["Error"]?.string))
+                    // The end is taken from Finished, which carries the state and the error sentence together.
+                    continuation.yield(.progress(path: path, fraction: fraction))
                 }
             }
         }
@@ -127,9 +126,8 @@ struct SyncCommand: AsyncParsableCommand {
         var cancelling = false
         for await event in events {
             switch event {
-            case .changed(let path, _, let progress, _) where path == job:
-                // The end is taken from Finished, which carries the state and the error sentence together.
-                if let progress { show(progress) }
+            case .progress(let path, let fraction) where path == job:
+                show(fraction)
             case .finished(let path, let state, let error) where path == job:
                 if state == "succeeded" { show(1) }
                 return (state, error)
