@@ -42,10 +42,10 @@ struct Device: Sendable {
         }
     }
 
-    /// The merged device properties (`usb.*`, `sync.*` …) in FDI terms, so they print as `profiles match` prints them.
-    var deviceProperties: [(key: String, value: PropertyValue)] {
-        (properties["Properties"]?.stringDictionary ?? [:]).compactMap { key, value in
-            PropertyValue(value).map { (key, $0) }
+    /// The merged device properties (`usb.*`, `sync.*` …) as text, FDI-typed ones as `profiles match` prints them.
+    var displayedProperties: [(key: String, value: String)] {
+        (properties["Properties"]?.stringDictionary ?? [:]).map { key, value in
+            (key, PropertyValue(value)?.displayed(key: key) ?? JSONValue(value).text)
         }.sorted { $0.key < $1.key }
     }
 
@@ -142,6 +142,22 @@ enum JSONValue: Encodable, Sendable {
         case .null: try container.encodeNil()
         case .array(let v): try container.encode(v)
         case .object(let v): try container.encode(v)
+        }
+    }
+}
+
+extension JSONValue {
+    /// The value as a line of text shows it: strings quoted when empty or spaced, fractions as percentages.
+    var text: String {
+        switch self {
+        case .string(let v): v.isEmpty || v.contains(" ") ? "\"\(v)\"" : v
+        case .integer(let v): "\(v)"
+        case .unsigned(let v): "\(v)"
+        case .double(let v): "\(Int((v * 100).rounded()))%"
+        case .bool(let v): v ? "yes" : "no"
+        case .null: "null"
+        case .array(let v): v.map(\.text).joined(separator: ",")
+        case .object(let v): "{" + v.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.text)" }.joined(separator: ", ") + "}"
         }
     }
 }

@@ -145,19 +145,3 @@ struct MonitorCommand: AsyncParsableCommand {
         return formatter.string(from: Date())
     }
 }
-
-extension JSONValue {
-    /// The value as a monitor line shows it: strings quoted when empty or spaced, fractions as percentages.
-    var text: String {
-        switch self {
-        case .string(let v): v.isEmpty || v.contains(" ") ? "\"\(v)\"" : v
-        case .integer(let v): "\(v)"
-        case .unsigned(let v): "\(v)"
-        case .double(let v): "\(Int((v * 100).rounded()))%"
-        case .bool(let v): v ? "yes" : "no"
-        case .null: "null"
-        case .array(let v): v.map(\.text).joined(separator: ",")
-        case .object: "{…}"
-        }
-    }
-}

@@ -69,9 +69,7 @@ struct InfoCommand: AsyncParsableCommand {
                  action.available ? "available" : "unavailable"]
             })
             print("properties:")
-            for (key, value) in device.deviceProperties {
-                print("  \(key) = \(value.displayed(key: key))")
-            }
+            for (key, value) in device.displayedProperties { print("  \(key) = \(value)") }
         }
     }
 }
