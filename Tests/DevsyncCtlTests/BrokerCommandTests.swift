@@ -326,6 +326,42 @@ struct BrokerCommandTests {
         }
     }
 
+    @Test("monitor follows a job to its end, and the broker stopping")
+    func monitorJobs() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "MJ"))
+            try await broker.approve(path)
+            let engine = try await TestEngine.start(on: broker.bus)
+            defer { Task { await engine.connection.close() } }
+            let monitor = try RunningCommand(["--bus", broker.bus.address, "monitor"])
+            defer { monitor.kill() }
+            _ = await RunningCommand.next(monitor.errorLines)
+
+            _ = try await broker.client.call(
+                destination: BrokerContract.busName, path: path, interface: BrokerContract.deviceInterface,
+                member: "Invoke", arguments: [.string("sync-all"), .vardict([:])])
+            let request = try #require(await engine.nextSync())
+            try await engine.progress(request.job, 0.5, "half")
+            try await engine.finished(request.job, success: true)
+            _ = await broker.signals.wait { $0.isSignal(BrokerContract.jobInterface, "Finished", path: request.job) }
+            await broker.server.close()
+
+            var events: [String] = []
+            while let line = await RunningCommand.next(monitor.lines) {
+                // Drop the timestamp.
+                events.append(line.split(separator: " ", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "")
+                if events.contains(where: { $0.hasPrefix("broker-stopped") }) && events.contains(where: { $0.hasPrefix("job-finished") }) {
+                    break
+                }
+            }
+            let job = request.job.rawValue
+            #expect(events.first == "job-started  \(job)  device=usb-0830-0060-MJ action=sync-all", "\(events)")
+            #expect(events.contains("job-changed  \(job)  progress=50%"), "\(events)")
+            #expect(events.contains("job-finished  \(job)  state=succeeded error=\"\""), "\(events)")
+            #expect(events.contains("broker-stopped  org.devsync.Broker1"))
+        }
+    }
+
     @Test("with no broker on the bus, or no bus, the exit status is 69")
     func brokerNotRunning() async throws {
         let bus = try TestBus()
