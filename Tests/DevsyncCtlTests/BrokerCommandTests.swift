@@ -362,7 +362,7 @@ struct BrokerCommandTests {
         }
     }
 
-    @Test("with no broker on the bus, or no bus, the exit status is 69")
+    @Test("with no broker on the bus, or no bus, the exit status is 69; monitor waits for the broker until the bus goes")
     func brokerNotRunning() async throws {
         let bus = try TestBus()
         defer { bus.stop() }
@@ -371,6 +371,12 @@ struct BrokerCommandTests {
             #expect(result.status == 69, "\(arguments): \(result.stderr)")
             #expect(result.stderr == "devsyncctl: the devsync broker (org.devsync.Broker1) is not running\n")
         }
+        let monitor = try RunningCommand(["--bus", bus.address, "monitor"])
+        defer { monitor.kill() }
+        #expect(await RunningCommand.next(monitor.errorLines)?.contains("monitoring") == true)
+        bus.stop()
+        #expect(await monitor.status() == 69)
+
         let noBus = try await Command.run(.root, try binary().path, ["--bus", "unix:path=/nonexistent/bus", "list"])
         #expect(noBus.status == 69)
         #expect(noBus.stderr.hasPrefix("devsyncctl: cannot reach the bus at unix:path=/nonexistent/bus"))

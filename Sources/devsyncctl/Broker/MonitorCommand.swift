@@ -34,7 +34,7 @@ struct MonitorCommand: AsyncParsableCommand {
                 for device in try await client.devices() { names[device.path] = device.uid }
             }
             Output.error("devsyncctl: monitoring \(Broker.busName); interrupt to stop")
-            let (events, continuation) = AsyncStream<Either>.makeStream()
+            let (events, continuation) = AsyncStream<Incoming>.makeStream()
             let signalTask = Task {
                 for await message in signals { continuation.yield(.signal(message)) }
                 continuation.finish()
@@ -58,10 +58,12 @@ struct MonitorCommand: AsyncParsableCommand {
                     fflush(nil)
                 }
             }
+            throw BrokerFailure("the connection to the bus closed", status: ExitStatus.unavailable)
         }
     }
 
-    private enum Either: Sendable {
+    /// A broker signal or a change of the broker name's owner, in one stream.
+    private enum Incoming: Sendable {
         case signal(DBusMessage)
         case owner(DBusNameOwnerChange)
     }
