@@ -1,0 +1,481 @@
+internal import CDBus
+import Dispatch
+import Logging
+
+/// An outstanding method call: the libdbus pending call and the continuation waiting for its reply.
+final class PendingReply: @unchecked Sendable {  // touched only on the owning connection's queue
+    let id: UInt64
+    let call: OpaquePointer
+    let continuation: CheckedContinuation<DBusMessage, any Error>
+    weak var core: ConnectionCore?
+
+    init(id: UInt64, call: OpaquePointer, continuation: CheckedContinuation<DBusMessage, any Error>, core: ConnectionCore) {
+        self.id = id
+        self.call = call
+        self.continuation = continuation
+        self.core = core
+    }
+}
+
+/// A local signal subscription: which signals, and where they go.
+struct Subscription {
+    let rule: DBusMatchRule
+    let deliver: @Sendable (DBusMessage) -> Void
+    let finish: @Sendable () -> Void
+}
+
+/// Where to send the reply to an incoming call.
+struct ReplyAddress: Sendable {
+    let serial: UInt32
+    let destination: String?
+    let wantsReply: Bool
+}
+
+/// What answering an incoming call takes: an answer now, or work in a task.
+enum Route {
+    case immediate(Result<[DBusValue], DBusError>)
+    case work(@Sendable () async throws -> [DBusValue])
+}
+
+/// Owns one libdbus connection and everything attached to it.
+///
+/// Every method runs on `queue`: the public ``DBusConnection`` actor executes on it, and the dispatch sources
+/// that drive libdbus's watches and timeouts fire on it. libdbus never sees another thread.
+final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
+    let queue: DispatchQueue
+    let logger: Logger
+    private(set) var raw: OpaquePointer?
+    weak var owner: DBusConnection?
+    var uniqueName: String?
+
+    private var watches: [QueuePointer: [any DispatchSourceProtocol]] = [:]
+    private var timeouts: [QueuePointer: any DispatchSourceTimer] = [:]
+    private var dispatchScheduled = false
+    private var nextID: UInt64 = 1
+    private var pendingReplies: [UInt64: PendingReply] = [:]
+    var subscriptions: [UInt64: Subscription] = [:]
+    private var handlerTasks: [UInt64: Task<Void, Never>] = [:]
+
+    /// Exported objects by path, each with its interfaces in declaration order.
+    var objects: [DBusObjectPath: [DBusInterface]] = [:]
+    /// Paths that implement org.freedesktop.DBus.ObjectManager for the objects below them.
+    var managers: Set<DBusObjectPath> = []
+
+    /// Credentials of peers, by unique name, dropped when the peer leaves the bus.
+    var credentialCache: [String: DBusCredentials] = [:]
+    /// Peers whose NameOwnerChanged we asked the bus for, so that their cache entry can be dropped.
+    var watchedPeers: Set<String> = []
+
+    init(queue: DispatchQueue, logger: Logger) {
+        self.queue = queue
+        self.logger = logger
+    }
+
+    func newID() -> UInt64 {
+        defer { nextID += 1 }
+        return nextID
+    }
+
+    private var unmanagedSelf: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+    fileprivate static func from(_ data: UnsafeMutableRawPointer?) -> ConnectionCore {
+        Unmanaged<ConnectionCore>.fromOpaque(data!).takeUnretainedValue()
+    }
+
+    // MARK: Opening and closing
+
+    func open(address: String) throws(DBusError) {
+        var error = CDBus.DBusError()
+        dbus_error_init(&error)
+        defer { dbus_error_free(&error) }
+        guard !address.utf8.contains(0), let connection = dbus_connection_open_private(address, &error) else {
+            let name = error.name.map { String(cString: $0) } ?? DBusError.Name.badAddress
+            let message = error.message.map { String(cString: $0) } ?? "cannot connect to '\(address)'"
+            throw DBusError(name: name, message: message)
+        }
+        raw = connection
+        dbus_connection_set_exit_on_disconnect(connection, 0)
+        let data = unmanagedSelf
+        // The callbacks hold `self` unretained; close() removes them before the core can go away.
+        dbus_connection_set_watch_functions(
+            connection,
+            { watch, data in ConnectionCore.from(data).addWatch(watch!); return 1 },
+            { watch, data in ConnectionCore.from(data).removeWatch(watch!) },
+            { watch, data in ConnectionCore.from(data).toggleWatch(watch!) },
+            data, nil)
+        dbus_connection_set_timeout_functions(
+            connection,
+            { timeout, data in ConnectionCore.from(data).addTimeout(timeout!); return 1 },
+            { timeout, data in ConnectionCore.from(data).removeTimeout(timeout!) },
+            { timeout, data in ConnectionCore.from(data).toggleTimeout(timeout!) },
+            data, nil)
+        dbus_connection_set_dispatch_status_function(
+            connection,
+            { _, status, data in
+                if status == DBUS_DISPATCH_DATA_REMAINS { ConnectionCore.from(data).scheduleDispatch() }
+            },
+            data, nil)
+        dbus_connection_set_wakeup_main_function(connection, { data in ConnectionCore.from(data).scheduleDispatch() }, data, nil)
+        dbus_connection_add_filter(
+            connection, { _, message, data in ConnectionCore.from(data).filter(message!) }, data, nil)
+        scheduleDispatch()
+    }
+
+    func close() {
+        guard let connection = raw else { return }
+        logger.debug("closing D-Bus connection", metadata: ["unique-name": "\(uniqueName ?? "-")"])
+        for task in handlerTasks.values { task.cancel() }
+        handlerTasks = [:]
+        for pending in pendingReplies.values {
+            dbus_pending_call_cancel(pending.call)
+            dbus_pending_call_unref(pending.call)
+            pending.continuation.resume(throwing: DBusError(name: DBusError.Name.disconnected, message: "the connection was closed"))
+        }
+        pendingReplies = [:]
+        let finished = subscriptions.values
+        subscriptions = [:]
+        for subscription in finished { subscription.finish() }
+        dbus_connection_close(connection)
+        dbus_connection_remove_filter(connection, { _, message, data in ConnectionCore.from(data).filter(message!) }, unmanagedSelf)
+        dbus_connection_set_watch_functions(connection, nil, nil, nil, nil, nil)
+        dbus_connection_set_timeout_functions(connection, nil, nil, nil, nil, nil)
+        dbus_connection_set_dispatch_status_function(connection, nil, nil, nil)
+        dbus_connection_set_wakeup_main_function(connection, nil, nil, nil)
+        for sources in watches.values { for source in sources { source.cancel() } }
+        for timer in timeouts.values { timer.cancel() }
+        watches = [:]
+        timeouts = [:]
+        dbus_connection_unref(connection)
+        raw = nil
+    }
+
+    func requireOpen() throws(DBusError) -> OpaquePointer {
+        guard let raw else { throw DBusError(name: DBusError.Name.disconnected, message: "the connection is closed") }
+        return raw
+    }
+
+    // MARK: Event loop
+
+    private func addWatch(_ watch: OpaquePointer) {
+        let key = QueuePointer(raw: watch)
+        watches[key] = []
+        if dbus_watch_get_enabled(watch) != 0 { armWatch(key) }
+    }
+
+    private func removeWatch(_ watch: OpaquePointer) {
+        let key = QueuePointer(raw: watch)
+        for source in watches.removeValue(forKey: key) ?? [] { source.cancel() }
+    }
+
+    private func toggleWatch(_ watch: OpaquePointer) {
+        let key = QueuePointer(raw: watch)
+        for source in watches[key] ?? [] { source.cancel() }
+        watches[key] = []
+        if dbus_watch_get_enabled(watch) != 0 { armWatch(key) }
+    }
+
+    private func armWatch(_ key: QueuePointer) {
+        let fd = dbus_watch_get_unix_fd(key.raw)
+        let flags = dbus_watch_get_flags(key.raw)
+        var sources: [any DispatchSourceProtocol] = []
+        if flags & DBUS_WATCH_READABLE.rawValue != 0 {
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+            source.setEventHandler { [unowned self] in self.handleWatch(key, DBUS_WATCH_READABLE.rawValue) }
+            source.resume()
+            sources.append(source)
+        }
+        if flags & DBUS_WATCH_WRITABLE.rawValue != 0 {
+            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
+            source.setEventHandler { [unowned self] in self.handleWatch(key, DBUS_WATCH_WRITABLE.rawValue) }
+            source.resume()
+            sources.append(source)
+        }
+        watches[key] = sources
+    }
+
+    private func handleWatch(_ key: QueuePointer, _ flag: UInt32) {
+        // The watch may have been removed or disabled by an earlier handler in this turn.
+        guard raw != nil, let sources = watches[key], !sources.isEmpty else { return }
+        dbus_watch_handle(key.raw, flag)
+        dispatchAll()
+    }
+
+    private func addTimeout(_ timeout: OpaquePointer) {
+        let key = QueuePointer(raw: timeout)
+        if dbus_timeout_get_enabled(timeout) != 0 { armTimeout(key) }
+    }
+
+    private func removeTimeout(_ timeout: OpaquePointer) {
+        timeouts.removeValue(forKey: QueuePointer(raw: timeout))?.cancel()
+    }
+
+    private func toggleTimeout(_ timeout: OpaquePointer) {
+        let key = QueuePointer(raw: timeout)
+        timeouts.removeValue(forKey: key)?.cancel()
+        if dbus_timeout_get_enabled(timeout) != 0 { armTimeout(key) }
+    }
+
+    private func armTimeout(_ key: QueuePointer) {
+        let interval = DispatchTimeInterval.milliseconds(Int(dbus_timeout_get_interval(key.raw)))
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [unowned self] in
+            guard self.raw != nil, self.timeouts[key] != nil else { return }
+            dbus_timeout_handle(key.raw)
+            self.dispatchAll()
+        }
+        timer.resume()
+        timeouts[key] = timer
+    }
+
+    /// libdbus forbids dispatching from inside its callbacks, so dispatch runs as a separate block.
+    private func scheduleDispatch() {
+        guard !dispatchScheduled else { return }
+        dispatchScheduled = true
+        queue.async { [self] in
+            dispatchScheduled = false
+            dispatchAll()
+        }
+    }
+
+    private func dispatchAll() {
+        while let raw, dbus_connection_dispatch(raw) == DBUS_DISPATCH_DATA_REMAINS {}
+    }
+
+    // MARK: Outgoing messages
+
+    func makeMethodCall(
+        destination: String?, path: DBusObjectPath, interface: String?, member: String, arguments: [DBusValue]
+    ) throws(DBusError) -> OpaquePointer {
+        if let destination { try DBusNames.requireBusName(destination) }
+        if let interface { try DBusNames.requireInterface(interface) }
+        try DBusNames.requireMember(member)
+        guard let message = dbus_message_new_method_call(destination, path.rawValue, interface, member) else {
+            throw .failed("out of memory")
+        }
+        do {
+            try Marshalling.append(arguments, to: message)
+        } catch {
+            dbus_message_unref(message)
+            throw error
+        }
+        return message
+    }
+
+    private func checkFileDescriptors(_ values: [DBusValue], _ connection: OpaquePointer) throws(DBusError) {
+        func hasFD(_ value: DBusValue) -> Bool {
+            switch value {
+            case .unixFD: true
+            case .array(_, let items): items.contains(where: hasFD)
+            case .dictionary(_, _, let entries): entries.values.contains(where: hasFD)
+            case .structure(let fields): fields.contains(where: hasFD)
+            case .variant(let inner): hasFD(inner)
+            default: false
+            }
+        }
+        if values.contains(where: hasFD), dbus_connection_can_send_type(connection, TypeCode.unixFD) == 0 {
+            throw .failed("this connection cannot pass Unix file descriptors")
+        }
+    }
+
+    /// Sends a call and arranges for `continuation` to get the reply (or the error reply, timeout, cancellation).
+    func startCall(
+        id: UInt64, destination: String?, path: DBusObjectPath, interface: String?, member: String,
+        arguments: [DBusValue], timeout: Duration, continuation: CheckedContinuation<DBusMessage, any Error>
+    ) {
+        do {
+            let connection = try requireOpen()
+            try checkFileDescriptors(arguments, connection)
+            let message = try makeMethodCall(
+                destination: destination, path: path, interface: interface, member: member, arguments: arguments)
+            defer { dbus_message_unref(message) }
+            var pendingCall: OpaquePointer? = nil
+            guard dbus_connection_send_with_reply(connection, message, &pendingCall, Self.milliseconds(timeout)) != 0,
+                let pendingCall
+            else {
+                throw DBusError(name: DBusError.Name.disconnected, message: "the connection is closed")
+            }
+            let pending = PendingReply(id: id, call: pendingCall, continuation: continuation, core: self)
+            pendingReplies[id] = pending
+            dbus_pending_call_set_notify(
+                pendingCall,
+                { _, data in
+                    let pending = Unmanaged<PendingReply>.fromOpaque(data!).takeUnretainedValue()
+                    pending.core?.completeCall(pending.id)
+                },
+                Unmanaged.passRetained(pending).toOpaque(),
+                { data in Unmanaged<PendingReply>.fromOpaque(data!).release() })
+            if dbus_pending_call_get_completed(pendingCall) != 0 { completeCall(id) }
+        } catch {
+            continuation.resume(throwing: error)
+        }
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        let total = seconds.multipliedReportingOverflow(by: 1000)
+        guard !total.overflow else { return Int32.max }
+        return Int32(clamping: max(1, total.partialValue + attoseconds / 1_000_000_000_000_000))
+    }
+
+    private func completeCall(_ id: UInt64) {
+        guard let pending = pendingReplies.removeValue(forKey: id) else { return }
+        let reply = dbus_pending_call_steal_reply(pending.call)
+        dbus_pending_call_unref(pending.call)
+        guard let reply else {
+            pending.continuation.resume(throwing: DBusError(name: DBusError.Name.noReply, message: "no reply"))
+            return
+        }
+        let message = Marshalling.copy(reply)
+        dbus_message_unref(reply)
+        if message.kind == .error {
+            pending.continuation.resume(throwing: Marshalling.error(from: message))
+        } else {
+            pending.continuation.resume(returning: message)
+        }
+    }
+
+    /// Abandons a call: libdbus forgets it and the waiting task gets a `CancellationError`.
+    func cancelCall(_ id: UInt64) {
+        guard let pending = pendingReplies.removeValue(forKey: id) else { return }
+        dbus_pending_call_cancel(pending.call)
+        dbus_pending_call_unref(pending.call)
+        pending.continuation.resume(throwing: CancellationError())
+    }
+
+    /// Sends a call whose reply nobody waits for (RemoveMatch on the way out).
+    func sendWithoutReply(destination: String?, path: DBusObjectPath, interface: String, member: String, arguments: [DBusValue]) {
+        guard let connection = raw,
+            let message = try? makeMethodCall(
+                destination: destination, path: path, interface: interface, member: member, arguments: arguments)
+        else { return }
+        dbus_message_set_no_reply(message, 1)
+        dbus_connection_send(connection, message, nil)
+        dbus_message_unref(message)
+    }
+
+    func emit(_ signal: DBusSignalEmission) throws(DBusError) {
+        let connection = try requireOpen()
+        try DBusNames.requireInterface(signal.interface)
+        try DBusNames.requireMember(signal.member)
+        if let destination = signal.destination { try DBusNames.requireBusName(destination) }
+        try checkFileDescriptors(signal.arguments, connection)
+        guard let message = dbus_message_new_signal(signal.path.rawValue, signal.interface, signal.member) else {
+            throw .failed("out of memory")
+        }
+        defer { dbus_message_unref(message) }
+        if let destination = signal.destination { dbus_message_set_destination(message, destination) }
+        try Marshalling.append(signal.arguments, to: message)
+        guard dbus_connection_send(connection, message, nil) != 0 else { throw .failed("out of memory") }
+    }
+
+    func sendReply(_ address: ReplyAddress, _ result: Result<[DBusValue], DBusError>) {
+        guard address.wantsReply, let connection = raw else { return }
+        var result = result
+        if case .success(let values) = result {
+            guard let message = dbus_message_new(DBUS_MESSAGE_TYPE_METHOD_RETURN) else { return }
+            defer { dbus_message_unref(message) }
+            prepareReply(message, address)
+            do {
+                try checkFileDescriptors(values, connection)
+                try Marshalling.append(values, to: message)
+                dbus_connection_send(connection, message, nil)
+                return
+            } catch {
+                logger.warning("cannot send a method reply", metadata: ["error": "\(error)"])
+                result = .failure(error)
+            }
+        }
+        guard case .failure(var error) = result else { return }
+        if !DBusNames.isValidErrorName(error.name) {
+            logger.warning("a handler threw an invalid error name", metadata: ["error-name": "\(error.name)"])
+            error = DBusError(name: DBusError.Name.failed, message: error.message)
+        }
+        guard let message = dbus_message_new(DBUS_MESSAGE_TYPE_ERROR) else { return }
+        defer { dbus_message_unref(message) }
+        prepareReply(message, address)
+        dbus_message_set_error_name(message, error.name)
+        try? Marshalling.append([.string(error.message)], to: message)
+        dbus_connection_send(connection, message, nil)
+    }
+
+    private func prepareReply(_ message: OpaquePointer, _ address: ReplyAddress) {
+        dbus_message_set_reply_serial(message, address.serial)
+        dbus_message_set_no_reply(message, 1)
+        if let destination = address.destination { dbus_message_set_destination(message, destination) }
+    }
+
+    // MARK: Incoming messages
+
+    private func filter(_ raw: OpaquePointer) -> DBusHandlerResult {
+        let type = dbus_message_get_type(raw)
+        guard type == DBUS_MESSAGE_TYPE_SIGNAL || type == DBUS_MESSAGE_TYPE_METHOD_CALL else {
+            return DBUS_HANDLER_RESULT_NOT_YET_HANDLED
+        }
+        let message = Marshalling.copy(raw)
+        if type == DBUS_MESSAGE_TYPE_METHOD_CALL {
+            handleMethodCall(message, wantsReply: dbus_message_get_no_reply(raw) == 0)
+            return DBUS_HANDLER_RESULT_HANDLED
+        }
+        handleSignal(message)
+        return DBUS_HANDLER_RESULT_NOT_YET_HANDLED
+    }
+
+    private func handleSignal(_ message: DBusMessage) {
+        if message.interface == "org.freedesktop.DBus.Local", message.member == "Disconnected" {
+            logger.info("D-Bus connection lost", metadata: ["unique-name": "\(uniqueName ?? "-")"])
+            queue.async { [self] in close() }
+            return
+        }
+        if message.sender == "org.freedesktop.DBus", message.member == "NameOwnerChanged",
+            let change = DBusNameOwnerChange(message), change.newOwner == nil, watchedPeers.contains(change.name)
+        {
+            watchedPeers.remove(change.name)
+            credentialCache[change.name] = nil
+            sendWithoutReply(
+                destination: "org.freedesktop.DBus", path: try! DBusObjectPath("/org/freedesktop/DBus"),
+                interface: "org.freedesktop.DBus", member: "RemoveMatch",
+                arguments: [.string(Self.peerRule(change.name).text)])
+        }
+        for subscription in subscriptions.values where subscription.rule.matches(message) {
+            subscription.deliver(message)
+        }
+    }
+
+    static func peerRule(_ name: String) -> DBusMatchRule {
+        DBusMatchRule(
+            sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged", arg0: name)
+    }
+
+    private func handleMethodCall(_ message: DBusMessage, wantsReply: Bool) {
+        let address = ReplyAddress(serial: message.serial, destination: message.sender, wantsReply: wantsReply)
+        guard let owner else {
+            sendReply(address, .failure(DBusError(name: DBusError.Name.unknownObject, message: "the connection is closing")))
+            return
+        }
+        switch route(message, connection: owner) {
+        case .immediate(let result):
+            sendReply(address, result)
+        case .work(let work):
+            let id = newID()
+            let logger = logger
+            handlerTasks[id] = Task { [self] in
+                let result: Result<[DBusValue], DBusError>
+                do {
+                    result = .success(try await work())
+                } catch let error as DBusError {
+                    result = .failure(error)
+                } catch {
+                    logger.warning(
+                        "a D-Bus method handler failed",
+                        metadata: ["member": "\(message.member ?? "")", "error": "\(error)"])
+                    result = .failure(.failed(String(describing: error)))
+                }
+                queue.async { [self] in
+                    guard handlerTasks.removeValue(forKey: id) != nil else { return }
+                    sendReply(address, result)
+                }
+            }
+        }
+    }
+}

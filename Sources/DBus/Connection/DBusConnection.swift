@@ -1,0 +1,319 @@
+internal import CDBus
+import Dispatch
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// libdbus's global locks must exist before a second thread can touch it; a global is initialised exactly once.
+private let threadsInitialised: Bool = dbus_threads_init_default() != 0
+
+/// A private connection to a D-Bus bus, confined to its own serial queue.
+///
+/// The actor runs on that queue, as do the dispatch sources that drive libdbus, so every libdbus call for the
+/// connection happens there and nothing blocks it. Method handlers of exported objects run in their own tasks.
+/// Call ``close()`` when done: exported handlers that capture the connection keep it alive otherwise.
+public actor DBusConnection {
+    private nonisolated let executor: QueueExecutor
+    let core: ConnectionCore
+    private let logger: Logger
+    private var registeredName: String?
+
+    /// Runs the actor on the connection's queue.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    private init(label: String, logger: Logger) {
+        _ = threadsInitialised
+        let queue = DispatchQueue(label: label)
+        executor = QueueExecutor(queue: queue)
+        core = ConnectionCore(queue: queue, logger: logger)
+        self.logger = logger
+    }
+
+    deinit {
+        let core = core
+        core.queue.async { core.close() }
+    }
+
+    /// Connects to the bus at `address` (such as `unix:path=/run/dbus/system_bus_socket`) and registers with it.
+    public static func connect(to address: String, logger: Logger) async throws -> DBusConnection {
+        let connection = DBusConnection(label: "dbus.connection", logger: logger)
+        try await connection.open(address: address)
+        return connection
+    }
+
+    /// Connects to the system bus: `DBUS_SYSTEM_BUS_ADDRESS` if set, else the standard socket.
+    public static func system(logger: Logger) async throws -> DBusConnection {
+        let address = environment("DBUS_SYSTEM_BUS_ADDRESS") ?? "unix:path=/run/dbus/system_bus_socket"
+        return try await connect(to: address, logger: logger)
+    }
+
+    /// Connects to the session bus named by `DBUS_SESSION_BUS_ADDRESS`.
+    public static func session(logger: Logger) async throws -> DBusConnection {
+        guard let address = environment("DBUS_SESSION_BUS_ADDRESS") else {
+            throw DBusError(name: DBusError.Name.badAddress, message: "DBUS_SESSION_BUS_ADDRESS is not set")
+        }
+        return try await connect(to: address, logger: logger)
+    }
+
+    private static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
+    private func open(address: String) async throws {
+        core.owner = self
+        try core.open(address: address)
+        do {
+            let reply = try await callBus("Hello")
+            guard let name = reply.first?.string, let raw = core.raw else {
+                throw DBusError.failed("the bus did not assign a unique name")
+            }
+            dbus_bus_set_unique_name(raw, name)
+            core.uniqueName = name
+            logger.debug("connected to D-Bus", metadata: ["unique-name": "\(name)"])
+        } catch {
+            core.close()
+            throw error
+        }
+    }
+
+    /// The unique name the bus gave this connection, such as `:1.42`.
+    public var uniqueName: String { core.uniqueName ?? "" }
+
+    /// Whether the connection is still open.
+    public var isConnected: Bool { core.raw != nil }
+
+    /// Closes the connection: pending calls fail with `Disconnected`, signal streams finish, handlers are cancelled.
+    public func close() {
+        core.close()
+    }
+
+    // MARK: Calling methods
+
+    /// Calls a method and returns the reply's values.
+    ///
+    /// Throws the remote error as a ``DBusError``, `org.freedesktop.DBus.Error.NoReply` when `timeout` passes,
+    /// and `CancellationError` when the task is cancelled (the pending call is then dropped).
+    public func call(
+        destination: String?, path: DBusObjectPath, interface: String?, member: String,
+        arguments: [DBusValue] = [], timeout: Duration = .seconds(25)
+    ) async throws -> [DBusValue] {
+        try await callMessage(
+            destination: destination, path: path, interface: interface, member: member, arguments: arguments,
+            timeout: timeout
+        ).arguments
+    }
+
+    /// Calls a method and returns the whole reply message.
+    public func callMessage(
+        destination: String?, path: DBusObjectPath, interface: String?, member: String,
+        arguments: [DBusValue] = [], timeout: Duration = .seconds(25)
+    ) async throws -> DBusMessage {
+        let core = core
+        let id = core.newID()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                core.startCall(
+                    id: id, destination: destination, path: path, interface: interface, member: member,
+                    arguments: arguments, timeout: timeout, continuation: continuation)
+                // Cancellation that came before the call was registered found nothing to cancel.
+                if Task.isCancelled { core.cancelCall(id) }
+            }
+        } onCancel: {
+            core.queue.async { core.cancelCall(id) }
+        }
+    }
+
+    static let busPath = try! DBusObjectPath("/org/freedesktop/DBus")
+    static let busName = "org.freedesktop.DBus"
+
+    private func callBus(_ member: String, _ arguments: [DBusValue] = []) async throws -> [DBusValue] {
+        try await call(
+            destination: Self.busName, path: Self.busPath, interface: Self.busName, member: member,
+            arguments: arguments)
+    }
+
+    // MARK: Signals
+
+    /// Emits a signal.
+    public func emit(_ signal: DBusSignalEmission) throws(DBusError) {
+        try core.emit(signal)
+    }
+
+    /// Emits org.freedesktop.DBus.Properties.PropertiesChanged for an exported object.
+    public func emitPropertiesChanged(
+        path: DBusObjectPath, interface: String, changed: [String: DBusValue], invalidated: [String] = []
+    ) throws(DBusError) {
+        try core.emit(
+            ConnectionCore.propertiesChanged(path: path, interface: interface, changed: changed, invalidated: invalidated))
+    }
+
+    /// Subscribes to the signals `rule` matches (AddMatch); the subscription ends when the stream is dropped.
+    public func signals(matching rule: DBusMatchRule) async throws -> AsyncStream<DBusMessage> {
+        let (stream, continuation) = AsyncStream<DBusMessage>.makeStream()
+        let id = try await subscribe(rule, deliver: { continuation.yield($0) }, finish: { continuation.finish() })
+        continuation.onTermination = { [weak self] _ in Task { await self?.unsubscribe(id) } }
+        return stream
+    }
+
+    private func subscribe(
+        _ rule: DBusMatchRule, deliver: @escaping @Sendable (DBusMessage) -> Void,
+        finish: @escaping @Sendable () -> Void
+    ) async throws -> UInt64 {
+        try rule.validate()
+        let id = core.newID()
+        // Registered before AddMatch so that no signal is lost once the bus starts routing them.
+        core.subscriptions[id] = Subscription(rule: rule, deliver: deliver, finish: finish)
+        do {
+            _ = try await callBus("AddMatch", [.string(rule.text)])
+        } catch {
+            core.subscriptions[id] = nil
+            throw error
+        }
+        return id
+    }
+
+    private func unsubscribe(_ id: UInt64) {
+        guard let subscription = core.subscriptions.removeValue(forKey: id) else { return }
+        core.sendWithoutReply(
+            destination: Self.busName, path: Self.busPath, interface: Self.busName, member: "RemoveMatch",
+            arguments: [.string(subscription.rule.text)])
+    }
+
+    // MARK: Bus names
+
+    /// Takes a well-known name, refusing to queue: throws `nameTaken` if another connection owns it.
+    public func requestName(_ name: String) async throws {
+        try DBusNames.requireBusName(name)
+        guard !name.hasPrefix(":") else { throw DBusError.invalidArgs("'\(name)' is a unique name and cannot be requested") }
+        let doNotQueue: UInt32 = 4
+        let reply = try await callBus("RequestName", [.string(name), .uint32(doNotQueue)])
+        switch reply.first?.uint32 {
+        case 1, 4:  // primary owner, or already the owner
+            logger.info("acquired D-Bus name", metadata: ["name": "\(name)"])
+        case 3:
+            throw DBusError(name: DBusError.Name.nameTaken, message: "the name \(name) is already owned by another process")
+        default:
+            throw DBusError.failed("the bus did not grant the name \(name)")
+        }
+    }
+
+    /// Gives a well-known name back to the bus.
+    public func releaseName(_ name: String) async throws {
+        try DBusNames.requireBusName(name)
+        _ = try await callBus("ReleaseName", [.string(name)])
+    }
+
+    /// The unique name of the owner of `name`, or nil if nobody owns it.
+    public func nameOwner(of name: String) async throws -> String? {
+        try DBusNames.requireBusName(name)
+        do {
+            return try await callBus("GetNameOwner", [.string(name)]).first?.string
+        } catch let error as DBusError where error.name == DBusError.Name.nameHasNoOwner {
+            return nil
+        }
+    }
+
+    /// The owner changes of `name` (NameOwnerChanged), for as long as the stream is kept.
+    public func nameOwnerChanges(of name: String) async throws -> AsyncStream<DBusNameOwnerChange> {
+        try DBusNames.requireBusName(name)
+        let (stream, continuation) = AsyncStream<DBusNameOwnerChange>.makeStream()
+        let id = try await subscribe(
+            ConnectionCore.peerRule(name),
+            deliver: { message in if let change = DBusNameOwnerChange(message) { continuation.yield(change) } },
+            finish: { continuation.finish() })
+        continuation.onTermination = { [weak self] _ in Task { await self?.unsubscribe(id) } }
+        return stream
+    }
+
+    // MARK: Credentials
+
+    /// The uid and pid of the connection `sender`, as the bus vouches for them (GetConnectionCredentials).
+    ///
+    /// Results for unique names are cached until the bus reports the peer gone.
+    public func credentials(of sender: String) async throws -> DBusCredentials {
+        if let cached = core.credentialCache[sender] { return cached }
+        try DBusNames.requireBusName(sender)
+        let cacheable = sender.hasPrefix(":")
+        if cacheable, !core.watchedPeers.contains(sender) {
+            core.watchedPeers.insert(sender)
+            do {
+                _ = try await callBus("AddMatch", [.string(ConnectionCore.peerRule(sender).text)])
+            } catch {
+                core.watchedPeers.remove(sender)
+                throw error
+            }
+        }
+        let reply: [DBusValue]
+        do {
+            reply = try await callBus("GetConnectionCredentials", [.string(sender)])
+        } catch {
+            if cacheable, core.watchedPeers.remove(sender) != nil {
+                unwatchPeer(sender)
+            }
+            throw error
+        }
+        guard let fields = reply.first?.stringDictionary, let uid = fields["UnixUserID"]?.uint32 else {
+            throw DBusError.failed("the bus did not report a Unix user for \(sender)")
+        }
+        let credentials = DBusCredentials(uid: uid, pid: fields["ProcessID"]?.uint32)
+        // A peer that left while we asked is no longer watched; caching it would keep it forever.
+        if cacheable, core.watchedPeers.contains(sender) { core.credentialCache[sender] = credentials }
+        return credentials
+    }
+
+    private func unwatchPeer(_ sender: String) {
+        core.sendWithoutReply(
+            destination: Self.busName, path: Self.busPath, interface: Self.busName, member: "RemoveMatch",
+            arguments: [.string(ConnectionCore.peerRule(sender).text)])
+    }
+
+    // MARK: Exported objects
+
+    /// Exports an object with `interfaces` at `path`, replacing what was there.
+    ///
+    /// The standard Peer, Introspectable and Properties interfaces come with it. Below an object manager, the
+    /// manager emits InterfacesAdded (and InterfacesRemoved for interfaces a replacement dropped).
+    public func export(_ interfaces: [DBusInterface], at path: DBusObjectPath) async throws {
+        for interface in interfaces { try interface.validate() }
+        let previous = core.objects[path] ?? []
+        core.objects[path] = interfaces
+        guard let manager = core.manager(of: path) else { return }
+        let added = interfaces.filter { new in !previous.contains { $0.name == new.name } }
+        let removed = previous.filter { old in !interfaces.contains { $0.name == old.name } }.map(\.name)
+        if !removed.isEmpty { try emitInterfacesRemoved(manager: manager, path: path, names: removed) }
+        if !added.isEmpty {
+            let payload = await ConnectionCore.interfacesAndProperties(added)
+            try core.emit(DBusSignalEmission(
+                path: manager, interface: Introspection.objectManager, member: "InterfacesAdded",
+                arguments: [.objectPath(path), payload]))
+        }
+    }
+
+    /// Removes the object at `path`; below an object manager, the manager emits InterfacesRemoved.
+    public func unexport(at path: DBusObjectPath) throws(DBusError) {
+        guard let interfaces = core.objects.removeValue(forKey: path) else { return }
+        if let manager = core.manager(of: path) {
+            try emitInterfacesRemoved(manager: manager, path: path, names: interfaces.map(\.name))
+        }
+    }
+
+    private func emitInterfacesRemoved(manager: DBusObjectPath, path: DBusObjectPath, names: [String]) throws(DBusError) {
+        try core.emit(DBusSignalEmission(
+            path: manager, interface: Introspection.objectManager, member: "InterfacesRemoved",
+            arguments: [.objectPath(path), .strings(names)]))
+    }
+
+    /// Makes `path` an org.freedesktop.DBus.ObjectManager for every object exported below it.
+    public func exportObjectManager(at path: DBusObjectPath) {
+        core.managers.insert(path)
+    }
+
+    /// The paths of the objects currently exported, sorted.
+    public var exportedPaths: [DBusObjectPath] { core.objects.keys.sorted() }
+}

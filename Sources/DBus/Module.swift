@@ -1,2 +1,0 @@
-/// Placeholder: the libdbus binding arrives with issue 4.
-enum DBusModule {}
