@@ -74,6 +74,7 @@ let package = Package(
             path: "Tests/StoreCrashWriter"
         ),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry"]),
+        .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,8 +1,8 @@
 /// Which signals a subscription wants, as a bus match rule (`type='signal',interface='…',…`).
 ///
 /// The bus filters by the rule and the connection filters again locally, so two subscriptions on one connection
-/// never see each other's signals. A well-known `sender` is matched locally only by the bus's own filtering:
-/// locally, messages carry the sender's unique name.
+/// never see each other's signals. Messages carry the sender's unique name, so for a well-known `sender` the
+/// connection follows the name's owner (GetNameOwner, then NameOwnerChanged) while the subscription lasts.
 public struct DBusMatchRule: Sendable, Hashable {
     /// The sender's bus name (unique or well-known).
     public var sender: String?
@@ -54,11 +54,18 @@ public struct DBusMatchRule: Sendable, Hashable {
         value.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''")
     }
 
-    /// Whether a received signal fits the rule.
-    func matches(_ message: DBusMessage) -> Bool {
+    /// Whether `sender` is a well-known name other than the bus's own, whose owner must be followed.
+    var hasWellKnownSender: Bool {
+        guard let sender else { return false }
+        return !sender.hasPrefix(":") && sender != "org.freedesktop.DBus"
+    }
+
+    /// Whether a received signal fits the rule; `ownerOf` gives the unique owner of a well-known sender.
+    func matches(_ message: DBusMessage, ownerOf: (String) -> String?) -> Bool {
         guard message.kind == .signal else { return false }
-        if let sender, sender.hasPrefix(":") || sender == "org.freedesktop.DBus", message.sender != sender {
-            return false
+        if let sender {
+            let expected = hasWellKnownSender ? ownerOf(sender) : sender
+            guard let expected, message.sender == expected else { return false }
         }
         if let path, message.path != path { return false }
         if let pathNamespace, !(message.path?.isDescendant(of: pathNamespace) ?? false) { return false }

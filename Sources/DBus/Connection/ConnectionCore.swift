@@ -1,6 +1,21 @@
 internal import CDBus
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
+
+/// The filter that sees every incoming message; one function value, so removing it names the same pointer.
+private let messageFilter: DBusHandleMessageFunction = { _, message, data in
+    ConnectionCore.from(data).filter(message!)
+}
+
+/// Closes a descriptor the connection owns (the name `close` is taken by ConnectionCore.close()).
+private func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
+}
 
 /// An outstanding method call: the libdbus pending call and the continuation waiting for its reply.
 final class PendingReply: @unchecked Sendable {  // touched only on the owning connection's queue
@@ -22,6 +37,33 @@ struct Subscription {
     let rule: DBusMatchRule
     let deliver: @Sendable (DBusMessage) -> Void
     let finish: @Sendable () -> Void
+}
+
+/// The owner of a well-known name, followed through NameOwnerChanged for as long as subscriptions need it.
+struct TrackedName {
+    var owner: String?
+    /// Whether a NameOwnerChanged already set `owner`, which is then newer than any GetNameOwner reply.
+    var changed = false
+    var users = 1
+}
+
+/// The dispatch sources that drive one libdbus watch while libdbus enables it.
+///
+/// A read watch gets a fresh read source each time it is enabled, cancelled when it is disabled. A write watch
+/// is first tried at once (local sockets rarely push back) and gets a write source only when libdbus still has
+/// bytes left, so that not every outgoing message costs a source.
+final class WatchSources {  // touched only on the connection's queue
+    let isWrite: Bool
+    var source: (any DispatchSourceProtocol)?
+
+    init(isWrite: Bool) {
+        self.isWrite = isWrite
+    }
+
+    func cancel() {
+        source?.cancel()
+        source = nil
+    }
 }
 
 /// Where to send the reply to an incoming call.
@@ -48,7 +90,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     weak var owner: DBusConnection?
     var uniqueName: String?
 
-    private var watches: [QueuePointer: [any DispatchSourceProtocol]] = [:]
+    private var watches: [QueuePointer: WatchSources] = [:]
+    private var enabledWatches: Set<QueuePointer> = []
     private var timeouts: [QueuePointer: any DispatchSourceTimer] = [:]
     private var dispatchScheduled = false
     private var nextID: UInt64 = 1
@@ -65,6 +108,13 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     var credentialCache: [String: DBusCredentials] = [:]
     /// Peers whose NameOwnerChanged we asked the bus for, so that their cache entry can be dropped.
     var watchedPeers: Set<String> = []
+    /// Current owners of the well-known names subscriptions use as sender (messages carry unique names).
+    var senderOwners: [String: TrackedName] = [:]
+    /// Tasks waiting for the connection to close.
+    var closeWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    /// Calls and waits announced by an actor method but not yet started on the queue; cancelling removes the id,
+    /// so a start that comes after its cancellation knows to give up.
+    var announced: Set<UInt64> = []
 
     init(queue: DispatchQueue, logger: Logger) {
         self.queue = queue
@@ -116,12 +166,32 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
             },
             data, nil)
         dbus_connection_set_wakeup_main_function(connection, { data in ConnectionCore.from(data).scheduleDispatch() }, data, nil)
-        dbus_connection_add_filter(
-            connection, { _, message, data in ConnectionCore.from(data).filter(message!) }, data, nil)
+        dbus_connection_add_filter(connection, messageFilter, data, nil)
         scheduleDispatch()
     }
 
+    /// Traps in debug builds if a caller is off the connection's queue, where libdbus must never be touched.
+    func assertOnQueue() {
+        #if DEBUG
+        dispatchPrecondition(condition: .onQueue(queue))
+        #endif
+    }
+
+    /// Registers a task waiting for close(); resumes it at once if the connection is closed or the wait cancelled.
+    func addCloseWaiter(_ id: UInt64, _ continuation: CheckedContinuation<Void, Never>) {
+        assertOnQueue()
+        guard announced.remove(id) != nil, raw != nil else { return continuation.resume() }
+        closeWaiters[id] = continuation
+    }
+
+    func cancelCloseWaiter(_ id: UInt64) {
+        assertOnQueue()
+        if announced.remove(id) != nil { return }
+        closeWaiters.removeValue(forKey: id)?.resume()
+    }
+
     func close() {
+        assertOnQueue()
         guard let connection = raw else { return }
         logger.debug("closing D-Bus connection", metadata: ["unique-name": "\(uniqueName ?? "-")"])
         for task in handlerTasks.values { task.cancel() }
@@ -135,15 +205,19 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         let finished = subscriptions.values
         subscriptions = [:]
         for subscription in finished { subscription.finish() }
+        let waiters = closeWaiters.values
+        closeWaiters = [:]
+        for waiter in waiters { waiter.resume() }
         dbus_connection_close(connection)
-        dbus_connection_remove_filter(connection, { _, message, data in ConnectionCore.from(data).filter(message!) }, unmanagedSelf)
+        dbus_connection_remove_filter(connection, messageFilter, unmanagedSelf)
         dbus_connection_set_watch_functions(connection, nil, nil, nil, nil, nil)
         dbus_connection_set_timeout_functions(connection, nil, nil, nil, nil, nil)
         dbus_connection_set_dispatch_status_function(connection, nil, nil, nil)
         dbus_connection_set_wakeup_main_function(connection, nil, nil, nil)
-        for sources in watches.values { for source in sources { source.cancel() } }
+        for sources in watches.values { sources.cancel() }
         for timer in timeouts.values { timer.cancel() }
         watches = [:]
+        enabledWatches = []
         timeouts = [:]
         dbus_connection_unref(connection)
         raw = nil
@@ -158,45 +232,63 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     private func addWatch(_ watch: OpaquePointer) {
         let key = QueuePointer(raw: watch)
-        watches[key] = []
-        if dbus_watch_get_enabled(watch) != 0 { armWatch(key) }
+        let isWrite = dbus_watch_get_flags(watch) & DBUS_WATCH_WRITABLE.rawValue != 0
+        watches[key] = WatchSources(isWrite: isWrite)
+        if dbus_watch_get_enabled(watch) != 0 { enableWatch(key) }
     }
 
     private func removeWatch(_ watch: OpaquePointer) {
-        let key = QueuePointer(raw: watch)
-        for source in watches.removeValue(forKey: key) ?? [] { source.cancel() }
+        watches.removeValue(forKey: QueuePointer(raw: watch))?.cancel()
+        enabledWatches.remove(QueuePointer(raw: watch))
     }
 
     private func toggleWatch(_ watch: OpaquePointer) {
         let key = QueuePointer(raw: watch)
-        for source in watches[key] ?? [] { source.cancel() }
-        watches[key] = []
-        if dbus_watch_get_enabled(watch) != 0 { armWatch(key) }
+        watches[key]?.cancel()
+        enabledWatches.remove(key)
+        if dbus_watch_get_enabled(watch) != 0 { enableWatch(key) }
     }
 
-    private func armWatch(_ key: QueuePointer) {
-        let fd = dbus_watch_get_unix_fd(key.raw)
-        let flags = dbus_watch_get_flags(key.raw)
-        var sources: [any DispatchSourceProtocol] = []
-        if flags & DBUS_WATCH_READABLE.rawValue != 0 {
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [unowned self] in self.handleWatch(key, DBUS_WATCH_READABLE.rawValue) }
-            source.resume()
-            sources.append(source)
+    private func enableWatch(_ key: QueuePointer) {
+        guard let sources = watches[key] else { return }
+        enabledWatches.insert(key)
+        if sources.isWrite {
+            // libdbus has something to send: try at once, on the queue but outside this callback.
+            queue.async { [self] in handleWatch(key, DBUS_WATCH_WRITABLE.rawValue) }
+        } else {
+            armSource(key, sources)
         }
-        if flags & DBUS_WATCH_WRITABLE.rawValue != 0 {
-            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [unowned self] in self.handleWatch(key, DBUS_WATCH_WRITABLE.rawValue) }
-            source.resume()
-            sources.append(source)
-        }
-        watches[key] = sources
+    }
+
+    private func armSource(_ key: QueuePointer, _ sources: WatchSources) {
+        guard sources.source == nil, let ownFD = Self.duplicate(dbus_watch_get_unix_fd(key.raw)) else { return }
+        let flag = sources.isWrite ? DBUS_WATCH_WRITABLE.rawValue : DBUS_WATCH_READABLE.rawValue
+        let source: any DispatchSourceProtocol =
+            sources.isWrite
+            ? DispatchSource.makeWriteSource(fileDescriptor: ownFD, queue: queue)
+            : DispatchSource.makeReadSource(fileDescriptor: ownFD, queue: queue)
+        source.setEventHandler { [unowned self] in self.handleWatch(key, flag) }
+        source.setCancelHandler { closeDescriptor(ownFD) }
+        source.resume()
+        sources.source = source
+    }
+
+    /// Sources watch a duplicate of libdbus's socket, closed only when the source has finished cancelling.
+    ///
+    /// libdbus closes its own fd when the connection drops; a source still registered on that number would then
+    /// watch whatever socket reuses it next (another connection), losing events and crashing libdispatch.
+    private static func duplicate(_ fd: Int32) -> Int32? {
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        return copy >= 0 ? copy : nil
     }
 
     private func handleWatch(_ key: QueuePointer, _ flag: UInt32) {
         // The watch may have been removed or disabled by an earlier handler in this turn.
-        guard raw != nil, let sources = watches[key], !sources.isEmpty else { return }
+        // The watch may have been removed or disabled by an earlier block in this turn.
+        guard raw != nil, let sources = watches[key], enabledWatches.contains(key) else { return }
         dbus_watch_handle(key.raw, flag)
+        // Still enabled after a write: the socket is full, so a write source takes over until it drains.
+        if sources.isWrite, enabledWatches.contains(key), watches[key] === sources { armSource(key, sources) }
         dispatchAll()
     }
 
@@ -283,6 +375,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         id: UInt64, destination: String?, path: DBusObjectPath, interface: String?, member: String,
         arguments: [DBusValue], timeout: Duration, continuation: CheckedContinuation<DBusMessage, any Error>
     ) {
+        assertOnQueue()
+        guard announced.remove(id) != nil else { return continuation.resume(throwing: CancellationError()) }
         do {
             let connection = try requireOpen()
             try checkFileDescriptors(arguments, connection)
@@ -337,6 +431,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     /// Abandons a call: libdbus forgets it and the waiting task gets a `CancellationError`.
     func cancelCall(_ id: UInt64) {
+        assertOnQueue()
+        if announced.remove(id) != nil { return }  // startCall will see it gone and throw CancellationError
         guard let pending = pendingReplies.removeValue(forKey: id) else { return }
         dbus_pending_call_cancel(pending.call)
         dbus_pending_call_unref(pending.call)
@@ -355,6 +451,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     }
 
     func emit(_ signal: DBusSignalEmission) throws(DBusError) {
+        assertOnQueue()
         let connection = try requireOpen()
         try DBusNames.requireInterface(signal.interface)
         try DBusNames.requireMember(signal.member)
@@ -370,6 +467,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     }
 
     func sendReply(_ address: ReplyAddress, _ result: Result<[DBusValue], DBusError>) {
+        assertOnQueue()
         guard address.wantsReply, let connection = raw else { return }
         var result = result
         if case .success(let values) = result {
@@ -407,7 +505,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     // MARK: Incoming messages
 
-    private func filter(_ raw: OpaquePointer) -> DBusHandlerResult {
+    fileprivate func filter(_ raw: OpaquePointer) -> DBusHandlerResult {
         let type = dbus_message_get_type(raw)
         guard type == DBUS_MESSAGE_TYPE_SIGNAL || type == DBUS_MESSAGE_TYPE_METHOD_CALL else {
             return DBUS_HANDLER_RESULT_NOT_YET_HANDLED
@@ -427,9 +525,14 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
             queue.async { [self] in close() }
             return
         }
-        if message.sender == "org.freedesktop.DBus", message.member == "NameOwnerChanged",
-            let change = DBusNameOwnerChange(message), change.newOwner == nil, watchedPeers.contains(change.name)
-        {
+        let ownerChange =
+            message.sender == "org.freedesktop.DBus" && message.member == "NameOwnerChanged"
+            ? DBusNameOwnerChange(message) : nil
+        if let change = ownerChange, senderOwners[change.name] != nil {
+            senderOwners[change.name]?.owner = change.newOwner
+            senderOwners[change.name]?.changed = true
+        }
+        if let change = ownerChange, change.newOwner == nil, watchedPeers.contains(change.name) {
             watchedPeers.remove(change.name)
             credentialCache[change.name] = nil
             sendWithoutReply(
@@ -437,7 +540,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
                 interface: "org.freedesktop.DBus", member: "RemoveMatch",
                 arguments: [.string(Self.peerRule(change.name).text)])
         }
-        for subscription in subscriptions.values where subscription.rule.matches(message) {
+        for subscription in subscriptions.values
+        where subscription.rule.matches(message, ownerOf: { senderOwners[$0]?.owner }) {
             subscription.deliver(message)
         }
     }
@@ -465,6 +569,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
                     result = .success(try await work())
                 } catch let error as DBusError {
                     result = .failure(error)
+                } catch is CancellationError {
+                    result = .failure(.failed("the call was cancelled"))
                 } catch {
                     logger.warning(
                         "a D-Bus method handler failed",

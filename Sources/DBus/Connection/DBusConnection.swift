@@ -93,6 +93,24 @@ public actor DBusConnection {
         core.close()
     }
 
+    /// Returns once the connection is closed, by ``close()`` or because the bus went away.
+    ///
+    /// A daemon awaits this to notice that the bus it serves has disappeared. Cancelling the waiting task
+    /// returns early.
+    public func waitUntilClosed() async {
+        guard core.raw != nil else { return }
+        let core = core
+        let id = core.newID()
+        core.announced.insert(id)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                core.queue.async { core.addCloseWaiter(id, continuation) }
+            }
+        } onCancel: {
+            core.queue.async { core.cancelCloseWaiter(id) }
+        }
+    }
+
     // MARK: Calling methods
 
     /// Calls a method and returns the reply's values.
@@ -116,13 +134,15 @@ public actor DBusConnection {
     ) async throws -> DBusMessage {
         let core = core
         let id = core.newID()
+        core.announced.insert(id)
+        // The closures below are not isolated to this actor, so they reach libdbus only through the queue.
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                core.startCall(
-                    id: id, destination: destination, path: path, interface: interface, member: member,
-                    arguments: arguments, timeout: timeout, continuation: continuation)
-                // Cancellation that came before the call was registered found nothing to cancel.
-                if Task.isCancelled { core.cancelCall(id) }
+                core.queue.async {
+                    core.startCall(
+                        id: id, destination: destination, path: path, interface: interface, member: member,
+                        arguments: arguments, timeout: timeout, continuation: continuation)
+                }
             }
         } onCancel: {
             core.queue.async { core.cancelCall(id) }
@@ -166,6 +186,7 @@ public actor DBusConnection {
         finish: @escaping @Sendable () -> Void
     ) async throws -> UInt64 {
         try rule.validate()
+        if rule.hasWellKnownSender, let sender = rule.sender { try await followOwner(of: sender) }
         let id = core.newID()
         // Registered before AddMatch so that no signal is lost once the bus starts routing them.
         core.subscriptions[id] = Subscription(rule: rule, deliver: deliver, finish: finish)
@@ -173,6 +194,7 @@ public actor DBusConnection {
             _ = try await callBus("AddMatch", [.string(rule.text)])
         } catch {
             core.subscriptions[id] = nil
+            if rule.hasWellKnownSender, let sender = rule.sender { stopFollowingOwner(of: sender) }
             throw error
         }
         return id
@@ -180,9 +202,45 @@ public actor DBusConnection {
 
     private func unsubscribe(_ id: UInt64) {
         guard let subscription = core.subscriptions.removeValue(forKey: id) else { return }
+        removeMatch(subscription.rule)
+        if subscription.rule.hasWellKnownSender, let sender = subscription.rule.sender {
+            stopFollowingOwner(of: sender)
+        }
+    }
+
+    private func removeMatch(_ rule: DBusMatchRule) {
         core.sendWithoutReply(
             destination: Self.busName, path: Self.busPath, interface: Self.busName, member: "RemoveMatch",
-            arguments: [.string(subscription.rule.text)])
+            arguments: [.string(rule.text)])
+    }
+
+    /// Starts (or shares) following the owner of a well-known name that a subscription names as sender.
+    private func followOwner(of name: String) async throws {
+        if core.senderOwners[name] != nil {
+            core.senderOwners[name]?.users += 1
+            return
+        }
+        core.senderOwners[name] = TrackedName()
+        do {
+            _ = try await callBus("AddMatch", [.string(ConnectionCore.peerRule(name).text)])
+            let owner = try await nameOwner(of: name)
+            // A NameOwnerChanged that arrived while we asked is newer than the reply.
+            if core.senderOwners[name]?.changed == false { core.senderOwners[name]?.owner = owner }
+        } catch {
+            stopFollowingOwner(of: name)
+            throw error
+        }
+    }
+
+    private func stopFollowingOwner(of name: String) {
+        guard var tracked = core.senderOwners[name] else { return }
+        tracked.users -= 1
+        if tracked.users > 0 {
+            core.senderOwners[name] = tracked
+            return
+        }
+        core.senderOwners[name] = nil
+        removeMatch(ConnectionCore.peerRule(name))
     }
 
     // MARK: Bus names
@@ -268,9 +326,7 @@ public actor DBusConnection {
     }
 
     private func unwatchPeer(_ sender: String) {
-        core.sendWithoutReply(
-            destination: Self.busName, path: Self.busPath, interface: Self.busName, member: "RemoveMatch",
-            arguments: [.string(ConnectionCore.peerRule(sender).text)])
+        removeMatch(ConnectionCore.peerRule(sender))
     }
 
     // MARK: Exported objects

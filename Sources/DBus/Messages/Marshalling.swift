@@ -24,12 +24,20 @@ enum TypeCode {
 
 /// Copies values between Swift and libdbus messages. Every function here runs on the owning connection's queue.
 enum Marshalling {
-    /// Replaces NUL with U+FFFD so that libdbus, which aborts on an embedded NUL, never sees one.
+    /// Replaces NUL and Unicode noncharacters with U+FFFD.
+    ///
+    /// libdbus aborts on an embedded NUL; sd-bus (systemd's library, used by busctl and many peers) also rejects
+    /// noncharacters (U+FDD0…U+FDEF and U+xFFFE/U+xFFFF), and would drop a whole message carrying one.
     static func sanitized(_ text: String) -> String {
-        guard text.utf8.contains(0) else { return text }
+        guard text.unicodeScalars.contains(where: isUnsendable) else { return text }
         var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars { scalars.append(scalar == "\0" ? "\u{FFFD}" : scalar) }
+        for scalar in text.unicodeScalars { scalars.append(isUnsendable(scalar) ? "\u{FFFD}" : scalar) }
         return String(scalars)
+    }
+
+    private static func isUnsendable(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        return value == 0 || (value >= 0xFDD0 && value <= 0xFDEF) || value & 0xFFFE == 0xFFFE
     }
 
     // MARK: Writing

@@ -2,7 +2,8 @@
 ///
 /// Containers carry their element types so that empty arrays and dictionaries keep a signature. Strings are
 /// Swift strings and thus valid UTF-8; because D-Bus strings cannot hold NUL, the marshaller replaces every
-/// U+0000 with U+FFFD (REPLACEMENT CHARACTER) instead of letting libdbus abort.
+/// U+0000 with U+FFFD (REPLACEMENT CHARACTER) instead of letting libdbus abort. Unicode noncharacters, which
+/// sd-bus peers reject, are replaced the same way.
 public indirect enum DBusValue: Hashable, Sendable {
     /// `y`
     case byte(UInt8)
@@ -22,7 +23,7 @@ public indirect enum DBusValue: Hashable, Sendable {
     case uint64(UInt64)
     /// `d`
     case double(Double)
-    /// `s`; NUL characters are sent as U+FFFD.
+    /// `s`; NUL and noncharacters are sent as U+FFFD.
     case string(String)
     /// `o`
     case objectPath(DBusObjectPath)
