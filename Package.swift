@@ -73,7 +73,7 @@ let package = Package(
             dependencies: ["DeviceRegistry", .product(name: "Logging", package: "swift-log")],
             path: "Tests/StoreCrashWriter"
         ),
-        .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry"]),
+        .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus"]),
         .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
