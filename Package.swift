@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "DeviceRegistry", targets: ["DeviceRegistry"]),
         .library(name: "DBus", targets: ["DBus"]),
+        .library(name: "Bluetooth", targets: ["Bluetooth"]),
         .executable(name: "devsyncd", targets: ["devsyncd"]),
         .executable(name: "devsyncctl", targets: ["devsyncctl"]),
     ],
