@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "DBus", targets: ["DBus"]),
         .library(name: "UdevMonitor", targets: ["UdevMonitor"]),
         .library(name: "BusService", targets: ["BusService"]),
+        .library(name: "Bluetooth", targets: ["Bluetooth"]),
         .executable(name: "devsyncd", targets: ["devsyncd"]),
         .executable(name: "devsyncctl", targets: ["devsyncctl"]),
     ],
@@ -87,7 +88,6 @@ let package = Package(
             dependencies: ["DeviceRegistry", .product(name: "Logging", package: "swift-log")],
             path: "Tests/StoreCrashWriter"
         ),
-        .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry"]),
         .testTarget(
             name: "DevsyncCtlTests",
             dependencies: ["devsyncctl", "BusService", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
@@ -102,6 +102,8 @@ let package = Package(
             name: "DevsyncDaemonTests",
             dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus"]),
+        .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -181,6 +181,40 @@ public actor DBusConnection {
         return stream
     }
 
+    /// Subscribes to the signals any of `rules` matches, delivered in one stream in the order they arrived.
+    ///
+    /// Separate streams lose the order between them; a watcher that must see `NameOwnerChanged` and the owner's
+    /// own signals in sequence needs them in one. A signal that several rules match is delivered once.
+    public func signals(matchingAny rules: [DBusMatchRule]) async throws -> AsyncStream<DBusMessage> {
+        let (stream, continuation) = AsyncStream<DBusMessage>.makeStream()
+        var ids: [UInt64] = []
+        let core = core
+        do {
+            for (index, rule) in rules.enumerated() {
+                let earlier = rules[..<index]
+                // Only the first rule that matches delivers, so overlapping rules do not duplicate a signal.
+                ids.append(
+                    try await subscribe(
+                        rule,
+                        // Runs on the connection's queue, where `core` may be read.
+                        deliver: { message in
+                            let owner: (String) -> String? = { core.senderOwners[$0]?.owner }
+                            if !earlier.contains(where: { $0.matches(message, ownerOf: owner) }) {
+                                continuation.yield(message)
+                            }
+                        },
+                        finish: { continuation.finish() }))
+            }
+        } catch {
+            for id in ids { unsubscribe(id) }
+            throw error
+        }
+        continuation.onTermination = { [weak self, ids] _ in
+            Task { for id in ids { await self?.unsubscribe(id) } }
+        }
+        return stream
+    }
+
     private func subscribe(
         _ rule: DBusMatchRule, deliver: @escaping @Sendable (DBusMessage) -> Void,
         finish: @escaping @Sendable () -> Void

@@ -66,6 +66,10 @@ public enum PropertyKey {
     public static let bluetoothPaired = "bluetooth.paired"
     /// `bool`: whether the device is connected now.
     public static let bluetoothConnected = "bluetooth.connected"
+    /// The prefix of the `int` RFCOMM channel of each sync service SDP found: `bluetooth.channel.irmc-sync`,
+    /// `bluetooth.channel.syncml-client`, `bluetooth.channel.obex-object-push`, `bluetooth.channel.obex-file-transfer`,
+    /// `bluetooth.channel.pbap-pse`, `bluetooth.channel.map-mas`.
+    public static let bluetoothChannelPrefix = "bluetooth.channel."
 
     // sync.*: what profiles set
     /// `string`: pda, phone, tablet, media-player or camera.

@@ -1,0 +1,81 @@
+import Bluetooth
+import DBus
+import DeviceRegistry
+import Foundation
+import Logging
+
+// PropertiesChanged(Paired=true) from dbusmock → `.arrived` out of the watcher, then Paired=false → `.departed`
+// to reset, `rounds` times. The clock starts when the driver sends UpdateProperties, so each figure includes
+// the mock's Python handling of that call; the broker's DeviceAdded end of the chain is not part of it.
+let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 300 : 300
+let logger = Logger(label: "devsync.bench.bluez")
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-bluez-bench-\(getpid())")
+try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+try """
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path=\(directory.path)/bus</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/></policy>
+</busconfig>
+""".write(to: directory.appendingPathComponent("bus.conf"), atomically: true, encoding: .utf8)
+let daemon = Process()
+daemon.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
+daemon.arguments = ["--config-file=\(directory.path)/bus.conf", "--nofork", "--print-address"]
+let output = Pipe()
+daemon.standardOutput = output
+daemon.standardError = FileHandle.nullDevice
+try daemon.run()
+var addressBytes = Data()
+while !addressBytes.contains(UInt8(ascii: "\n")) { addressBytes.append(output.fileHandleForReading.availableData) }
+let address = String(decoding: addressBytes, as: UTF8.self).split(separator: "\n")[0]
+
+let driver = try await DBusConnection.connect(to: String(address), logger: logger)
+let owners = try await driver.nameOwnerChanges(of: "org.bluez")
+let mock = Process()
+mock.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+mock.arguments = ["-m", "dbusmock", "--template", "bluez5"]
+mock.environment = ProcessInfo.processInfo.environment.merging(["DBUS_SYSTEM_BUS_ADDRESS": String(address)]) { $1 }
+mock.standardOutput = FileHandle.nullDevice
+mock.standardError = FileHandle.nullDevice
+try mock.run()
+for await change in owners where change.newOwner != nil { break }
+
+@MainActor func callMock(_ member: String, _ arguments: [DBusValue]) async throws {
+    _ = try await driver.call(
+        destination: "org.bluez", path: .root, interface: "org.bluez.Mock", member: member, arguments: arguments)
+}
+let path = try DBusObjectPath("/org/bluez/hci0/dev_00_1A_7D_DA_71_13")
+@MainActor func setPaired(_ paired: Bool) async throws {
+    _ = try await driver.call(
+        destination: "org.bluez", path: path, interface: "org.freedesktop.DBus.Mock", member: "UpdateProperties",
+        arguments: [.string("org.bluez.Device1"), .vardict(["Paired": .bool(paired)])])
+}
+try await callMock("AddAdapter", [.string("hci0"), .string("bench")])
+try await callMock("AddDevice", [.string("hci0"), .string("00:1A:7D:DA:71:13"), .string("K750i")])
+
+let connection = try await DBusConnection.connect(to: String(address), logger: logger)
+
+@MainActor func measure(_ stream: AsyncStream<SourceEvent>) async throws -> [Duration] {
+    var events = stream.makeAsyncIterator()
+    let clock = ContinuousClock()
+    var latencies: [Duration] = []
+    for round in 0..<(rounds + 20) {
+        let start = clock.now
+        try await setPaired(true)
+        guard case .arrived? = await events.next(isolation: MainActor.shared) else { fatalError("expected an arrival") }
+        if round >= 20 { latencies.append(clock.now - start) }  // the first rounds warm up
+        try await setPaired(false)
+        guard case .departed? = await events.next(isolation: MainActor.shared) else { fatalError("expected a departure") }
+    }
+    return latencies.sorted()
+}
+
+let sorted = try await measure(BlueZWatcher(connection: connection, logger: logger, serviceLookup: nil).events())
+func micros(_ d: Duration) -> Int { Int(d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000) }
+func percentile(_ p: Double) -> Int { micros(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
+print("pairings: \(sorted.count)  p50: \(percentile(0.50)) µs  p90: \(percentile(0.90)) µs  p99: \(percentile(0.99)) µs  max: \(micros(sorted.last!)) µs")
+await connection.close()
+await driver.close()
+kill(mock.processIdentifier, SIGKILL)
+daemon.terminate()
+try? FileManager.default.removeItem(at: directory)
