@@ -386,7 +386,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
             default: false
             }
         }
-        if values.contains(where: hasFD), dbus_connection_can_send_type(connection, TypeCode.unixFD) == 0 {
+        // Ask libdbus first: bus connections on Unix sockets pass descriptors, and then no walk of the tree is needed.
+        if dbus_connection_can_send_type(connection, TypeCode.unixFD) == 0, values.contains(where: hasFD) {
             throw .failed("this connection cannot pass Unix file descriptors")
         }
     }
