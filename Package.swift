@@ -103,7 +103,6 @@ let package = Package(
             dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus"]),
-        .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import DBus
+import Foundation
 import Testing
 
 @Suite("Event loop under load")
@@ -27,6 +28,48 @@ struct StressTests {
                 try await group.waitForAll()
             }
             await client.close()
+        }
+    }
+}
+
+@Suite("Large messages")
+struct LargeMessageTests {
+    /// 4 MiB: far more than libdbus moves per watch event and more than a socket buffer holds.
+    static let size = 4 << 20
+
+    @Test("a 4 MiB byte array and a large a{sv} cross the bus intact, both ways")
+    func largeValuesRoundTrip() async throws {
+        try await ExportedTestObject.with { fixture in
+            let client = try await fixture.bus.connect("client")
+            let bytes = (0..<Self.size).map { DBusValue.byte(UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 12)) }
+            let blob = DBusValue.array(.byte, bytes)
+            let dictionary = DBusValue.vardict(
+                Dictionary(uniqueKeysWithValues: (0..<20_000).map { index in
+                    ("key\(index)", DBusValue.string(String(repeating: Character(Unicode.Scalar(65 + index % 26)!), count: 200)))
+                }))
+            for value in [blob, dictionary] {
+                let reply = try await client.call(
+                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
+                    member: "Echo", arguments: [.variant(value)], timeout: .seconds(60))
+                #expect(reply == [.variant(value)])
+            }
+            await client.close()
+        }
+    }
+
+    @Test("busctl (sd-bus) reads a 4 MiB reply the binding sends")
+    func busctlReadsLargeReply() async throws {
+        try await ExportedTestObject.with { fixture in
+            let result = try await fixture.bus.busctl(
+                "--timeout=60", "call", fixture.serverName, TestObject.path.rawValue, TestObject.interfaceName, "Bytes",
+                "u", String(Self.size))
+            #expect(result.status == 0, "\(result.stderr)")
+            let fields = result.stdout.split(separator: " ", omittingEmptySubsequences: true)
+            #expect(fields.first == "ay")
+            #expect(fields.count == Self.size + 2)
+            #expect(fields.dropFirst().first == "\(Self.size)")
+            let expected = (0..<Self.size).lazy.map { String(UInt8(truncatingIfNeeded: $0 &* 7)) }
+            #expect(fields.dropFirst(2).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.elementsEqual(expected))
         }
     }
 }

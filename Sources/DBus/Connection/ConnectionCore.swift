@@ -282,14 +282,35 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         return copy >= 0 ? copy : nil
     }
 
+    /// How often one wake-up may call `dbus_watch_handle` while the socket stays ready.
+    ///
+    /// libdbus's socket transport moves only a few KiB per call (`max_bytes_read_per_iteration` is 2,048), so a
+    /// megabyte reply handled one call per wake-up costs hundreds of trips through libdispatch. Looping while
+    /// `poll` says the socket is still ready moves it in a few; the bound (about 2 MiB read) keeps one flooding
+    /// peer from holding the queue, where the actor's jobs also run.
+    private static let handlesPerWakeup = 512
+
     private func handleWatch(_ key: QueuePointer, _ flag: UInt32) {
-        // The watch may have been removed or disabled by an earlier handler in this turn.
         // The watch may have been removed or disabled by an earlier block in this turn.
         guard raw != nil, let sources = watches[key], enabledWatches.contains(key) else { return }
-        dbus_watch_handle(key.raw, flag)
-        // Still enabled after a write: the socket is full, so a write source takes over until it drains.
-        if sources.isWrite, enabledWatches.contains(key), watches[key] === sources { armSource(key, sources) }
+        let event = sources.isWrite ? Int16(POLLOUT) : Int16(POLLIN)
+        var handled = 0
+        repeat {
+            dbus_watch_handle(key.raw, flag)
+            handled += 1
+            // Handling may disable or remove the watch (everything sent, queue full, peer gone): stop then.
+        } while handled < Self.handlesPerWakeup && raw != nil && watches[key] === sources && enabledWatches.contains(key)
+            && Self.isReady(dbus_watch_get_unix_fd(key.raw), event)
+        // Still enabled after a write: the socket pushed back, so a write source takes over until it drains.
+        if sources.isWrite, raw != nil, enabledWatches.contains(key), watches[key] === sources { armSource(key, sources) }
         dispatchAll()
+    }
+
+    /// Whether `fd` would accept `event` (POLLIN or POLLOUT) without blocking; never waits.
+    private static func isReady(_ fd: Int32, _ event: Int16) -> Bool {
+        guard fd >= 0 else { return false }
+        var entry = pollfd(fd: fd, events: event, revents: 0)
+        return poll(&entry, 1, 0) == 1 && entry.revents & event != 0
     }
 
     private func addTimeout(_ timeout: OpaquePointer) {
@@ -365,7 +386,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
             default: false
             }
         }
-        if values.contains(where: hasFD), dbus_connection_can_send_type(connection, TypeCode.unixFD) == 0 {
+        // Ask libdbus first: bus connections on Unix sockets pass descriptors, and then no walk of the tree is needed.
+        if dbus_connection_can_send_type(connection, TypeCode.unixFD) == 0, values.contains(where: hasFD) {
             throw .failed("this connection cannot pass Unix file descriptors")
         }
     }

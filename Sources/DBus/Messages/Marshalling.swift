@@ -29,6 +29,9 @@ enum Marshalling {
     /// libdbus aborts on an embedded NUL; sd-bus (systemd's library, used by busctl and many peers) also rejects
     /// noncharacters (U+FDD0…U+FDEF and U+xFFFE/U+xFFFF), and would drop a whole message carrying one.
     static func sanitized(_ text: String) -> String {
+        // Noncharacters are encoded with a lead byte of 0xEF (U+FDD0…, U+FFFE/F) or 0xF0…0xF4 (other planes), so a
+        // string whose bytes are all nonzero and below 0xEF (ASCII, most text) needs no scalar walk.
+        if text.utf8.allSatisfy({ $0 != 0 && $0 < 0xEF }) { return text }
         guard text.unicodeScalars.contains(where: isUnsendable) else { return text }
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars { scalars.append(isUnsendable(scalar) ? "\u{FFFD}" : scalar) }

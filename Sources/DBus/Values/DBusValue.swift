@@ -63,6 +63,23 @@ public indirect enum DBusValue: Hashable, Sendable {
         }
     }
 
+    /// Whether the value is of `expected`: `type == expected` without building a `DBusType` (whose containers are
+    /// boxed), which matters when validating every element of a large message.
+    func has(type expected: DBusType) -> Bool {
+        switch (self, expected) {
+        case (.byte, .byte), (.bool, .boolean), (.int16, .int16), (.uint16, .uint16), (.int32, .int32),
+            (.uint32, .uint32), (.int64, .int64), (.uint64, .uint64), (.double, .double), (.string, .string),
+            (.objectPath, .objectPath), (.signature, .signature), (.unixFD, .unixFD), (.variant, .variant):
+            true
+        case (.array(let element, _), .array(let expectedElement)): element == expectedElement
+        case (.dictionary(let key, let value, _), .dictionary(let expectedKey, let expectedValue)):
+            key == expectedKey && value == expectedValue
+        case (.structure(let fields), .structure(let types)):
+            fields.count == types.count && zip(fields, types).allSatisfy { $0.has(type: $1) }
+        default: false
+        }
+    }
+
     /// The value's signature text, such as `a{sv}`.
     public var signature: String { type.signature }
 
@@ -86,7 +103,7 @@ public indirect enum DBusValue: Hashable, Sendable {
         switch self {
         case .array(let element, let items):
             for item in items {
-                guard item.type == element else {
+                guard item.has(type: element) else {
                     throw .invalidArgs("an array of '\(element)' holds a value of type '\(item.signature)'")
                 }
                 try item.validate()
@@ -94,7 +111,7 @@ public indirect enum DBusValue: Hashable, Sendable {
         case .dictionary(let key, let value, let entries):
             guard key.isBasic else { throw .invalidArgs("a dictionary key must be a basic type, not '\(key)'") }
             for (k, v) in entries {
-                guard k.type == key, v.type == value else {
+                guard k.has(type: key), v.has(type: value) else {
                     throw .invalidArgs(
                         "a dictionary 'a{\(key)\(value)}' holds an entry of types '\(k.signature)' and '\(v.signature)'")
                 }

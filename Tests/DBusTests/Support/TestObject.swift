@@ -36,6 +36,11 @@ final class TestObject: Sendable {
                     let punctuation = options["punctuation"]?.string ?? "!"
                     return [.string("Hello, \(name)\(punctuation)")]
                 },
+                DBusMethod("Bytes", inputs: [DBusArgument("count", .uint32)], outputs: [DBusArgument("bytes", "ay")]) {
+                    call in
+                    let count = try call.arguments.decode(UInt32.self)
+                    return [.array(.byte, (0..<Int(count)).map { .byte(UInt8(truncatingIfNeeded: $0 &* 7)) })]
+                },
                 DBusMethod("Hostile", outputs: [DBusArgument("text", .string)]) { _ in
                     [.string(Self.hostileText)]
                 },
