@@ -53,14 +53,17 @@ let package = Package(
         // The daemon's library half: configuration, owner detection, and later the composition root.
         .target(
             name: "DevsyncDaemon",
-            dependencies: ["DeviceRegistry", "DBus", "CChildProcess", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "DeviceRegistry", "DBus", "CChildProcess", "UdevMonitor", "BusService",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // MARK: Programs
         .executableTarget(
             name: "devsyncd",
             dependencies: [
-                "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth",
+                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
