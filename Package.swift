@@ -98,6 +98,11 @@ let package = Package(
             name: "UdevMonitorTests",
             dependencies: ["UdevMonitor", "DeviceRegistry", "CUmockdev", .product(name: "Logging", package: "swift-log")]
         ),
+        // Runs the built devsyncd on a private bus over a umockdev testbed (under LD_PRELOAD, as UdevMonitorTests).
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["devsyncd", "DBus", "CUmockdev", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "DevsyncDaemonTests",
             dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]

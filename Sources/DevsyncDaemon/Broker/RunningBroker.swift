@@ -92,10 +92,10 @@ public final class RunningBroker: Sendable {
         var background: [Task<Void, Never>] = []
         if let ownerConnection {
             background.append(Task {
-                do { try await tracker.run(on: ownerConnection) } catch {
+                do { try await tracker.run(on: ownerConnection) } catch where !(error is CancellationError) {
                     logger.notice("Cannot follow logind; devices get no active-user owner suggestion",
                                   metadata: ["error": "\(error)"])
-                }
+                } catch {}
             })
         }
         // Subscribed before any source runs, so no cold-plug device's approval request is missed.
