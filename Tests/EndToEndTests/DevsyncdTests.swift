@@ -232,6 +232,43 @@ struct DevsyncdTests {
         await world.close()
     }
 
+    @Test("With ApprovalPolicy=auto a device present at start is approved for logind's active user")
+    func autoApprovalForActiveUser() async throws {
+        let world = try await World()
+        let logind = try await BusMock.start("logind", owning: "org.freedesktop.login1", on: world.bus, watching: world.client)
+        defer { logind.kill() }
+        let session = try await world.bus.busctl(
+            "call", "org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.DBus.Mock", "AddSession",
+            "ssusb", "c1", "seat0", "0", "root", "true")
+        #expect(session.status == 0, "\(session.stderr)")
+        let config = world.directory.appendingPathComponent("devsyncd.conf")
+        try "[Daemon]\nApprovalPolicy=auto\n".write(to: config, atomically: true, encoding: .utf8)
+        let changes = try await Broker.propertyChanges(world.client)
+        world.testbed.plug(.palm())
+
+        let daemon = try await startDaemon(
+            on: world.bus, client: world.client, state: world.state, extraArguments: ["--config", config.path],
+            busArgument: "system")
+        defer { daemon.kill() }
+        let palm = try await Broker.device(uid: palmUID, world.client)
+        if try await Broker.property("Status", of: palm, world.client).string != "approved" {
+            try await waiting(for: "the automatic approval") {
+                for await change in changes where change.path == palm {
+                    if change.arguments.count > 1, change.arguments[1]["Status"]?.string == "approved" { return }
+                }
+            }
+        }
+        #expect(try await Broker.property("Owner", of: palm, world.client).string == "root")
+        let policy = try await world.client.call(
+            destination: Broker.name, path: Broker.managerPath, interface: "org.freedesktop.DBus.Properties",
+            member: "Get", arguments: [.string(Broker.manager), .string("Policy")])
+        #expect(policy.first?.unwrapped.string == "auto")
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
     /// Waits until the device's `Present` is `present`, following PropertiesChanged.
     private func waitForPresent(
         _ present: Bool, on path: DBusObjectPath, _ changes: AsyncStream<DBusMessage>, _ client: DBusConnection

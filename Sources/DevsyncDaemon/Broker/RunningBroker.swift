@@ -23,14 +23,16 @@ public final class RunningBroker: Sendable {
 
     private let broker: BrokerService
     private let usb: USBDeviceSource
-    private let feeders: [Task<Void, Never>]
+    private let usbFeeder: Task<Void, Never>
+    private let otherFeeders: [Task<Void, Never>]
     private let background: [Task<Void, Never>]
     private let ownerConnection: DBusConnection?
     private let logger: Logger
 
     private init(
         configuration: DaemonConfiguration, registry: Registry, connection: DBusConnection, broker: BrokerService,
-        usb: USBDeviceSource, feeders: [Task<Void, Never>], background: [Task<Void, Never>],
+        usb: USBDeviceSource, usbFeeder: Task<Void, Never>, otherFeeders: [Task<Void, Never>],
+        background: [Task<Void, Never>],
         ownerConnection: DBusConnection?, logger: Logger
     ) {
         self.configuration = configuration
@@ -38,7 +40,8 @@ public final class RunningBroker: Sendable {
         self.connection = connection
         self.broker = broker
         self.usb = usb
-        self.feeders = feeders
+        self.usbFeeder = usbFeeder
+        self.otherFeeders = otherFeeders
         self.background = background
         self.ownerConnection = ownerConnection
         self.logger = logger
@@ -85,7 +88,7 @@ public final class RunningBroker: Sendable {
             registry = try Registry(
                 stateDirectory: configuration.stateDirectory, matcher: matcher, ownerSuggester: owners, logger: logger)
         } catch {
-            await connection.close()
+            await Self.close(connection, ownerConnection)
             throw StartError(.state, "cannot open the state directory \(configuration.stateDirectory): \(error)")
         }
 
@@ -113,14 +116,15 @@ public final class RunningBroker: Sendable {
             reloadProfiles: { [registry] in await Self.reload(profiles, into: registry) }, logger: logger)
 
         let usb = USBDeviceSource(logger: logger)
-        var feeders: [Task<Void, Never>] = []
         do {
             try usb.start()
         } catch {
             background.forEach { $0.cancel() }
-            await connection.close()
+            await Self.close(connection, ownerConnection)
             throw StartError(.udev, "cannot monitor udev: \(error)")
         }
+        // The devices present now ask for owners at once; with ApprovalPolicy=auto the active user must be known.
+        if ownerConnection != nil { await tracker.waitForFirstAnswer() }
         // Cold-plug first, in this task, so that every device present at start-up is in the registry before the
         // broker exports and takes its name; hotplug then continues in the feeder.
         var coldPlugged = Set(usb.presentDevices)
@@ -129,19 +133,19 @@ public final class RunningBroker: Sendable {
             await registry.handle(event)
             coldPlugged.remove(Self.sourceKey(of: event))
         }
-        feeders.append(Task { [registry, iterator] in
+        let usbFeeder = Task { [registry, iterator] in
             var iterator = iterator
             while let event = await iterator.next() { await registry.handle(event) }
-        })
-        for source in additionalSources {
-            feeders.append(Task { [registry] in
+        }
+        let otherFeeders = additionalSources.map { source in
+            Task { [registry] in
                 for await event in source { await registry.handle(event) }
-            })
+            }
         }
 
         let running = RunningBroker(
             configuration: configuration, registry: registry, connection: connection, broker: broker, usb: usb,
-            feeders: feeders, background: background, ownerConnection: ownerConnection, logger: logger)
+            usbFeeder: usbFeeder, otherFeeders: otherFeeders, background: background, ownerConnection: ownerConnection, logger: logger)
         do {
             try await broker.start()
         } catch {
@@ -180,14 +184,17 @@ public final class RunningBroker: Sendable {
     /// Stops gracefully: the sources stop, the events already read reach the registry, the broker unexports
     /// and the connections close. State needs no flushing: every decision was written when it was made.
     public func stop() async {
+        // udev's stream ends once the monitor is closed, after what was already read; other sources are
+        // cancelled, since they end only when their owner stops them.
         usb.stop()
-        for feeder in feeders { await feeder.value }
+        await usbFeeder.value
+        otherFeeders.forEach { $0.cancel() }
+        for feeder in otherFeeders { await feeder.value }
         await broker.stop()
         registry.finishEvents()
         for task in background { task.cancel() }
         for task in background { await task.value }
-        if let ownerConnection, ownerConnection !== connection { await ownerConnection.close() }
-        await connection.close()
+        await Self.close(connection, ownerConnection)
         logger.info("devsyncd stopped")
     }
 
@@ -199,6 +206,11 @@ public final class RunningBroker: Sendable {
         case .session: try await DBusConnection.session(logger: logger)
         case .address(let address): try await DBusConnection.connect(to: address, logger: logger)
         }
+    }
+
+    private static func close(_ connection: DBusConnection, _ ownerConnection: DBusConnection?) async {
+        if let ownerConnection, ownerConnection !== connection { await ownerConnection.close() }
+        await connection.close()
     }
 
     private static func sourceKey(of event: SourceEvent) -> String {
