@@ -232,6 +232,17 @@ struct DevsyncdTests {
         await world.close()
     }
 
+    @Test("When the bus itself goes away devsyncd stops with status 1 instead of serving nobody")
+    func busGone() async throws {
+        let world = try await World()
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+        world.bus.stop()
+        #expect(try await daemon.exited() == 1)
+        #expect(daemon.log.contains("The bus connection closed"))
+        await world.close()
+    }
+
     @Test("With ApprovalPolicy=auto a device present at start is approved for logind's active user")
     func autoApprovalForActiveUser() async throws {
         let world = try await World()
