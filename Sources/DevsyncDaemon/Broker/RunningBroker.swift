@@ -51,7 +51,8 @@ public final class RunningBroker: Sendable {
     ///
     /// - Parameters:
     ///   - additionalSources: more device sources merged into the registry with udev's (the seam for the
-    ///     Bluetooth watcher); each stream is read until it ends.
+    ///     Bluetooth watcher); each stream is read until it ends or ``stop()`` cancels it. Unlike udev's
+    ///     cold-plug, what they report first is not awaited before the bus name is taken.
     /// - Throws: ``StartError`` naming the step that failed; `nameTaken` when another process owns the name.
     public static func start(
         configuration: DaemonConfiguration, additionalSources: [AsyncStream<SourceEvent>] = [], logger: Logger
