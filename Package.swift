@@ -54,14 +54,17 @@ let package = Package(
         // The daemon's library half: configuration, owner detection, and later the composition root.
         .target(
             name: "DevsyncDaemon",
-            dependencies: ["DeviceRegistry", "DBus", "CChildProcess", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "DeviceRegistry", "DBus", "CChildProcess", "UdevMonitor", "BusService",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // MARK: Programs
         .executableTarget(
             name: "devsyncd",
             dependencies: [
-                "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth",
+                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -97,6 +100,11 @@ let package = Package(
         .testTarget(
             name: "UdevMonitorTests",
             dependencies: ["UdevMonitor", "DeviceRegistry", "CUmockdev", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Runs the built devsyncd on a private bus over a umockdev testbed (under LD_PRELOAD, as UdevMonitorTests).
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["devsyncd", "DBus", "CUmockdev", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "DevsyncDaemonTests",

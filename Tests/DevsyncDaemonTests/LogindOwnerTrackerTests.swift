@@ -54,6 +54,37 @@ struct LogindOwnerTrackerTests {
         }
     }
 
+    @Test("waitForFirstAnswer returns once logind has been asked, with the answer in place")
+    func firstAnswer() async throws {
+        try await TestBus.with { bus in
+            let logind = try await LogindMock(on: bus)
+            try await logind.addActiveSession("c1", uid: 0, user: "root")
+            try await following(bus) { tracker in
+                await tracker.waitForFirstAnswer()
+                #expect(tracker.status == .active(user: "root"))
+                // Later calls return at once.
+                await tracker.waitForFirstAnswer()
+            }
+            await logind.stop()
+        }
+    }
+
+    @Test("waitForFirstAnswer returns when logind is absent, and when the tracker stops before asking")
+    func firstAnswerWithoutLogind() async throws {
+        try await TestBus.with { bus in
+            try await following(bus) { tracker in
+                await tracker.waitForFirstAnswer()
+                #expect(tracker.status == .absent)
+            }
+            let connection = try await bus.connect("closed")
+            await connection.close()
+            let stopped = tracker()
+            _ = try? await stopped.run(on: connection)
+            await stopped.waitForFirstAnswer()
+            #expect(stopped.status == .unknown)
+        }
+    }
+
     @Test("switching the active session changes the suggestion")
     func switchingSessions() async throws {
         try await TestBus.with { bus in

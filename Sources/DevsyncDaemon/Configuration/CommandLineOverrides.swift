@@ -4,7 +4,7 @@
 public struct CommandLineOverrides: Sendable, Hashable {
     /// `--profiles DIR` (repeatable): replaces the whole profile directory list.
     public var profiles: [String]?
-    /// `--state-directory DIR`.
+    /// `--state-dir DIR`.
     public var stateDirectory: String?
     /// `--bus system|session|ADDRESS`.
     public var bus: String?
@@ -46,7 +46,7 @@ extension DaemonConfiguration {
         }
         if let directory = overrides.stateDirectory {
             guard !directory.isEmpty else {
-                throw ConfigurationError(file: "--state-directory", message: "expected a directory, got an empty string")
+                throw ConfigurationError(file: "--state-dir", message: "expected a directory, got an empty string")
             }
             result.stateDirectory = directory
         }

@@ -34,6 +34,8 @@ public final class LogindOwnerTracker: OwnerSuggesting {
     public let seat: String
     private let logger: Logger
     private let current = Mutex<Status>(.unknown)
+    /// Tasks waiting in ``waitForFirstAnswer()``; nil once logind has been asked (or ``run(on:)`` ended).
+    private let firstAnswerWaiters = Mutex<[CheckedContinuation<Void, Never>]?>([])
 
     /// A tracker for `seat`; it knows nothing until ``run(on:)`` runs.
     public init(seat: String = "seat0", logger: Logger) {
@@ -58,6 +60,7 @@ public final class LogindOwnerTracker: OwnerSuggesting {
     /// Throws only if the subscriptions cannot be made (the bus refused AddMatch); logind itself being absent or
     /// failing is not an error, just no suggestion.
     public func run(on connection: DBusConnection) async throws {
+        defer { answerFirstWaiters() }
         let owners = try await connection.nameOwnerChanges(of: Self.busName)
         let seatChanges = try await connection.signals(
             matching: DBusMatchRule(
@@ -126,12 +129,34 @@ public final class LogindOwnerTracker: OwnerSuggesting {
         return reply.first?.unwrapped ?? .string("")
     }
 
+    /// Returns once logind has been asked for the first time (whatever the answer), or ``run(on:)`` has ended,
+    /// so that a device present at start-up is not approved for nobody just because the question was still open.
+    public func waitForFirstAnswer() async {
+        await withCheckedContinuation { continuation in
+            let answered = firstAnswerWaiters.withLock { waiters in
+                guard waiters != nil else { return true }
+                waiters!.append(continuation)
+                return false
+            }
+            if answered { continuation.resume() }
+        }
+    }
+
+    private func answerFirstWaiters() {
+        let waiters = firstAnswerWaiters.withLock { waiters in
+            defer { waiters = nil }
+            return waiters ?? []
+        }
+        waiters.forEach { $0.resume() }
+    }
+
     /// Stores `status` and logs a change once, when it happens.
     private func update(_ status: Status) {
         let previous = current.withLock { value in
             defer { value = status }
             return value
         }
+        answerFirstWaiters()
         guard previous != status else { return }
         switch status {
         case .unknown:

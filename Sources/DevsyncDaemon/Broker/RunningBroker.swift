@@ -1,0 +1,323 @@
+import BusService
+import DBus
+import DeviceRegistry
+import Dispatch
+import Logging
+import Synchronization
+import UdevMonitor
+
+/// devsyncd once it runs: the registry fed by the device sources, published on the bus as `org.devsync.Broker1`.
+///
+/// ``start(configuration:additionalSources:logger:)`` wires the parts in the order `Type=dbus` readiness needs
+/// (`docs/install.md`): the bus name is taken last, once the udev monitor listens, its cold-plug enumeration is
+/// in the registry and the broker exports every device, so the device that started the service is listed
+/// before any client can ask. devsyncd's `main` only parses flags, starts this and turns signals into
+/// ``reloadProfiles()`` and ``stop()``.
+public final class RunningBroker: Sendable {
+    /// The registry the sources feed and the bus publishes.
+    public let registry: Registry
+    /// The connection the broker serves on.
+    public let connection: DBusConnection
+    /// The configuration it was started with.
+    public let configuration: DaemonConfiguration
+
+    private let broker: BrokerService
+    private let usb: USBDeviceSource
+    private let usbFeeder: Task<Void, Never>
+    private let otherFeeders: [Task<Void, Never>]
+    private let background: [Task<Void, Never>]
+    private let ownerConnection: DBusConnection?
+    private let logger: Logger
+
+    private init(
+        configuration: DaemonConfiguration, registry: Registry, connection: DBusConnection, broker: BrokerService,
+        usb: USBDeviceSource, usbFeeder: Task<Void, Never>, otherFeeders: [Task<Void, Never>],
+        background: [Task<Void, Never>],
+        ownerConnection: DBusConnection?, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.registry = registry
+        self.connection = connection
+        self.broker = broker
+        self.usb = usb
+        self.usbFeeder = usbFeeder
+        self.otherFeeders = otherFeeders
+        self.background = background
+        self.ownerConnection = ownerConnection
+        self.logger = logger
+    }
+
+    /// Starts the broker and returns once it owns `org.devsync.Broker1` (the daemon is then ready).
+    ///
+    /// - Parameters:
+    ///   - additionalSources: more device sources merged into the registry with udev's (the seam for the
+    ///     Bluetooth watcher); each stream is read until it ends or ``stop()`` cancels it. Unlike udev's
+    ///     cold-plug, what they report first is not awaited before the bus name is taken.
+    /// - Throws: ``StartError`` naming the step that failed; `nameTaken` when another process owns the name.
+    public static func start(
+        configuration: DaemonConfiguration, additionalSources: [AsyncStream<SourceEvent>] = [], logger: Logger
+    ) async throws(StartError) -> RunningBroker {
+        let profiles = ProfileSource(directories: configuration.profileDirectories, logger: logger)
+        let matcher = profiles.load().matcher
+
+        let connection: DBusConnection
+        do {
+            connection = try await Self.connect(to: configuration.bus, logger: logger)
+        } catch {
+            throw StartError(.bus, "cannot connect to the \(configuration.bus) bus: \(error)")
+        }
+
+        // logind lives on the system bus; a broker on another bus borrows it when it can, for owner suggestions.
+        let tracker = LogindOwnerTracker(logger: logger)
+        var ownerConnection: DBusConnection?
+        if configuration.bus == .system {
+            ownerConnection = connection
+        } else {
+            do {
+                let borrowed = try await DBusConnection.system(logger: logger)
+                ownerConnection = borrowed
+            } catch {
+                logger.notice(
+                    "No system bus for logind; devices get no active-user owner suggestion",
+                    metadata: ["error": "\(error)"])
+            }
+        }
+        let owners = OwnerResolution(configuration: configuration, fallback: tracker, logger: logger)
+
+        let registry: Registry
+        do {
+            registry = try Registry(
+                stateDirectory: configuration.stateDirectory, matcher: matcher, ownerSuggester: owners, logger: logger)
+        } catch {
+            await Self.close(connection, ownerConnection)
+            throw StartError(.state, "cannot open the state directory \(configuration.stateDirectory): \(error)")
+        }
+
+        var background: [Task<Void, Never>] = []
+        if let ownerConnection {
+            background.append(Task {
+                do { try await tracker.run(on: ownerConnection) } catch where !(error is CancellationError) {
+                    logger.notice("Cannot follow logind; devices get no active-user owner suggestion",
+                                  metadata: ["error": "\(error)"])
+                } catch {}
+            })
+        }
+        // Subscribed before any source runs, so no cold-plug device's approval request is missed.
+        background.append(Task { [registry] in
+            await Self.resolveOwners(
+                events: registry.events(), registry: registry, owners: owners, policy: configuration.approvalPolicy,
+                logger: logger)
+        })
+
+        let polkit = PolkitClient(connection: connection, logger: logger)
+        let broker = BrokerService(
+            connection: connection, registry: registry,
+            authorizer: CallerAuthorizer(polkit: polkit, logger: logger),
+            policy: configuration.approvalPolicy == .auto ? .auto : .ask,
+            reloadProfiles: { [registry] in await Self.reload(profiles, into: registry) }, logger: logger)
+
+        let usb = USBDeviceSource(logger: logger)
+        do {
+            try usb.start()
+        } catch {
+            background.forEach { $0.cancel() }
+            await Self.close(connection, ownerConnection)
+            throw StartError(.udev, "cannot monitor udev: \(error)")
+        }
+        // The devices present now ask for owners at once; with ApprovalPolicy=auto the active user must be known.
+        if ownerConnection != nil { await tracker.waitForFirstAnswer() }
+        // Cold-plug first, in this task, so that every device present at start-up is in the registry before the
+        // broker exports and takes its name; hotplug then continues in the feeder.
+        var coldPlugged = Set(usb.presentDevices)
+        var iterator = usb.events.makeAsyncIterator()
+        while !coldPlugged.isEmpty, let event = await iterator.next() {
+            await registry.handle(event)
+            coldPlugged.remove(Self.sourceKey(of: event))
+        }
+        let usbFeeder = Task { [registry, iterator] in
+            var iterator = iterator
+            while let event = await iterator.next() { await registry.handle(event) }
+        }
+        let otherFeeders = additionalSources.map { source in
+            Task { [registry] in
+                for await event in source { await registry.handle(event) }
+            }
+        }
+
+        let running = RunningBroker(
+            configuration: configuration, registry: registry, connection: connection, broker: broker, usb: usb,
+            usbFeeder: usbFeeder, otherFeeders: otherFeeders, background: background, ownerConnection: ownerConnection, logger: logger)
+        do {
+            try await broker.start()
+        } catch {
+            await running.stop()
+            throw StartError(.bus, "cannot export the broker's objects: \(error)")
+        }
+        do throws(BrokerError) {
+            try await BrokerService.requestBusName(on: connection)
+        } catch {
+            let message = await Self.nameTakenMessage(error, on: connection)
+            await running.stop()
+            throw StartError(error.code == .nameTaken ? .nameTaken : .bus, message)
+        }
+        let deviceCount = await registry.devices().count
+        logger.info(
+            "devsyncd ready",
+            metadata: [
+                "bus": "\(configuration.bus)", "name": "\(BrokerContract.busName)",
+                "devices": "\(deviceCount)", "policy": "\(configuration.approvalPolicy)",
+            ])
+        return running
+    }
+
+    /// Re-reads the profiles and re-matches every present device (SIGHUP, and the bus's ReloadProfiles).
+    @discardableResult
+    public func reloadProfiles() async -> (rules: Int, errors: [String]) {
+        await Self.reload(
+            ProfileSource(directories: configuration.profileDirectories, logger: logger), into: registry)
+    }
+
+    /// Returns once the bus connection closes (the bus went away, or ``stop()`` closed it).
+    public func waitUntilDisconnected() async {
+        await connection.waitUntilClosed()
+    }
+
+    /// Stops gracefully: the sources stop, the events already read reach the registry, the broker unexports
+    /// and the connections close. State needs no flushing: every decision was written when it was made.
+    public func stop() async {
+        // udev's stream ends once the monitor is closed, after what was already read; other sources are
+        // cancelled, since they end only when their owner stops them.
+        usb.stop()
+        await usbFeeder.value
+        otherFeeders.forEach { $0.cancel() }
+        for feeder in otherFeeders { await feeder.value }
+        await broker.stop()
+        registry.finishEvents()
+        for task in background { task.cancel() }
+        for task in background { await task.value }
+        await Self.close(connection, ownerConnection)
+        logger.info("devsyncd stopped")
+    }
+
+    // MARK: Steps
+
+    private static func connect(to bus: DaemonConfiguration.Bus, logger: Logger) async throws -> DBusConnection {
+        switch bus {
+        case .system: try await DBusConnection.system(logger: logger)
+        case .session: try await DBusConnection.session(logger: logger)
+        case .address(let address): try await DBusConnection.connect(to: address, logger: logger)
+        }
+    }
+
+    private static func close(_ connection: DBusConnection, _ ownerConnection: DBusConnection?) async {
+        if let ownerConnection, ownerConnection !== connection { await ownerConnection.close() }
+        await connection.close()
+    }
+
+    private static func sourceKey(of event: SourceEvent) -> String {
+        switch event {
+        case .arrived(let observation), .changed(let observation): observation.sourceKey
+        case .departed(_, let sourceKey): sourceKey
+        }
+    }
+
+    private static func reload(_ profiles: ProfileSource, into registry: Registry) async -> (rules: Int, errors: [String]) {
+        let load = profiles.load()
+        await registry.reload(matcher: load.matcher)
+        return (load.rules, load.errors)
+    }
+
+    /// Runs the owner policy for each approval request and, with `ApprovalPolicy=auto`, approves for its answer.
+    private static func resolveOwners(
+        events: AsyncStream<RegistryEvent>, registry: Registry, owners: OwnerResolution,
+        policy: DaemonConfiguration.ApprovalPolicy, logger: Logger
+    ) async {
+        await withTaskGroup(of: Void.self) { group in
+            for await event in events {
+                switch event {
+                case .approvalRequested(let uid, _):
+                    // A callout may take seconds; other devices must not wait for it.
+                    group.addTask {
+                        guard let record = await registry.device(uid: uid), record.status == .pending else { return }
+                        let owner = await owners.resolveOwner(for: record)
+                        guard policy == .auto else {
+                            logger.info("Device awaits approval", metadata: ["uid": "\(uid)", "suggested-owner": "\(owner ?? "-")"])
+                            return
+                        }
+                        guard let owner else {
+                            logger.notice("No owner to approve for; the device stays pending", metadata: ["uid": "\(uid)"])
+                            return
+                        }
+                        do {
+                            try await registry.approve(uid: uid, owner: owner)
+                            logger.info("Device approved automatically", metadata: ["uid": "\(uid)", "owner": "\(owner)"])
+                        } catch {
+                            // Decided or gone meanwhile; nothing to approve.
+                            logger.debug("Automatic approval skipped", metadata: ["uid": "\(uid)", "error": "\(error)"])
+                        }
+                        owners.forget(uid: uid)
+                    }
+                case .changed(let record) where record.status != .pending:
+                    owners.forget(uid: record.uid)
+                case .removed(let uid):
+                    owners.forget(uid: uid)
+                default:
+                    break
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private static func nameTakenMessage(_ error: BrokerError, on connection: DBusConnection) async -> String {
+        guard error.code == .nameTaken else { return "\(error)" }
+        var pid = "?"
+        if let owner = try? await connection.nameOwner(of: BrokerContract.busName),
+            let credentials = try? await connection.credentials(of: owner), let known = credentials.pid
+        {
+            pid = String(known)
+        }
+        return "another devsyncd already owns \(BrokerContract.busName) (pid \(pid))"
+    }
+}
+
+/// Why the broker could not start, with the step that failed and a sentence for the operator.
+public struct StartError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The start-up step that failed.
+    public enum Step: Sendable, Hashable {
+        /// Connecting to the bus or exporting on it.
+        case bus
+        /// Opening the state directory.
+        case state
+        /// Opening the udev monitor.
+        case udev
+        /// Another process owns `org.devsync.Broker1`.
+        case nameTaken
+    }
+
+    /// The step that failed.
+    public var step: Step
+    /// What went wrong, for the log and the exit message.
+    public var message: String
+
+    /// An error at `step`.
+    public init(_ step: Step, _ message: String) {
+        self.step = step
+        self.message = message
+    }
+
+    /// The message.
+    public var description: String { message }
+}
+
+/// The configured profile directories, compiled into a matcher; a broken file is skipped (and logged with its
+/// file:line:column by the loader), the rest kept.
+struct ProfileSource: Sendable {
+    var directories: [String]
+    var logger: Logger
+
+    func load() -> (matcher: CompiledMatcher, rules: Int, errors: [String]) {
+        let load = ProfileLoader(logger: logger).load(directories: directories)
+        return (CompiledMatcher(load.profiles), load.profiles.rules.count, load.errors.map(\.description))
+    }
+}

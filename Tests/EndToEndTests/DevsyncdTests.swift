@@ -1,0 +1,294 @@
+import DBus
+import Foundation
+import Testing
+
+// These scenarios run the built devsyncd as a separate process on a private dbus-daemon, over a umockdev
+// testbed this process creates. umockdev's testbed API needs its preload in this process too, so the suite runs
+// only under it, as `make check` does:
+//
+//     LD_PRELOAD=libumockdev-preload.so.0 swift test --filter EndToEndTests
+//
+// devsyncd gets the preload and the testbed's UMOCKDEV_DIR; every other helper (dbus-daemon, busctl, dbusmock)
+// runs without them. The testbed (UMOCKDEV_DIR) is process-global, so the scenarios run one at a time.
+
+@Suite(
+    "devsyncd end to end (private bus, umockdev)", .serialized,
+    .enabled(if: Testbed.preloadActive, "needs LD_PRELOAD=libumockdev-preload.so.0 (see the top of this file)")
+)
+struct DevsyncdTests {
+    /// One scenario's world: a testbed, a bus, a client connection on it and a state directory.
+    final class World: @unchecked Sendable {  // used from one test task at a time
+        let testbed = Testbed()
+        let bus: TestBus
+        let client: DBusConnection
+        let directory: URL
+        var state: URL { directory.appendingPathComponent("state") }
+
+        init() async throws {
+            bus = try TestBus()
+            client = try await bus.connect()
+            directory = try temporaryDirectory("world")
+        }
+
+        func close() async {
+            await client.close()
+            bus.stop()
+            testbed.close()
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    @Test("A Palm present at start is published, pending, once the name appears")
+    func coldPlugBeforeReadiness() async throws {
+        let world = try await World()
+        world.testbed.plug(.palm())
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+
+        // No waiting after readiness: the device must already be there when the name appears (Type=dbus).
+        let listed = try await Broker.devices(world.client)
+        #expect(listed.count == 1)
+        let palm = try await Broker.device(uid: palmUID, world.client)
+        #expect(listed.first == palm)
+        #expect(try await Broker.property("Status", of: palm, world.client).string == "pending")
+        #expect(try await Broker.property("Plugin", of: palm, world.client).string == "palm-sync")
+        #expect(try await Broker.property("Present", of: palm, world.client).bool == true)
+
+        // busctl, as a client would use it, sees the same.
+        let list = try await world.bus.busctl("call", Broker.name, "/org/devsync/Broker1", Broker.manager, "ListDevices")
+        #expect(list.status == 0)
+        #expect(list.stdout.hasPrefix("ao 1 "))
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
+    @Test("A hotplugged MTP player is announced with DeviceAdded")
+    func hotplugAnnounced() async throws {
+        let world = try await World()
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+        #expect(try await Broker.devices(world.client).isEmpty)
+
+        let added = try await Broker.signals("DeviceAdded", world.client)
+        world.testbed.plug(.mtpPlayer())
+        let path = try await waiting(for: "DeviceAdded") { () async -> DBusObjectPath? in
+            for await signal in added { return signal.arguments.first?.objectPath }
+            return nil
+        }
+        let player = try await Broker.device(uid: playerUID, world.client)
+        #expect(path == player)
+        #expect(try await Broker.property("Plugin", of: player, world.client).string == "mtp")
+        #expect(try await Broker.property("Kind", of: player, world.client).string == "media-player")
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
+    @Test("An approval (by root) survives a restart: status and owner are kept")
+    func approvalPersists() async throws {
+        let world = try await World()
+        world.testbed.plug(.palm())
+        var daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+        let palm = try await Broker.device(uid: palmUID, world.client)
+
+        let approve = try await world.bus.busctl(
+            "call", Broker.name, "\(palm)", Broker.device, "Approve", "sa{sv}", "root", "0")
+        #expect(approve.status == 0, "\(approve.stderr)")
+        #expect(try await Broker.property("Status", of: palm, world.client).string == "approved")
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        let again = try await Broker.device(uid: palmUID, world.client)
+        #expect(again == palm)
+        #expect(try await Broker.property("Status", of: again, world.client).string == "approved")
+        #expect(try await Broker.property("Owner", of: again, world.client).string == "root")
+        #expect(try await Broker.property("Present", of: again, world.client).bool == true)
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
+    @Test("A rejected device stays rejected when it is plugged in again")
+    func rejectionSticks() async throws {
+        let world = try await World()
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+        let changes = try await Broker.propertyChanges(world.client)
+        let added = try await Broker.signals("DeviceAdded", world.client)
+
+        let plugged = world.testbed.plug(.mtpPlayer())
+        _ = try await waiting(for: "DeviceAdded") { for await _ in added { return } }
+        let player = try await Broker.device(uid: playerUID, world.client)
+        let reject = try await world.bus.gdbus(
+            "call", "--dest", Broker.name, "--object-path", "\(player)", "--method", "\(Broker.device).Reject", "{}")
+        #expect(reject.status == 0, "\(reject.stderr)")
+        #expect(try await Broker.property("Status", of: player, world.client).string == "rejected")
+
+        // Unplugged: a stored device stays listed, absent.
+        world.testbed.unplug(plugged)
+        try await waitForPresent(false, on: player, changes, world.client)
+        // Plugged again (into another port: umockdev cannot re-create a removed device's bus link): present,
+        // the same uid, and still rejected.
+        world.testbed.plug(.mtpPlayer(port: "1-6"))
+        try await waitForPresent(true, on: player, changes, world.client)
+        #expect(try await Broker.device(uid: playerUID, world.client) == player)
+        #expect(try await Broker.property("Status", of: player, world.client).string == "rejected")
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
+    @Test("SIGHUP reloads the profiles: an administrator's new rule makes a present gadget a sync device")
+    func reloadOnSIGHUP() async throws {
+        let world = try await World()
+        let admin = world.directory.appendingPathComponent("admin-profiles")
+        try FileManager.default.createDirectory(at: admin, withIntermediateDirectories: true)
+        world.testbed.plug(.gadget())
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state, profiles: [admin])
+        defer { daemon.kill() }
+        #expect(try await Broker.devices(world.client).isEmpty)
+
+        try """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <deviceinfo version="0.2">
+              <device>
+                <match key="usb.vendor_id" int="0x1d6b">
+                  <match key="usb.product_id" int="0x7777">
+                    <merge key="sync.kind" type="string">pda</merge>
+                    <merge key="sync.plugin" type="string">file-sync</merge>
+                    <merge key="sync.datatypes" type="strlist">files</merge>
+                  </match>
+                </match>
+              </device>
+            </deviceinfo>
+            """.write(to: admin.appendingPathComponent("50-gadget.fdi"), atomically: true, encoding: .utf8)
+        let added = try await Broker.signals("DeviceAdded", world.client)
+        daemon.send(SIGHUP)
+        _ = try await waiting(for: "DeviceAdded after SIGHUP") { for await _ in added { return } }
+        let gadget = try await Broker.device(uid: gadgetUID, world.client)
+        #expect(try await Broker.property("Plugin", of: gadget, world.client).string == "file-sync")
+        #expect(try await Broker.property("Profile", of: gadget, world.client).string?.contains("50-gadget.fdi") == true)
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
+    @Test("A second devsyncd on the same bus exits non-zero, naming the first one's pid")
+    func secondDaemonRefused() async throws {
+        let world = try await World()
+        let first = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { first.kill() }
+
+        let second = try DaemonProcess(
+            ["--bus", world.bus.address, "--state-dir", world.directory.appendingPathComponent("state2").path,
+             "--profiles", repositoryRoot.appendingPathComponent("fdi-profiles").path],
+            bus: world.bus, logDirectory: world.directory)
+        defer { second.kill() }
+        let status = try await second.exited()
+        #expect(status != 0)
+        #expect(second.log.contains("another devsyncd already owns org.devsync.Broker1 (pid \(first.process.processIdentifier))"))
+        // The first one still serves.
+        #expect(try await world.client.nameOwner(of: Broker.name) != nil)
+        #expect(try await Broker.devices(world.client).isEmpty)
+
+        first.send(SIGTERM)
+        #expect(try await first.exited() == 0)
+        await world.close()
+    }
+
+    @Test("devsyncd keeps serving when logind and polkit vanish from the bus")
+    func survivesPeersGoingAway() async throws {
+        let world = try await World()
+        let logind = try await BusMock.start("logind", owning: "org.freedesktop.login1", on: world.bus, watching: world.client)
+        let polkit = try await BusMock.start(
+            "polkitd", owning: "org.freedesktop.PolicyKit1", on: world.bus, watching: world.client)
+        // --bus system with DBUS_SYSTEM_BUS_ADDRESS at the test bus: the broker and the logind tracker share it.
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state, busArgument: "system")
+        defer { daemon.kill() }
+
+        logind.kill()
+        polkit.kill()
+        let added = try await Broker.signals("DeviceAdded", world.client)
+        world.testbed.plug(.mtpPlayer())
+        _ = try await waiting(for: "DeviceAdded after the peers left") { for await _ in added { return } }
+        let player = try await Broker.device(uid: playerUID, world.client)
+        #expect(try await Broker.property("Status", of: player, world.client).string == "pending")
+        // Root is authorized without polkit, so a decision still goes through.
+        let approve = try await world.bus.busctl(
+            "call", Broker.name, "\(player)", Broker.device, "Approve", "sa{sv}", "root", "0")
+        #expect(approve.status == 0, "\(approve.stderr)")
+        #expect(daemon.process.isRunning)
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
+    @Test("When the bus itself goes away devsyncd stops with status 1 instead of serving nobody")
+    func busGone() async throws {
+        let world = try await World()
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+        world.bus.stop()
+        #expect(try await daemon.exited() == 1)
+        #expect(daemon.log.contains("The bus connection closed"))
+        await world.close()
+    }
+
+    @Test("With ApprovalPolicy=auto a device present at start is approved for logind's active user")
+    func autoApprovalForActiveUser() async throws {
+        let world = try await World()
+        let logind = try await BusMock.start("logind", owning: "org.freedesktop.login1", on: world.bus, watching: world.client)
+        defer { logind.kill() }
+        let session = try await world.bus.busctl(
+            "call", "org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.DBus.Mock", "AddSession",
+            "ssusb", "c1", "seat0", "0", "root", "true")
+        #expect(session.status == 0, "\(session.stderr)")
+        let config = world.directory.appendingPathComponent("devsyncd.conf")
+        try "[Daemon]\nApprovalPolicy=auto\n".write(to: config, atomically: true, encoding: .utf8)
+        let changes = try await Broker.propertyChanges(world.client)
+        world.testbed.plug(.palm())
+
+        let daemon = try await startDaemon(
+            on: world.bus, client: world.client, state: world.state, extraArguments: ["--config", config.path],
+            busArgument: "system")
+        defer { daemon.kill() }
+        let palm = try await Broker.device(uid: palmUID, world.client)
+        if try await Broker.property("Status", of: palm, world.client).string != "approved" {
+            try await waiting(for: "the automatic approval") {
+                for await change in changes where change.path == palm {
+                    if change.arguments.count > 1, change.arguments[1]["Status"]?.string == "approved" { return }
+                }
+            }
+        }
+        #expect(try await Broker.property("Owner", of: palm, world.client).string == "root")
+        let policy = try await world.client.call(
+            destination: Broker.name, path: Broker.managerPath, interface: "org.freedesktop.DBus.Properties",
+            member: "Get", arguments: [.string(Broker.manager), .string("Policy")])
+        #expect(policy.first?.unwrapped.string == "auto")
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
+    /// Waits until the device's `Present` is `present`, following PropertiesChanged.
+    private func waitForPresent(
+        _ present: Bool, on path: DBusObjectPath, _ changes: AsyncStream<DBusMessage>, _ client: DBusConnection
+    ) async throws {
+        if try await Broker.property("Present", of: path, client).bool == present { return }
+        try await waiting(for: "Present=\(present)") {
+            for await change in changes where change.path == path {
+                if change.arguments.count > 1, change.arguments[1]["Present"]?.bool == present { return }
+            }
+        }
+    }
+}

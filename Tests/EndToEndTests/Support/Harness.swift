@@ -1,0 +1,386 @@
+import DBus
+import Foundation
+import Logging
+import Synchronization
+
+/// The environment every helper process gets: this process's, without umockdev's preload, so that only
+/// devsyncd sees the testbed (a dbus-daemon or busctl under the preload would read the fake /sys for nothing).
+func plainEnvironment() -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["LD_PRELOAD"] = nil
+    environment["UMOCKDEV_DIR"] = nil
+    return environment
+}
+
+/// The repository root, where `fdi-profiles/` lives.
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// A fresh directory under /tmp, removed by the caller.
+func temporaryDirectory(_ label: String) throws -> URL {
+    let url = URL(fileURLWithPath: "/tmp/devsync-e2e-\(label)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "gave up waiting for \(what)" }
+}
+
+/// Runs `body`, giving up after a generous bound so that a broken daemon fails the test instead of hanging it.
+/// The bound is a safety net, not a measurement: nothing asserts how long anything took.
+func waiting<T: Sendable>(for what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(60))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let result = try await group.next(), let value = result else { throw TimedOut(what: what) }
+        return value
+    }
+}
+
+/// A private dbus-daemon for one test, killed at the end (SIGKILL: a child of the test process ignored SIGTERM).
+final class TestBus: @unchecked Sendable {  // immutable after init; stop() is serialised by `lock`
+    let directory: URL
+    /// The `unix:path=…` address; busctl, gdbus, dbusmock and devsyncd all accept it.
+    let address: String
+    private let process: Process
+    private let lock = NSLock()
+    private var stopped = false
+
+    init() throws {
+        directory = try temporaryDirectory("bus")
+        let socket = directory.appendingPathComponent("bus").path
+        let config = directory.appendingPathComponent("bus.conf")
+        try """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:path=\(socket)</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow user="*"/>
+                <allow send_destination="*" eavesdrop="true"/>
+                <allow eavesdrop="true"/>
+                <allow own="*"/>
+              </policy>
+            </busconfig>
+            """.write(to: config, atomically: true, encoding: .utf8)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
+        process.arguments = ["--config-file=\(config.path)", "--nofork", "--print-address"]
+        process.environment = plainEnvironment()
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The daemon prints its address once it listens: that line is the readiness signal.
+        var line = Data()
+        let reader = output.fileHandleForReading
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        guard String(decoding: line, as: UTF8.self).hasPrefix("unix:") else {
+            kill(process.processIdentifier, SIGKILL)
+            throw DBusError(name: "org.devsync.Test.Error", message: "dbus-daemon printed no address")
+        }
+        address = "unix:path=\(socket)"
+    }
+
+    func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped else { return }
+        stopped = true
+        kill(process.processIdentifier, SIGKILL)
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    deinit { stop() }
+
+    /// A new connection to this bus, for watching names and signals and reading properties.
+    func connect() async throws -> DBusConnection {
+        var logger = Logger(label: "e2e.client")
+        logger.logLevel = .warning
+        return try await DBusConnection.connect(to: address, logger: logger)
+    }
+
+    /// Runs `busctl --address=… args…` (as root, the test's user).
+    func busctl(_ arguments: String...) async throws -> CommandResult {
+        try await Command.run("/usr/bin/busctl", ["--address=\(address)"] + arguments)
+    }
+
+    /// Runs `gdbus <verb> --address … args…`.
+    func gdbus(_ verb: String, _ arguments: String...) async throws -> CommandResult {
+        try await Command.run("/usr/bin/gdbus", [verb, "--address", address] + arguments)
+    }
+}
+
+/// What a finished command printed and how it ended.
+struct CommandResult: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum Command {
+    /// Runs a program without blocking a thread: output goes to files, the exit is awaited.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> CommandResult {
+        let directory = try temporaryDirectory("cmd")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("out")
+        let err = directory.appendingPathComponent("err")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        let outHandle = try FileHandle(forWritingTo: out)
+        let errHandle = try FileHandle(forWritingTo: err)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = plainEnvironment()
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        process.standardInput = FileHandle.nullDevice
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        try outHandle.close()
+        try errHandle.close()
+        return CommandResult(
+            status: status,
+            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+}
+
+/// A dbusmock template (`logind`, `polkitd`) on a test bus, killed with SIGKILL when the test says so.
+final class BusMock: @unchecked Sendable {  // immutable after init
+    private let process: Process
+
+    private init(process: Process) { self.process = process }
+
+    /// Starts `template` on `bus` and waits until it owns `name`.
+    static func start(_ template: String, owning name: String, on bus: TestBus, watching client: DBusConnection) async throws -> BusMock {
+        let changes = try await client.nameOwnerChanges(of: name)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-m", "dbusmock", "--template", template]
+        var environment = plainEnvironment()
+        environment["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let mock = BusMock(process: process)
+        if try await client.nameOwner(of: name) == nil {
+            try await waiting(for: "\(template) mock to own \(name)") {
+                for await change in changes where change.newOwner != nil { return }
+            }
+        }
+        return mock
+    }
+
+    /// Kills the mock at once, as a crashing service would go.
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit { kill() }
+}
+
+/// The built `devsyncd`, next to the test bundle in the build directory.
+func devsyncdBinary() throws -> URL {
+    let candidates = [
+        Bundle.main.bundleURL.deletingLastPathComponent(),
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        Bundle.main.bundleURL,
+    ]
+    for directory in candidates {
+        let url = directory.appendingPathComponent("devsyncd")
+        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "devsyncd next to \(candidates)"])
+}
+
+/// One devsyncd process under umockdev's preload, seeing the test's testbed; its stderr goes to a file.
+final class DaemonProcess: @unchecked Sendable {  // immutable after init
+    let process: Process
+    let logFile: URL
+    private let exitStatus = ExitStatus()
+
+    /// Starts devsyncd with `arguments`; the testbed must exist (it sets UMOCKDEV_DIR in this process).
+    init(_ arguments: [String], bus: TestBus, logDirectory: URL) throws {
+        logFile = logDirectory.appendingPathComponent("devsyncd-\(UUID().uuidString.prefix(6)).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        var environment = plainEnvironment()
+        environment["LD_PRELOAD"] = "libumockdev-preload.so.0"
+        environment["UMOCKDEV_DIR"] = String(cString: getenv("UMOCKDEV_DIR"))
+        // logind and polkit are looked for on the "system" bus: the test bus, never the host's.
+        environment["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address
+        process = Process()
+        process.executableURL = try devsyncdBinary()
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        process.terminationHandler = { [exitStatus] process in exitStatus.set(process.terminationStatus) }
+        try process.run()
+        try log.close()
+    }
+
+    /// What devsyncd has logged so far.
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// Waits for devsyncd to exit and returns its status.
+    func exited() async throws -> Int32 {
+        let status = exitStatus
+        return try await waiting(for: "devsyncd to exit") {
+            guard let value = await status.value() else { throw CancellationError() }
+            return value
+        }
+    }
+
+    /// Sends `signal` to devsyncd.
+    func send(_ signal: Int32) { Foundation.kill(process.processIdentifier, signal) }
+
+    /// Makes sure nothing outlives the test.
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit { kill() }
+}
+
+/// A process's exit status, awaited by any number of tasks; a cancelled waiter gets nil at once (unlike
+/// `Task.value`, which would keep a cancelled task group waiting for a process that never exits).
+final class ExitStatus: Sendable {
+    private struct State {
+        var status: Int32?
+        var next = 0
+        var waiters: [Int: CheckedContinuation<Int32?, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    func set(_ status: Int32) {
+        let waiters = state.withLock { state in
+            state.status = status
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        waiters.forEach { $0.resume(returning: status) }
+    }
+
+    func value() async -> Int32? {
+        let id = state.withLock { state in
+            state.next += 1
+            return state.next
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let ready: Int32?? = state.withLock { state in
+                    if let status = state.status { return .some(status) }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: nil)
+        }
+    }
+}
+
+/// Starts devsyncd on `bus` with the shipped profiles (and `extraArguments`) and returns once it owns
+/// org.devsync.Broker1 — its readiness, as systemd's Type=dbus sees it.
+func startDaemon(
+    on bus: TestBus, client: DBusConnection, state: URL, profiles: [URL] = [], extraArguments: [String] = [],
+    busArgument: String? = nil
+) async throws -> DaemonProcess {
+    let changes = try await client.nameOwnerChanges(of: Broker.name)
+    let profileArguments = ([repositoryRoot.appendingPathComponent("fdi-profiles")] + profiles)
+        .flatMap { ["--profiles", $0.path] }
+    let daemon = try DaemonProcess(
+        ["--bus", busArgument ?? bus.address, "--state-dir", state.path, "--log-level", "debug"] + profileArguments
+            + extraArguments,
+        bus: bus, logDirectory: state.deletingLastPathComponent())
+    let ready = try await waiting(for: "devsyncd to own \(Broker.name)") { () async throws -> Bool in
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await change in changes where change.newOwner?.isEmpty == false { return true }
+                return false
+            }
+            group.addTask {
+                _ = try await daemon.exited()
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+    }
+    if !ready {
+        daemon.kill()
+        throw DBusError(name: "org.devsync.Test.Error", message: "devsyncd did not become ready:\n\(daemon.log)")
+    }
+    return daemon
+}
+
+/// The broker's names, and typed reads of its objects through a client connection.
+enum Broker {
+    static let name = "org.devsync.Broker1"
+    static let managerPath = try! DBusObjectPath("/org/devsync/Broker1")
+    static let manager = "org.devsync.Broker1.Manager"
+    static let device = "org.devsync.Broker1.Device"
+
+    /// ListDevices' paths.
+    static func devices(_ client: DBusConnection) async throws -> [DBusObjectPath] {
+        let reply = try await client.call(destination: name, path: managerPath, interface: manager, member: "ListDevices")
+        return reply.first?.arrayElements?.compactMap(\.objectPath) ?? []
+    }
+
+    /// DeviceByUid.
+    static func device(uid: String, _ client: DBusConnection) async throws -> DBusObjectPath {
+        let reply = try await client.call(
+            destination: name, path: managerPath, interface: manager, member: "DeviceByUid", arguments: [.string(uid)])
+        guard let path = reply.first?.objectPath else { throw TimedOut(what: "a device path in DeviceByUid's reply") }
+        return path
+    }
+
+    /// One property of a device object.
+    static func property(_ property: String, of path: DBusObjectPath, _ client: DBusConnection) async throws -> DBusValue {
+        let reply = try await client.call(
+            destination: name, path: path, interface: "org.freedesktop.DBus.Properties", member: "Get",
+            arguments: [.string(device), .string(property)])
+        return reply.first?.unwrapped ?? .string("")
+    }
+
+    /// A stream of the Manager's `member` signals, subscribed before the test acts.
+    static func signals(_ member: String, _ client: DBusConnection) async throws -> AsyncStream<DBusMessage> {
+        try await client.signals(matching: DBusMatchRule(interface: manager, member: member))
+    }
+
+    /// A stream of PropertiesChanged on device objects.
+    static func propertyChanges(_ client: DBusConnection) async throws -> AsyncStream<DBusMessage> {
+        try await client.signals(matching: DBusMatchRule(
+            interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged", arg0: device))
+    }
+}
+
+/// The Palm's uid prefix (`usb-VVVV-PPPP-<serial>`); DeviceByUid accepts a unique prefix.
+let palmUID = "usb-0830-0061"
+/// The MTP player's uid prefix.
+let playerUID = "usb-0781-74d0"
+/// The administrator-profiled gadget's uid prefix.
+let gadgetUID = "usb-1d6b-7777"
