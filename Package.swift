@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "DevsyncDaemon",
             dependencies: [
-                "DeviceRegistry", "DBus", "CChildProcess", "UdevMonitor", "BusService",
+                "DeviceRegistry", "DBus", "CChildProcess", "UdevMonitor", "BusService", "Bluetooth",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

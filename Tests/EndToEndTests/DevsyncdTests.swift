@@ -280,6 +280,66 @@ struct DevsyncdTests {
         await world.close()
     }
 
+    @Test("A phone paired over Bluetooth is published like a plugged-in one, and its SyncML service picks the plugin")
+    func pairedPhonePublished() async throws {
+        let world = try await World()
+        let bluez = try await BusMock.start("bluez5", owning: "org.bluez", on: world.bus, watching: world.client)
+        defer { bluez.kill() }
+        func mock(_ arguments: String...) async throws {
+            let result = try await world.bus.busctl(
+                ["call", "org.bluez", "/", "org.bluez.Mock"] + arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        try await mock("AddAdapter", "ss", "hci0", "devsync-test")
+        try await mock("AddDevice", "sss", "hci0", "00:16:20:AB:CD:EF", "Nokia 6021")
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state, busArgument: "system")
+        defer { daemon.kill() }
+        #expect(try await Broker.devices(world.client).isEmpty, "an unpaired device is not a sync device")
+
+        let added = try await Broker.signals("DeviceAdded", world.client)
+        let changes = try await Broker.propertyChanges(world.client)
+        let devicePath = "/org/bluez/hci0/dev_00_16_20_AB_CD_EF"
+        // dbusmock 0.28's PairDevice keeps an empty Class; set it as bluetoothd knows it from the inquiry.
+        let update = try await world.bus.busctl(
+            "call", "org.bluez", devicePath, "org.freedesktop.DBus.Mock", "UpdateProperties", "sa{sv}",
+            "org.bluez.Device1", "1", "Class", "u", "5898764")
+        #expect(update.status == 0, "\(update.stderr)")
+        try await mock("PairDevice", "ssi", "hci0", "00:16:20:AB:CD:EF", "5898764")
+        _ = try await waiting(for: "DeviceAdded for the paired phone") { for await _ in added { return } }
+
+        let phone = try await Broker.device(uid: "bt-00:16:20:AB:CD:EF", world.client)
+        #expect(try await Broker.property("Transport", of: phone, world.client).string == "bluetooth")
+        #expect(try await Broker.property("Kind", of: phone, world.client).string == "phone")
+        #expect(try await Broker.property("Status", of: phone, world.client).string == "pending")
+
+        // The phone turns out to offer a SyncML client: the plugin follows its services.
+        let uuids = ["00001105-0000-1000-8000-00805f9b34fb", "0000112f-0000-1000-8000-00805f9b34fb",
+                     "00000002-0000-1000-8000-0002ee000002"]
+        let syncml = try await world.bus.busctl(
+            ["call", "org.bluez", devicePath, "org.freedesktop.DBus.Mock", "UpdateProperties", "sa{sv}",
+             "org.bluez.Device1", "1", "UUIDs", "as", "\(uuids.count)"] + uuids)
+        #expect(syncml.status == 0, "\(syncml.stderr)")
+        if try await Broker.property("Plugin", of: phone, world.client).string != "syncml-obex-client" {
+            try await waiting(for: "the SyncML plugin") {
+                for await change in changes where change.path == phone {
+                    if change.arguments.count > 1, change.arguments[1]["Plugin"]?.string == "syncml-obex-client" { return }
+                }
+            }
+        }
+        #expect(try await Broker.property("Plugin", of: phone, world.client).string == "syncml-obex-client")
+
+        // Unpairing is unplugging: a pending device is dropped.
+        let removed = try await Broker.signals("DeviceRemoved", world.client)
+        let unpair = try await world.bus.busctl(
+            "call", "org.bluez", "/org/bluez/hci0", "org.bluez.Adapter1", "RemoveDevice", "o", devicePath)
+        #expect(unpair.status == 0, "\(unpair.stderr)")
+        _ = try await waiting(for: "DeviceRemoved after unpairing") { for await _ in removed { return } }
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
     /// Waits until the device's `Present` is `present`, following PropertiesChanged.
     private func waitForPresent(
         _ present: Bool, on path: DBusObjectPath, _ changes: AsyncStream<DBusMessage>, _ client: DBusConnection

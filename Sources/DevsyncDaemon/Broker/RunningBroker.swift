@@ -1,3 +1,4 @@
+import Bluetooth
 import BusService
 import DBus
 import DeviceRegistry
@@ -138,7 +139,13 @@ public final class RunningBroker: Sendable {
             var iterator = iterator
             while let event = await iterator.next() { await registry.handle(event) }
         }
-        let otherFeeders = additionalSources.map { source in
+        // Paired Bluetooth devices are handled as if plugged in: BlueZ lives on the system bus, like logind. With
+        // no BlueZ the watcher logs that once and waits for bluetoothd to appear.
+        var sources = additionalSources
+        if let ownerConnection {
+            sources.append(BlueZWatcher(connection: ownerConnection, logger: logger).events())
+        }
+        let otherFeeders = sources.map { source in
             Task { [registry] in
                 for await event in source { await registry.handle(event) }
             }

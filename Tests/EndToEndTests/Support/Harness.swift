@@ -114,6 +114,11 @@ final class TestBus: @unchecked Sendable {  // immutable after init; stop() is s
 
     /// Runs `busctl --address=… args…` (as root, the test's user).
     func busctl(_ arguments: String...) async throws -> CommandResult {
+        try await busctl(arguments)
+    }
+
+    /// Runs `busctl --address=… arguments…`.
+    func busctl(_ arguments: [String]) async throws -> CommandResult {
         try await Command.run("/usr/bin/busctl", ["--address=\(address)"] + arguments)
     }
 
