@@ -80,10 +80,16 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DBusTests", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
+        // Test-only support shared by the test targets (private dbus-daemon, client commands); never in a product.
+        .target(
+            name: "DevsyncTestSupport",
+            dependencies: ["DBus", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/DevsyncTestSupport"
+        ),
+        .testTarget(name: "DBusTests", dependencies: ["DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "BusServiceTests",
-            dependencies: ["BusService", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["BusService", "DeviceRegistry", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         // Spawned and SIGKILLed by DeviceRegistryTests' store crash test; found next to the test bundle.
         .executableTarget(
@@ -93,7 +99,9 @@ let package = Package(
         ),
         .testTarget(
             name: "DevsyncCtlTests",
-            dependencies: ["devsyncctl", "BusService", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "devsyncctl", "BusService", "DeviceRegistry", "DBus", "DevsyncTestSupport",
+                .product(name: "Logging", package: "swift-log")]
         ),
         // Test-only: umockdev's testbed (fake sysfs, synthetic uevents). Run under LD_PRELOAD=libumockdev-preload.so.0.
         .systemLibrary(name: "CUmockdev", path: "Tests/CUmockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
@@ -104,11 +112,11 @@ let package = Package(
         // Runs the built devsyncd on a private bus over a umockdev testbed (under LD_PRELOAD, as UdevMonitorTests).
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["devsyncd", "DBus", "CUmockdev", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["devsyncd", "DBus", "DevsyncTestSupport", "CUmockdev", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "DevsyncDaemonTests",
-            dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus"]),
     ],

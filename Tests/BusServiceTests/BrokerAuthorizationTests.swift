@@ -1,6 +1,7 @@
 import BusService
 import DBus
 import DeviceRegistry
+import DevsyncTestSupport
 import Testing
 
 @Suite("Who may change a device", .timeLimit(.minutes(1)))

@@ -1,4 +1,5 @@
 import DBus
+import DevsyncTestSupport
 import Foundation
 import Logging
 import Testing

@@ -1,4 +1,5 @@
 import DBus
+import DevsyncTestSupport
 import Foundation
 import Testing
 
@@ -189,7 +190,7 @@ struct ClientTests {
         let bus = try TestBus()
         let connection = try await bus.connect("orphan")
         let waiter = Task { await connection.waitUntilClosed() }
-        await bus.stop()
+        await bus.stopAndWait()
         await waiter.value
         #expect(await connection.isConnected == false)
         await #expect { _ = try await connection.nameOwner(of: "org.example.Any") } throws: {

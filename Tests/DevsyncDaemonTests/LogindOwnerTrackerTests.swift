@@ -1,6 +1,7 @@
 import DBus
 import DeviceRegistry
 import DevsyncDaemon
+import DevsyncTestSupport
 import Foundation
 import Logging
 import Testing

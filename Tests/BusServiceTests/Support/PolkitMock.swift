@@ -1,5 +1,6 @@
 import BusService
 import DBus
+import DevsyncTestSupport
 import Foundation
 
 /// dbusmock's `polkitd` template on a test bus: denies everything until ``allow(_:)``.

@@ -1,5 +1,6 @@
 import BusService
 import DBus
+import DevsyncTestSupport
 
 /// A sync engine on its own connection: exports org.devsync.Engine1, records the Sync and Cancel calls it gets,
 /// and emits Progress and Finished when the test says so.

@@ -1,4 +1,5 @@
 import DBus
+import DevsyncTestSupport
 import Synchronization
 
 /// The object most tests export: a few methods that echo, greet, fail, hang and report the caller.

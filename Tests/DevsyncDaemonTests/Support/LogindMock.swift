@@ -1,4 +1,5 @@
 import DBus
+import DevsyncTestSupport
 import Foundation
 
 /// python-dbusmock's `logind` template on a test bus, as `org.freedesktop.login1`; killed by ``stop()``.

@@ -3,15 +3,18 @@ import Foundation
 import Logging
 
 /// A private dbus-daemon for one test, reachable by every user (tests call it as `nobody` too), killed at the end.
-final class TestBus: @unchecked Sendable {  // immutable after init; stop() is serialised by `lock`
-    let directory: URL
-    /// The `unix:path=…` address; busctl, gdbus and dbusmock all accept it.
-    let address: String
+public final class TestBus: @unchecked Sendable {  // `process`, `address`, `directory` immutable; `stopped` guarded by `lock`
+    /// The temporary directory holding the bus's config and socket, removed by ``stop()``.
+    public let directory: URL
+    /// The `unix:path=…` address; busctl, gdbus, dbusmock and devsyncd all accept it.
+    public let address: String
     private let process: Process
+    private let exited: AsyncStream<Void>
     private let lock = NSLock()
     private var stopped = false
 
-    init() throws {
+    /// Starts the daemon and returns once it listens.
+    public init() throws {
         directory = URL(fileURLWithPath: "/tmp/devsync-bus-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(
             at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -35,9 +38,14 @@ final class TestBus: @unchecked Sendable {  // immutable after init; stop() is s
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
         process.arguments = ["--config-file=\(config.path)", "--nofork", "--print-address"]
+        process.environment = Command.environmentWithoutPreload()
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
+        let (exited, exitedContinuation) = AsyncStream<Void>.makeStream()
+        self.exited = exited
+        // Waiting through the termination handler: Process.waitUntilExit spins a run loop a test task lacks.
+        process.terminationHandler = { _ in exitedContinuation.finish() }
         try process.run()
         // The daemon prints its address once it listens: that line is the readiness signal.
         var line = Data()
@@ -47,64 +55,114 @@ final class TestBus: @unchecked Sendable {  // immutable after init; stop() is s
             if chunk.isEmpty { break }
             line.append(chunk)
         }
-        let printed = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard printed.hasPrefix("unix:") else {
-            process.terminate()
+        guard String(decoding: line, as: UTF8.self).hasPrefix("unix:") else {
+            kill(process.processIdentifier, SIGKILL)
             throw DBusError(name: "org.devsync.Test.Error", message: "dbus-daemon printed no address")
         }
         // The printed address carries a guid; the plain path is what every client accepts.
         address = "unix:path=\(socket)"
+        // World-accessible: tests run clients as `nobody` through setpriv.
         chmod(socket, 0o777)
     }
 
-    func stop() {
+    /// Kills the daemon and removes its directory; safe to call more than once and from `defer`.
+    public func stop() {
         lock.lock()
         defer { lock.unlock() }
         guard !stopped else { return }
         stopped = true
-        // SIGKILL: a daemon started from the test process ignored SIGTERM and outlived it. waitUntilExit() is
-        // not used because it spins a run loop a test task lacks; Foundation reaps the child.
+        // SIGKILL: a dbus-daemon started through Foundation.Process ignores SIGTERM (it inherits a blocked mask).
         kill(process.processIdentifier, SIGKILL)
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// Kills the daemon and waits until it has exited, for tests that need the bus gone.
+    public func stopAndWait() async {
+        stop()
+        for await _ in exited {}
+    }
+
     deinit { stop() }
 
-    /// A new binding connection to this bus.
-    func connect(_ label: String = "test") async throws -> DBusConnection {
+    /// Runs `body` with a fresh bus and stops the bus afterwards, whether `body` throws or not.
+    public static func with<T>(_ body: (TestBus) async throws -> T) async throws -> T {
+        let bus = try TestBus()
+        do {
+            let result = try await body(bus)
+            await bus.stopAndWait()
+            return result
+        } catch {
+            await bus.stopAndWait()
+            throw error
+        }
+    }
+
+    /// A new binding connection to this bus; `DBUS_TEST_LOG=trace` or `DEVSYNC_TEST_LOG` set turns on tracing.
+    public func connect(_ label: String = "test") async throws -> DBusConnection {
         var logger = Logger(label: "bus-test.\(label)")
-        logger.logLevel = .warning
+        let environment = ProcessInfo.processInfo.environment
+        let tracing = environment["DBUS_TEST_LOG"] == "trace" || environment["DEVSYNC_TEST_LOG"] != nil
+        logger.logLevel = tracing ? .trace : .warning
         return try await DBusConnection.connect(to: address, logger: logger)
     }
 
     /// Who runs a client command.
-    enum User {
+    public enum User: Sendable {
+        /// The test's own user.
         case root
         /// uid/gid 65534, through `setpriv`.
         case nobody
     }
 
     /// Runs `busctl --address=… args…`.
-    func busctl(as user: User = .root, _ arguments: String...) async throws -> CommandResult {
+    public func busctl(as user: User = .root, _ arguments: String...) async throws -> CommandResult {
+        try await busctl(as: user, arguments)
+    }
+
+    /// Runs `busctl --address=… arguments…`.
+    public func busctl(as user: User = .root, _ arguments: [String]) async throws -> CommandResult {
         try await Command.run(user, "/usr/bin/busctl", ["--address=\(address)"] + arguments)
     }
 
     /// Runs `gdbus <verb> --address … args…`.
-    func gdbus(as user: User = .root, _ verb: String, _ arguments: String...) async throws -> CommandResult {
+    public func gdbus(as user: User = .root, _ verb: String, _ arguments: String...) async throws -> CommandResult {
         try await Command.run(user, "/usr/bin/gdbus", [verb, "--address", address] + arguments)
     }
 }
 
 /// What a finished command printed and how it ended.
-struct CommandResult: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct CommandResult: Sendable {
+    /// The exit status.
+    public var status: Int32
+    /// Everything written to standard output.
+    public var stdout: String
+    /// Everything written to standard error.
+    public var stderr: String
+    /// The process id the command ran as (what a bus reports as the caller's pid).
+    public var pid: Int32
 }
 
-enum Command {
+/// Runs client programs for tests.
+public enum Command {
+    /// This process's environment without umockdev's preload, so that only the program under test sees a testbed.
+    public static func environmentWithoutPreload() -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["LD_PRELOAD"] = nil
+        environment["UMOCKDEV_DIR"] = nil
+        return environment
+    }
+
+    /// Runs a program as the test's user.
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+    ) async throws -> CommandResult {
+        try await run(.root, executable, arguments, environment: environment)
+    }
+
     /// Runs a program as `user` without blocking a thread: output goes to files, the exit is awaited.
-    static func run(_ user: TestBus.User, _ executable: String, _ arguments: [String]) async throws -> CommandResult {
+    public static func run(
+        _ user: TestBus.User, _ executable: String, _ arguments: [String], environment: [String: String] = [:]
+    ) async throws -> CommandResult {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-cmd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -119,6 +177,7 @@ enum Command {
         case .root:
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
+            process.environment = environmentWithoutPreload().merging(environment) { $1 }
         case .nobody:
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", executable] + arguments
@@ -136,6 +195,7 @@ enum Command {
         return CommandResult(
             status: status,
             stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "",
+            pid: process.processIdentifier)
     }
 }
