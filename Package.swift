@@ -80,10 +80,10 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
-        // Test-only support shared by the test targets (private dbus-daemon, client commands); never in a product.
+        // Test-only support shared by the test targets (private dbus-daemon, client commands, a sync engine); never in a product.
         .target(
             name: "DevsyncTestSupport",
-            dependencies: ["DBus", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BusService", "DBus", .product(name: "Logging", package: "swift-log")],
             path: "Tests/DevsyncTestSupport"
         ),
         .testTarget(name: "DBusTests", dependencies: ["DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]),

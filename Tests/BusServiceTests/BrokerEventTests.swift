@@ -1,6 +1,7 @@
 import BusService
 import DBus
 import DeviceRegistry
+import DevsyncTestSupport
 import Testing
 
 private let objectManager = "org.freedesktop.DBus.ObjectManager"

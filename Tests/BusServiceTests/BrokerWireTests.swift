@@ -1,6 +1,7 @@
 import BusService
 import DBus
 import DeviceRegistry
+import DevsyncTestSupport
 import Foundation
 import Testing
 

@@ -1,23 +1,30 @@
 import BusService
 import DBus
-import DevsyncTestSupport
 
 /// A sync engine on its own connection: exports org.devsync.Engine1, records the Sync and Cancel calls it gets,
 /// and emits Progress and Finished when the test says so.
-final class TestEngine: Sendable {
-    static let path = try! DBusObjectPath("/org/example/Engine")
+public final class TestEngine: Sendable {
+    /// Where the engine object is exported.
+    public static let path = try! DBusObjectPath("/org/example/Engine")
 
     /// One Sync call as the engine received it.
-    struct SyncRequest: Sendable {
-        var uid: String
-        var device: [String: DBusValue]
-        var datatypes: [String]
-        var job: DBusObjectPath
+    public struct SyncRequest: Sendable {
+        /// The device's uid.
+        public var uid: String
+        /// The device dictionary the broker passed.
+        public var device: [String: DBusValue]
+        /// The datatypes to sync.
+        public var datatypes: [String]
+        /// The job object from the options' `job` entry.
+        public var job: DBusObjectPath
     }
 
-    let connection: DBusConnection
-    let syncs: AsyncStream<SyncRequest>
-    let cancels: AsyncStream<DBusObjectPath>
+    /// The engine's own connection.
+    public let connection: DBusConnection
+    /// Every Sync call, in order.
+    public let syncs: AsyncStream<SyncRequest>
+    /// Every Cancel call's job, in order.
+    public let cancels: AsyncStream<DBusObjectPath>
 
     private init(connection: DBusConnection, syncs: AsyncStream<SyncRequest>, cancels: AsyncStream<DBusObjectPath>) {
         self.connection = connection
@@ -26,7 +33,7 @@ final class TestEngine: Sendable {
     }
 
     /// Connects to `bus`, exports the engine object and registers it for `plugins`.
-    static func start(on bus: TestBus, plugins: [String] = ["palm-sync"], datatypes: [String] = []) async throws -> TestEngine {
+    public static func start(on bus: TestBus, plugins: [String] = ["palm-sync"], datatypes: [String] = []) async throws -> TestEngine {
         let connection = try await bus.connect("engine")
         let (syncs, syncContinuation) = AsyncStream<SyncRequest>.makeStream()
         let (cancels, cancelContinuation) = AsyncStream<DBusObjectPath>.makeStream()
@@ -65,18 +72,20 @@ final class TestEngine: Sendable {
     }
 
     /// The next Sync call.
-    func nextSync() async -> SyncRequest? {
+    public func nextSync() async -> SyncRequest? {
         var iterator = syncs.makeAsyncIterator()
         return await iterator.next()
     }
 
-    func progress(_ job: DBusObjectPath, _ fraction: Double, _ message: String) async throws {
+    /// Emits Progress for `job`.
+    public func progress(_ job: DBusObjectPath, _ fraction: Double, _ message: String) async throws {
         try await connection.emit(DBusSignalEmission(
             path: Self.path, interface: BrokerContract.engineInterface, member: "Progress",
             arguments: [.objectPath(job), .double(fraction), .string(message)]))
     }
 
-    func finished(_ job: DBusObjectPath, success: Bool, error: String = "") async throws {
+    /// Emits Finished for `job`.
+    public func finished(_ job: DBusObjectPath, success: Bool, error: String = "") async throws {
         try await connection.emit(DBusSignalEmission(
             path: Self.path, interface: BrokerContract.engineInterface, member: "Finished",
             arguments: [.objectPath(job), .bool(success), .string(error)]))

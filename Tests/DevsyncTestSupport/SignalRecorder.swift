@@ -1,8 +1,7 @@
-// Copied from Tests/BusServiceTests/Support: test targets cannot share sources.
 import DBus
 
 /// Collects every signal a subscription delivers, so a test can wait for the ones it expects, in any order.
-actor SignalRecorder {
+public actor SignalRecorder {
     /// A waiting test: what it waits for, and the matches so far.
     private final class Waiter {
         let count: Int
@@ -23,8 +22,11 @@ actor SignalRecorder {
     private var waiters: [Waiter] = []
     private var task: Task<Void, Never>?
 
+    /// A recorder that has recorded nothing yet.
+    public init() {}
+
     /// Starts recording `stream`.
-    func record(_ stream: AsyncStream<DBusMessage>) {
+    public func record(_ stream: AsyncStream<DBusMessage>) {
         task = Task { [weak self] in
             for await message in stream { await self?.add(message) }
         }
@@ -43,7 +45,7 @@ actor SignalRecorder {
     }
 
     /// Waits until at least `count` recorded signals match, and returns every match so far.
-    func wait(for count: Int = 1, where predicate: @escaping @Sendable (DBusMessage) -> Bool) async -> [DBusMessage] {
+    public func wait(for count: Int = 1, where predicate: @escaping @Sendable (DBusMessage) -> Bool) async -> [DBusMessage] {
         let matches = received.filter(predicate)
         if matches.count >= count { return matches }
         return await withCheckedContinuation {
@@ -52,14 +54,15 @@ actor SignalRecorder {
     }
 
     /// The signals recorded so far that match.
-    func all(where predicate: (DBusMessage) -> Bool) -> [DBusMessage] { received.filter(predicate) }
+    public func all(where predicate: (DBusMessage) -> Bool) -> [DBusMessage] { received.filter(predicate) }
 
-    func stop() { task?.cancel() }
+    /// Stops recording.
+    public func stop() { task?.cancel() }
 }
 
 extension DBusMessage {
     /// Whether this is the signal `interface.member`, from `path` if given.
-    func isSignal(_ interface: String, _ member: String, path: DBusObjectPath? = nil) -> Bool {
+    public func isSignal(_ interface: String, _ member: String, path: DBusObjectPath? = nil) -> Bool {
         kind == .signal && self.interface == interface && self.member == member && (path == nil || self.path == path)
     }
 }
