@@ -80,10 +80,11 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "DeviceRegistryTests", dependencies: ["DeviceRegistry"], resources: [.copy("Fixtures")]),
-        // Test-only support shared by the test targets (private dbus-daemon, client commands, a sync engine); never in a product.
+        // Test-only support shared by the test targets (private dbus-daemon, client commands, a sync engine,
+        // umockdev testbed); never in a product.
         .target(
             name: "DevsyncTestSupport",
-            dependencies: ["BusService", "DBus", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BusService", "DBus", "CUmockdev", .product(name: "Logging", package: "swift-log")],
             path: "Tests/DevsyncTestSupport"
         ),
         .testTarget(name: "DBusTests", dependencies: ["DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]),
@@ -107,12 +108,12 @@ let package = Package(
         .systemLibrary(name: "CUmockdev", path: "Tests/CUmockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
         .testTarget(
             name: "UdevMonitorTests",
-            dependencies: ["UdevMonitor", "DeviceRegistry", "CUmockdev", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["UdevMonitor", "DeviceRegistry", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         // Runs the built devsyncd on a private bus over a umockdev testbed (under LD_PRELOAD, as UdevMonitorTests).
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["devsyncd", "DBus", "DevsyncTestSupport", "CUmockdev", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["devsyncd", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "DevsyncDaemonTests",

@@ -6,6 +6,7 @@
 // (descriptor parsing, sysfs reading, folding) run either way.
 
 import DeviceRegistry
+import DevsyncTestSupport
 import Foundation
 import Dispatch
 import Logging

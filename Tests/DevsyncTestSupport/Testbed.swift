@@ -1,28 +1,30 @@
 import CUmockdev
 import Foundation
 
-/// A umockdev testbed: a fake /sys in a temp dir that the preload library shows devsyncd (started with the same
-/// UMOCKDEV_DIR) as the real one, plus synthetic uevents on the "udev" netlink source. A copy of UdevMonitorTests'
-/// testbed, without its pacing gate: a few uevents at a time stay below umockdev's socket queue. UMOCKDEV_DIR is process-global, so one at a time.
+/// A umockdev testbed: a fake /sys in a temp dir that the preload library shows this process as the real one,
+/// plus synthetic uevents on the "udev" netlink source. A child started with the same UMOCKDEV_DIR (devsyncd in
+/// EndToEndTests) sees it too. UMOCKDEV_DIR is process-global, so one at a time.
 ///
 /// `close()` it at the end of the test, before the next begins: finalizing a testbed unsets UMOCKDEV_DIR, and a
 /// testbed released late by the test runner would pull the next test's sysfs away.
-final class Testbed: @unchecked Sendable {
-    // @unchecked Sendable: used by one test at a time (the suite is serialized), from the test's task only.
+public final class Testbed: @unchecked Sendable {
+    // @unchecked Sendable: used by one test at a time (the suite is serialized), from the test's task or, in
+    // the enumeration-window tests, from the source's queue while the test task waits in `start()`.
     private let pointer: UnsafeMutablePointer<UMockdevTestbed>
     private var closed = false
 
     /// Whether libumockdev-preload is loaded into this process; without it a testbed is invisible to libudev.
-    static var preloadActive: Bool {
+    public static var preloadActive: Bool {
         ProcessInfo.processInfo.environment["LD_PRELOAD"]?.contains("libumockdev-preload") ?? false
     }
 
-    init() { pointer = umockdev_testbed_new() }
+    /// A testbed with an empty /sys; sets UMOCKDEV_DIR.
+    public init() { pointer = umockdev_testbed_new() }
 
     deinit { close() }
 
     /// Removes the testbed's directory and unsets UMOCKDEV_DIR.
-    func close() {
+    public func close() {
         guard !closed else { return }
         closed = true
         g_object_unref(pointer)
@@ -31,10 +33,12 @@ final class Testbed: @unchecked Sendable {
     /// Adds a device directory and sends its "add" uevent at once, as the kernel does (before any child exists);
     /// returns its syspath (`/sys/devices/…`).
     @discardableResult
-    func addDevice(
+    public func addDevice(
         subsystem: String, name: String, parent: String?, attributes: [(String, String)] = [],
         properties: [(String, String)] = []
     ) -> String {
+        // Only usb and tty uevents pass the source's filter and are read, so only those count against the gate.
+        if subsystem == "usb" || subsystem == "tty" { gate?.willSend() }
         func flattened(_ pairs: [(String, String)]) -> [UnsafeMutablePointer<CChar>?] {
             pairs.flatMap { [strdup($0.0), strdup($0.1)] } + [nil]
         }
@@ -52,7 +56,7 @@ final class Testbed: @unchecked Sendable {
     }
 
     /// Writes an attribute's raw bytes (invalid UTF-8, NULs and all).
-    func setAttribute(_ syspath: String, _ name: String, bytes: [UInt8]) {
+    public func setAttribute(_ syspath: String, _ name: String, bytes: [UInt8]) {
         var bytes = bytes
         bytes.withUnsafeMutableBufferPointer { buffer in
             umockdev_testbed_set_attribute_binary(pointer, syspath, name, buffer.baseAddress, Int32(buffer.count))
@@ -60,67 +64,120 @@ final class Testbed: @unchecked Sendable {
     }
 
     /// Writes a text attribute.
-    func setAttribute(_ syspath: String, _ name: String, _ value: String) {
+    public func setAttribute(_ syspath: String, _ name: String, _ value: String) {
         umockdev_testbed_set_attribute(pointer, syspath, name, value)
     }
 
+    /// Paces `uevent` so that umockdev's sender never finds the socket full (see ``UeventGate``); nil sends at once,
+    /// which is safe for a few uevents at a time.
+    public var gate: UeventGate?
+
     /// Sends a uevent for the device, with its current properties, as udev would after its rules.
-    func uevent(_ syspath: String, _ action: String) {
+    public func uevent(_ syspath: String, _ action: String) {
+        gate?.willSend()
         umockdev_testbed_uevent(pointer, syspath, action)
     }
 
     /// Removes the device's directory (and everything below it).
-    func remove(_ syspath: String) { umockdev_testbed_remove_device(pointer, syspath) }
+    public func remove(_ syspath: String) { umockdev_testbed_remove_device(pointer, syspath) }
 
     /// The host controller the fixtures hang below, so devpaths look like the real ones.
-    lazy var hostController: String = addDevice(subsystem: "pci", name: "0000:00:14.0", parent: nil)
+    public lazy var hostController: String = addDevice(subsystem: "pci", name: "0000:00:14.0", parent: nil)
 }
 
 /// A USB device to put into a testbed, with the attributes the kernel gives a real one.
-struct USBFixture {
-    struct Interface {
-        var classCode: UInt8
-        var subclass: UInt8
-        var protocolCode: UInt8
-        var name: String? = nil
+public struct USBFixture {
+    /// One interface of the fixture's first configuration.
+    public struct Interface {
+        /// bInterfaceClass.
+        public var classCode: UInt8
+        /// bInterfaceSubClass.
+        public var subclass: UInt8
+        /// bInterfaceProtocol.
+        public var protocolCode: UInt8
+        /// The `interface` string, if the device gives one.
+        public var name: String?
         /// usb-serial ports (`ttyUSB1`) bound to this interface.
-        var ttys: [String] = []
+        public var ttys: [String]
+
+        /// An interface with the given descriptor fields.
+        public init(classCode: UInt8, subclass: UInt8, protocolCode: UInt8, name: String? = nil, ttys: [String] = []) {
+            self.classCode = classCode
+            self.subclass = subclass
+            self.protocolCode = protocolCode
+            self.name = name
+            self.ttys = ttys
+        }
     }
 
-    var port: String
-    var vendorID: UInt16
-    var productID: UInt16
-    var revision: UInt16 = 0x0100
-    var deviceClass: UInt8 = 0
-    var manufacturer: String? = nil
-    var product: String? = nil
-    var serial: String? = nil
-    var interfaces: [Interface] = []
-    var udev: [(String, String)] = []
+    /// The port path (`1-2`), which is also the device's sysfs name.
+    public var port: String
+    /// idVendor.
+    public var vendorID: UInt16
+    /// idProduct.
+    public var productID: UInt16
+    /// bcdDevice.
+    public var revision: UInt16
+    /// bDeviceClass.
+    public var deviceClass: UInt8
+    /// The manufacturer string, if any.
+    public var manufacturer: String?
+    /// The product string, if any.
+    public var product: String?
+    /// The serial string, if any.
+    public var serial: String?
+    /// The interfaces, numbered in order.
+    public var interfaces: [Interface]
+    /// Properties udev's rules and hwdb would add.
+    public var udev: [(String, String)]
 
-    var busNumber: Int { Int(port.split(separator: "-").first ?? "1") ?? 1 }
-    var deviceNumber: Int { port.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) % 120 } + 2 }
+    /// A fixture with the given descriptors.
+    public init(
+        port: String, vendorID: UInt16, productID: UInt16, revision: UInt16 = 0x0100, deviceClass: UInt8 = 0,
+        manufacturer: String? = nil, product: String? = nil, serial: String? = nil, interfaces: [Interface] = [],
+        udev: [(String, String)] = []
+    ) {
+        self.port = port
+        self.vendorID = vendorID
+        self.productID = productID
+        self.revision = revision
+        self.deviceClass = deviceClass
+        self.manufacturer = manufacturer
+        self.product = product
+        self.serial = serial
+        self.interfaces = interfaces
+        self.udev = udev
+    }
 
-    static func hex(_ value: some BinaryInteger, width: Int) -> String {
+    /// The bus number, from the port path.
+    public var busNumber: Int { Int(port.split(separator: "-").first ?? "1") ?? 1 }
+    /// A device number derived from the port, stable across runs.
+    public var deviceNumber: Int { port.utf8.reduce(0) { ($0 &* 31 &+ Int($1)) % 120 } + 2 }
+
+    /// `value` in lower-case hex, zero-padded to `width`.
+    public static func hex(_ value: some BinaryInteger, width: Int) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
 
 /// The sysfs paths of one plugged fixture, in the order the kernel announces them.
-struct PluggedDevice {
-    var device: String
-    var interfaces: [String]
-    var ttys: [String]
+public struct PluggedDevice: Sendable {
+    /// The device's syspath.
+    public var device: String
+    /// The interfaces' syspaths.
+    public var interfaces: [String]
+    /// The ttys' syspaths.
+    public var ttys: [String]
     /// The devpath (`/devices/…`), the observation's source key.
-    var devpath: String { String(device.dropFirst("/sys".count)) }
+    public var devpath: String { String(device.dropFirst("/sys".count)) }
 }
 
 extension Testbed {
     /// Plugs the fixture: creates the device, its interfaces, usb-serial ports and ttys, each announced by its
     /// own add uevent in that (the kernel's) order.
     @discardableResult
-    func plug(_ fixture: USBFixture, ttys includeTTYs: Bool = true) -> PluggedDevice {
+    public func plug(_ fixture: USBFixture, ttys includeTTYs: Bool = true) -> PluggedDevice {
         var attributes: [(String, String)] = [
             ("idVendor", USBFixture.hex(fixture.vendorID, width: 4)),
             ("idProduct", USBFixture.hex(fixture.productID, width: 4)),
@@ -159,7 +216,7 @@ extension Testbed {
     }
 
     /// Binds usb-serial ports below an interface, as a driver does: `<if>/ttyUSB1/tty/ttyUSB1`.
-    func addTTYs(_ names: [String], below interface: String) -> [String] {
+    public func addTTYs(_ names: [String], below interface: String) -> [String] {
         names.map { name in
             let port = addDevice(subsystem: "usb-serial", name: name, parent: interface)
             return addDevice(subsystem: "tty", name: name, parent: port, properties: [("DEVNAME", "/dev/\(name)")])
@@ -167,14 +224,14 @@ extension Testbed {
     }
 
     /// Sends `action` for the device and each of its interfaces and ttys, in kernel order.
-    func resend(_ plugged: PluggedDevice, _ action: String) {
+    public func resend(_ plugged: PluggedDevice, _ action: String) {
         uevent(plugged.device, action)
         plugged.interfaces.forEach { uevent($0, action) }
         plugged.ttys.forEach { uevent($0, action) }
     }
 
     /// Sends the remove uevents in kernel order (children first), then deletes the directories.
-    func unplug(_ plugged: PluggedDevice) {
+    public func unplug(_ plugged: PluggedDevice) {
         plugged.ttys.forEach { uevent($0, "remove") }
         plugged.interfaces.forEach { uevent($0, "remove") }
         uevent(plugged.device, "remove")
@@ -182,29 +239,36 @@ extension Testbed {
     }
 }
 
-/// The devices the scenarios plug, with the descriptors the real ones report (as in UdevMonitorTests).
-extension USBFixture {
-    /// A Palm Tungsten on the visor driver: HotSync is the second port, ttyUSB1.
-    static func palm(port: String = "1-2") -> USBFixture {
-        USBFixture(
-            port: port, vendorID: 0x0830, productID: 0x0061, manufacturer: "Palm, Inc.", product: "Palm Handheld",
-            serial: "PalmSN12345678",
-            interfaces: [Interface(classCode: 0xff, subclass: 0, protocolCode: 0, ttys: ["ttyUSB0", "ttyUSB1"])])
+/// Keeps the uevents in flight below the socket's queue limit.
+///
+/// umockdev delivers uevents over a unix datagram socket, whose queue holds `net.unix.max_dgram_qlen` (10 by
+/// default) messages, and aborts the process when a send would block. The kernel's netlink socket has a byte
+/// budget instead. So the test driver waits, before each send, until the source has read all but a few.
+public final class UeventGate: @unchecked Sendable {
+    // @unchecked Sendable: both counters are guarded by `condition`.
+    private let condition = NSCondition()
+    private var sent = 0
+    private var received = 0
+    /// The most uevents sent and not yet read.
+    public let window: Int
+
+    /// A gate that lets `window` uevents be in flight.
+    public init(window: Int = 8) { self.window = window }
+
+    /// Called by the source (on its queue) after reading `count` uevents.
+    public func didReceive(_ count: Int) {
+        condition.lock()
+        received += count
+        condition.broadcast()
+        condition.unlock()
     }
 
-    /// A media player speaking MTP, as libmtp's rules mark it.
-    static func mtpPlayer(port: String = "1-4") -> USBFixture {
-        USBFixture(
-            port: port, vendorID: 0x0781, productID: 0x74d0, manufacturer: "SanDisk", product: "Sansa Clip+",
-            serial: "C0FFEE42",
-            interfaces: [Interface(classCode: 0x06, subclass: 0x01, protocolCode: 0x01, name: "MTP")],
-            udev: [("ID_MTP_DEVICE", "1"), ("ID_MEDIA_PLAYER", "1")])
-    }
-
-    /// A vendor-specific gadget no shipped profile knows: only an administrator's rule makes it a sync device.
-    static func gadget(port: String = "1-5") -> USBFixture {
-        USBFixture(
-            port: port, vendorID: 0x1d6b, productID: 0x7777, manufacturer: "Acme", product: "Sync Gadget",
-            serial: "GADGET01", interfaces: [Interface(classCode: 0xff, subclass: 0, protocolCode: 0)])
+    /// Blocks until the source has caught up enough for one more uevent.
+    public func willSend() {
+        condition.lock()
+        let deadline = Date().addingTimeInterval(30)
+        while sent - received >= window, condition.wait(until: deadline) {}
+        sent += 1
+        condition.unlock()
     }
 }

@@ -1,7 +1,7 @@
-/// The devices the feature list names, with the descriptors the real ones report.
+/// The devices the feature lists name, with the descriptors the real ones report.
 extension USBFixture {
     /// A Palm Tungsten on the visor driver: HotSync is the second port, ttyUSB1.
-    static func palm(port: String = "1-2") -> USBFixture {
+    public static func palm(port: String = "1-2") -> USBFixture {
         USBFixture(
             port: port, vendorID: 0x0830, productID: 0x0061, manufacturer: "Palm, Inc.", product: "Palm Handheld",
             serial: "PalmSN12345678",
@@ -9,7 +9,7 @@ extension USBFixture {
     }
 
     /// An iPhone: PTP for photos, then Apple's usbmux interfaces.
-    static func iPhone(port: String = "1-3") -> USBFixture {
+    public static func iPhone(port: String = "1-3") -> USBFixture {
         USBFixture(
             port: port, vendorID: 0x05ac, productID: 0x12a8, revision: 0x0f01, manufacturer: "Apple Inc.",
             product: "iPhone", serial: "00008030001a2b3c4d5e6f70",
@@ -21,7 +21,7 @@ extension USBFixture {
     }
 
     /// A media player speaking MTP, as libmtp's rules mark it.
-    static func mtpPlayer(port: String = "1-4") -> USBFixture {
+    public static func mtpPlayer(port: String = "1-4") -> USBFixture {
         USBFixture(
             port: port, vendorID: 0x0781, productID: 0x74d0, manufacturer: "SanDisk", product: "Sansa Clip+",
             serial: "C0FFEE42",
@@ -30,14 +30,14 @@ extension USBFixture {
     }
 
     /// A PTP still camera.
-    static func ptpCamera(port: String = "1-5") -> USBFixture {
+    public static func ptpCamera(port: String = "1-5") -> USBFixture {
         USBFixture(
             port: port, vendorID: 0x04a9, productID: 0x3218, manufacturer: "Canon Inc.", product: "Canon Digital Camera",
             interfaces: [Interface(classCode: 0x06, subclass: 0x01, protocolCode: 0x01)])
     }
 
     /// A Nokia N800 that gives no product string: the name comes from the hwdb.
-    static func nokiaN800(port: String = "1-6") -> USBFixture {
+    public static func nokiaN800(port: String = "1-6") -> USBFixture {
         USBFixture(
             port: port, vendorID: 0x0421, productID: 0x04c3, manufacturer: "Nokia",
             interfaces: [Interface(classCode: 0x08, subclass: 0x06, protocolCode: 0x50)],
@@ -45,7 +45,7 @@ extension USBFixture {
     }
 
     /// A Windows Mobile phone in RNDIS mode.
-    static func windowsMobile(port: String = "1-7") -> USBFixture {
+    public static func windowsMobile(port: String = "1-7") -> USBFixture {
         USBFixture(
             port: port, vendorID: 0x0bb4, productID: 0x0b04, manufacturer: "HTC", product: "Generic RNDIS",
             interfaces: [
@@ -55,10 +55,17 @@ extension USBFixture {
     }
 
     /// A USB stick: not a sync device, but a USB device all the same.
-    static func usbStick(port: String = "2-1") -> USBFixture {
+    public static func usbStick(port: String = "2-1") -> USBFixture {
         USBFixture(
             port: port, vendorID: 0x0781, productID: 0x5567, manufacturer: "SanDisk", product: "Cruzer Blade",
             serial: "4C530001230519117313",
             interfaces: [Interface(classCode: 0x08, subclass: 0x06, protocolCode: 0x50)])
+    }
+
+    /// A vendor-specific gadget no shipped profile knows: only an administrator's rule makes it a sync device.
+    public static func gadget(port: String = "1-5") -> USBFixture {
+        USBFixture(
+            port: port, vendorID: 0x1d6b, productID: 0x7777, manufacturer: "Acme", product: "Sync Gadget",
+            serial: "GADGET01", interfaces: [Interface(classCode: 0xff, subclass: 0, protocolCode: 0)])
     }
 }
