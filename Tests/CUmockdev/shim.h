@@ -1,2 +1,2 @@
-// Test-only: umockdev's testbed API, used by UdevMonitorTests to build fake sysfs trees and send uevents.
+// Test-only: umockdev's testbed API, used by DevsyncTestSupport (for UdevMonitorTests and EndToEndTests) to build fake sysfs trees and send uevents.
 #include <umockdev.h>
