@@ -133,6 +133,17 @@ struct USBDeviceReaderTests {
         ])
         #expect(try offlineReader.readDevice(sysfs.event("devices/1-8", action: "add")).isAwaitingInterfaces == false)
     }
+
+    @Test("the kernel's PRODUCT, TYPE and INTERFACE fields parse, and a malformed field is nil, not a guess")
+    func ueventFields() {
+        #expect(USBDeviceReader.fields("830/61/100", radix: 16) == [0x830, 0x61, 0x100])
+        #expect(USBDeviceReader.fields("255/0/0", radix: 10) == [255, 0, 0])
+        #expect(USBDeviceReader.fields("5AC/12A8/C01", radix: 16) == [0x5ac, 0x12a8, 0xc01])
+        #expect(USBDeviceReader.fields("1//2", radix: 10) == [1, nil, 2])
+        #expect(USBDeviceReader.fields("8/6/5a", radix: 10) == [8, 6, nil], "a hex digit in a decimal field")
+        #expect(USBDeviceReader.fields("fffffffff/1/ 2", radix: 16) == [nil, 1, nil], "overflow and a space")
+        #expect(USBDeviceReader.fields("", radix: 16) == [nil])
+    }
 }
 
 /// A mutable cell a @Sendable closure can write in a test.

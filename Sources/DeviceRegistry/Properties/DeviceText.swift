@@ -43,8 +43,11 @@ public enum DeviceText {
     public static func isClean(_ text: String) -> Bool {
         let utf8 = text.utf8
         if utf8.count > maximumStringBytes { return false }
-        // ASCII fast path: printable bytes only; any non-ASCII byte drops to the scalar check.
-        if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return true }
+        // ASCII fast path over the contiguous bytes: printable only; any non-ASCII byte drops to the scalar check.
+        let printable = utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        } ?? utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+        if printable { return true }
         return !text.unicodeScalars.contains(where: isControl)
     }
 

@@ -4,42 +4,81 @@ import DeviceRegistry
 import Glibc
 #endif
 
-/// A device directory under /sys, read as raw bytes.
+/// An open device directory under /sys, read as raw bytes.
 ///
-/// Attributes are read with plain `open`/`read` rather than `udev_device_get_sysattr_value`, because a device
-/// may put any bytes (NUL included) in its strings, and because libudev caches: the bytes are what the kernel
-/// has now. A missing attribute is nil, never an error; the caller decides what absence means.
-struct SysfsDirectory: Sendable, Hashable {
-    /// The absolute path, `/sys/devices/…`.
-    var path: String
+/// Attributes are read with plain `read` rather than `udev_device_get_sysattr_value`, because a device may put
+/// any bytes (NUL included) in its strings, and because libudev caches: the bytes are what the kernel has now.
+/// A missing attribute is nil, never an error; the caller decides what absence means.
+///
+/// The directory is opened once and every attribute, child directory and link below it is reached relative to
+/// that descriptor (`openat`, `readlinkat`): the kernel walks one path component per read instead of the seven or
+/// eight of `/sys/devices/pci…/usb1/1-2/1-2:1.0/…`, and every read sees the same directory — once the device is
+/// removed, lookups in its dead directory fail instead of finding a new device at the same path.
+struct SysfsDirectory: ~Copyable {
+    /// The absolute path, `/sys/devices/…`, for messages and the vanish check.
+    let path: String
+    /// The directory stream; its descriptor anchors every relative lookup. Owned: closed in `deinit`.
+    private let stream: OpaquePointer
 
     /// The most bytes read from one attribute. Sysfs text attributes are one page at most; the binary
     /// `descriptors` attribute of a device with many interfaces can be longer.
     static let maximumAttributeBytes = 64 * 1024
 
-    /// Whether the directory still exists: the device has not been unplugged under us.
-    var exists: Bool { access(path, F_OK) == 0 }
+    /// Opens the directory at `path`; nil if it does not exist (the device left) or cannot be read.
+    init?(path: String) {
+        guard let stream = opendir(path) else { return nil }
+        self.path = path
+        self.stream = stream
+    }
+
+    /// Opens the subdirectory `name` (a relative path, `1-2:1.0` or `ttyUSB1/tty`); nil if it is not there.
+    func child(_ name: String) -> SysfsDirectory? {
+        let descriptor = openat(dirfd(stream), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        guard let stream = fdopendir(descriptor) else {
+            close(descriptor)
+            return nil
+        }
+        return SysfsDirectory(path: path + "/" + name, stream: stream)
+    }
+
+    private init(path: String, stream: OpaquePointer) {
+        self.path = path
+        self.stream = stream
+    }
+
+    deinit { closedir(stream) }
+
+    /// Whether the directory is still alive: the device has not been unplugged since it was opened. A removed
+    /// directory (kernfs, or umockdev's tmpfs) refuses every lookup inside it, and every device has `uevent`.
+    var exists: Bool { faccessat(dirfd(stream), "uevent", F_OK, 0) == 0 }
 
     /// The attribute's raw bytes, or nil if it is missing or unreadable.
+    ///
+    /// A text attribute hands over its whole value (one page at most, made by the attribute's `show`) in the
+    /// first `read`; kernfs serves a binary attribute (`descriptors`) at most one page per `read`. So a read
+    /// shorter than asked and shorter than a page is the end, and no second read is spent to be told 0.
     func bytes(_ name: String, limit: Int = maximumAttributeBytes) -> [UInt8]? {
-        let fd = open(path + "/" + name, O_RDONLY | O_CLOEXEC)
+        let fd = openat(dirfd(stream), name, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: limit)
-        var filled = 0
-        while filled < limit {
-            let count = buffer.withUnsafeMutableBytes { raw in
-                read(fd, raw.baseAddress! + filled, limit - filled)
+        var failed = false
+        let buffer = [UInt8](unsafeUninitializedCapacity: limit) { raw, initialized in
+            var filled = 0
+            while filled < limit {
+                let count = read(fd, raw.baseAddress! + filled, limit - filled)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    failed = true
+                    break
+                }
+                let wanted = limit - filled
+                filled += count
+                if count == 0 || (count < wanted && count < 4096) { break }
             }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if count == 0 { break }
-            filled += count
+            initialized = filled
         }
-        buffer.removeSubrange(filled...)
-        return buffer
+        return failed ? nil : buffer
     }
 
     /// The attribute as device text: bytes up to the trailing newline, sanitized. Nil if missing or empty.
@@ -64,10 +103,9 @@ struct SysfsDirectory: Sendable, Hashable {
 
     /// The names of the entries in the directory (not `.` and `..`), sorted; empty if it cannot be read.
     func entries() -> [String] {
-        guard let directory = opendir(path) else { return [] }
-        defer { closedir(directory) }
+        rewinddir(stream)
         var names: [String] = []
-        while let entry = readdir(directory) {
+        while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
@@ -76,16 +114,20 @@ struct SysfsDirectory: Sendable, Hashable {
         return names.sorted()
     }
 
-    /// Whether this is a tty-class device: its `subsystem` link points at `…/class/tty`.
-    var isTTY: Bool {
+    /// The sorted entries of the subdirectory `name`; empty if it is not there.
+    func entries(of name: String) -> [String] {
+        guard let child = child(name) else { return [] }
+        return child.entries()
+    }
+
+    /// Whether the entry `name` (a relative path) is a tty-class device: its `subsystem` link points at
+    /// `…/class/tty`.
+    func isTTY(_ name: String) -> Bool {
         var target = [CChar](repeating: 0, count: 256)
-        let length = readlink(path + "/subsystem", &target, target.count - 1)
+        let length = readlinkat(dirfd(stream), name + "/subsystem", &target, target.count - 1)
         guard length > 0 else { return false }
         return String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).hasSuffix("/tty")
     }
-
-    /// The subdirectory `name`.
-    func child(_ name: String) -> SysfsDirectory { SysfsDirectory(path: path + "/" + name) }
 }
 
 extension String {

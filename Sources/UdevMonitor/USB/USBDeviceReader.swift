@@ -24,7 +24,8 @@ struct USBDeviceReader: Sendable {
 
     /// The record of the usb_device `device` reports, with its interfaces; fails if the device vanished mid-read.
     func readDevice(_ device: UdevDevice) throws(Skip) -> USBDeviceRecord {
-        let directory = SysfsDirectory(path: device.syspath)
+        // The device left before it could be read; its remove uevent follows.
+        guard let directory = SysfsDirectory(path: device.syspath) else { throw .vanished }
         var record = USBDeviceRecord(devpath: device.devpath)
         // The uevent's PRODUCT (`vid/pid/bcd`, hex), TYPE (`class/subclass/protocol`, decimal), BUSNUM and DEVNUM
         // are the kernel's own copy of these descriptor fields and cost no read; sysfs fills in what is missing.
@@ -46,10 +47,24 @@ struct USBDeviceReader: Sendable {
         for (name, value) in device.properties where USBDeviceRecord.isPublished(udevProperty: name) {
             record.udevProperties[name] = value
         }
-        let interfaceNames = directory.entries().filter { $0.hasPrefix(device.sysname + ":") }
+        // Each interface directory is opened and listed once: the listing says whether it has a name to read
+        // and which ttys hang below it, so no open is spent on a file that is not there.
+        var found: [USBInterface] = []
+        var bound: Set<UInt8> = []
+        for name in directory.entries() where name.hasPrefix(device.sysname + ":") {
+            guard let interfaceDirectory = directory.child(name) else { continue }
+            let entries = interfaceDirectory.entries()
+            // The interface's own uevent file holds INTERFACE=class/subclass/protocol: one read instead of three.
+            let uevent = interfaceDirectory.bytes("uevent", limit: 4096).flatMap { Self.ueventValue("INTERFACE", in: $0) }
+            if let interface = readInterface(at: interfaceDirectory, sysname: name, interface: uevent, entries: entries) {
+                found.append(interface)
+                bound.insert(interface.number)
+            }
+            record.ttys.merge(readTTYs(in: interfaceDirectory, entries: entries, devpath: device.devpath + "/" + name)) { new, _ in new }
+        }
         let expected = directory.decimal("bNumInterfaces").map(Int.init)
-        let interfaces = readInterfaces(interfaceNames, of: directory, expected: expected, properties: device.properties,
-                                        bus: record.busNumber, address: record.deviceNumber)
+        let interfaces = completeInterfaces(found, bound: bound, of: directory, expected: expected,
+                                            properties: device.properties, bus: record.busNumber, address: record.deviceNumber)
         record.interfaces = interfaces.all
         record.boundInterfaces = interfaces.bound
         // Interface directories are only to be expected of a configured, authorized device (USBGuard and
@@ -61,7 +76,6 @@ struct USBDeviceReader: Sendable {
         {
             record.expectedInterfaces = expected
         }
-        record.ttys = readTTYs(below: interfaceNames, of: directory, devpath: device.devpath)
         // Every attribute read above may have failed because the device left half-way; a record assembled from
         // such reads would be wrong, so it is dropped. Its remove uevent follows.
         guard directory.exists else { throw .vanished }
@@ -70,20 +84,19 @@ struct USBDeviceReader: Sendable {
 
     /// The interface an interface uevent reports, or nil if its directory is gone or unreadable.
     func readInterface(_ device: UdevDevice) -> USBInterface? {
-        readInterface(at: SysfsDirectory(path: device.syspath), sysname: device.sysname, interface: device.properties["INTERFACE"])
+        guard let directory = SysfsDirectory(path: device.syspath) else { return nil }
+        return readInterface(at: directory, sysname: device.sysname, interface: device.properties["INTERFACE"],
+                             entries: directory.entries())
     }
 
-    private func readInterfaces(
-        _ names: [String], of directory: SysfsDirectory, expected: Int?, properties: [String: String], bus: UInt32?,
-        address: UInt32?
+    /// The interfaces read from their directories, completed from the configuration descriptor (or udev's
+    /// `ID_USB_INTERFACES`) where fewer directories exist than the device has interfaces.
+    private func completeInterfaces(
+        _ found: [USBInterface], bound: Set<UInt8>, of directory: borrowing SysfsDirectory, expected: Int?,
+        properties: [String: String], bus: UInt32?, address: UInt32?
     ) -> (all: [USBInterface], bound: Set<UInt8>) {
         var record = USBDeviceRecord(devpath: "")
-        for name in names {
-            let interfaceDirectory = directory.child(name)
-            // The interface's own uevent file holds INTERFACE=class/subclass/protocol: one read instead of three.
-            let uevent = interfaceDirectory.bytes("uevent", limit: 4096).map { Self.ueventValue("INTERFACE", in: $0) } ?? nil
-            if let interface = readInterface(at: interfaceDirectory, sysname: name, interface: uevent) { record.bind(interface) }
-        }
+        for interface in found { record.bind(interface) }
         let bound = record.boundInterfaces
         if let expected, record.interfaces.count >= expected, expected > 0 { return (record.interfaces, bound) }
         if !record.interfaces.isEmpty && expected == nil { return (record.interfaces, bound) }
@@ -104,41 +117,40 @@ struct USBDeviceReader: Sendable {
         return (record.interfaces, bound)
     }
 
-    /// The ttys already bound below the device's interfaces, by the devpath their own uevent will carry:
+    /// The ttys already bound below one interface, by the devpath their own uevent will carry:
     /// `<if>/ttyUSB1/tty/ttyUSB1` for usb-serial (visor, pl2303), `<if>/tty/ttyACM0` for cdc-acm. A candidate
     /// counts only if its `subsystem` link says tty, so a usb-serial port directory is not taken for its tty.
-    private func readTTYs(below interfaces: [String], of directory: SysfsDirectory, devpath: String) -> [String: String] {
+    private func readTTYs(in directory: borrowing SysfsDirectory, entries: [String], devpath: String) -> [String: String] {
+        var candidates: [String] = []
+        for entry in entries {
+            if entry == "tty" {
+                candidates += directory.entries(of: "tty").map { "tty/" + $0 }
+            } else if entry.hasPrefix("tty") {
+                candidates += [entry, entry + "/tty/" + entry]
+                candidates += directory.entries(of: entry).filter { $0.hasPrefix("tty") }.map { entry + "/" + $0 }
+            }
+        }
         var ttys: [String: String] = [:]
-        for interface in interfaces {
-            let interfaceDirectory = directory.child(interface)
-            var candidates: [String] = []
-            for entry in interfaceDirectory.entries() {
-                if entry == "tty" {
-                    candidates += interfaceDirectory.child("tty").entries().map { "tty/" + $0 }
-                } else if entry.hasPrefix("tty") {
-                    candidates += [entry, entry + "/tty/" + entry]
-                    candidates += interfaceDirectory.child(entry).entries().filter { $0.hasPrefix("tty") }.map { entry + "/" + $0 }
-                }
-            }
-            for candidate in candidates where interfaceDirectory.child(candidate).isTTY {
-                let name = candidate.split(separator: "/").last.map(String.init) ?? candidate
-                ttys["\(devpath)/\(interface)/\(candidate)"] = "/dev/" + name
-            }
+        for candidate in candidates where directory.isTTY(candidate) {
+            let name = candidate.split(separator: "/").last.map(String.init) ?? candidate
+            ttys["\(devpath)/\(candidate)"] = "/dev/" + name
         }
         return ttys
     }
 
-    /// An interface from its directory; `interface` is the uevent's INTERFACE (`8/6/80`, decimal) if known.
-    private func readInterface(at directory: SysfsDirectory, sysname: String, interface: String?) -> USBInterface? {
+    /// An interface from its directory; `interface` is the uevent's INTERFACE (`8/6/80`, decimal) if known,
+    /// `entries` the directory's listing (empty: it is gone).
+    private func readInterface(at directory: borrowing SysfsDirectory, sysname: String, interface: String?, entries: [String]) -> USBInterface? {
+        // A directory that vanished (or never was) is not an interface any more.
+        guard !entries.isEmpty else { return nil }
         let triple = interface.map { Self.fields($0, radix: 10) } ?? []
         let classes: [UInt32?] = triple.count == 3 && !triple.contains(nil)
             ? triple
             : [directory.hex("bInterfaceClass"), directory.hex("bInterfaceSubClass"), directory.hex("bInterfaceProtocol")]
         guard let classCode = classes[0], let subclass = classes[1], let protocolCode = classes[2] else { return nil }
         guard let number = Self.interfaceNumber(sysname: sysname) ?? directory.hex("bInterfaceNumber") else { return nil }
-        let name = directory.text("interface")
-        // A directory that vanished under the reads is not an interface any more.
-        if name == nil, !directory.exists { return nil }
+        // Most interfaces have no iInterface string: no file, no open.
+        let name = entries.contains("interface") ? directory.text("interface") : nil
         return USBInterface(
             number: UInt8(truncatingIfNeeded: number), classCode: UInt8(truncatingIfNeeded: classCode),
             subclass: UInt8(truncatingIfNeeded: subclass), protocolCode: UInt8(truncatingIfNeeded: protocolCode),
@@ -163,6 +175,32 @@ struct USBDeviceReader: Sendable {
     /// The `/`-separated numbers of a PRODUCT (`830/61/100`, hex) or TYPE / INTERFACE (`255/0/0`, decimal)
     /// property; a malformed field is nil.
     static func fields(_ value: String, radix: Int) -> [UInt32?] {
-        value.split(separator: "/", omittingEmptySubsequences: false).map { UInt32($0, radix: radix) }
+        // By hand over the UTF-8: this runs for every uevent, and split + map + UInt32(_:radix:) allocated a
+        // substring array for three small numbers.
+        var fields: [UInt32?] = []
+        fields.reserveCapacity(3)
+        var current: UInt32? = nil
+        var valid = true
+        var empty = true
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: "/") {
+                fields.append(valid && !empty ? current : nil)
+                (current, valid, empty) = (nil, true, true)
+                continue
+            }
+            let digit: UInt32? = switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+            default: nil
+            }
+            empty = false
+            guard valid, let digit, digit < UInt32(radix) else { valid = false; continue }
+            let (product, overflow1) = (current ?? 0).multipliedReportingOverflow(by: UInt32(radix))
+            let (sum, overflow2) = product.addingReportingOverflow(digit)
+            if overflow1 || overflow2 { valid = false } else { current = sum }
+        }
+        fields.append(valid && !empty ? current : nil)
+        return fields
     }
 }

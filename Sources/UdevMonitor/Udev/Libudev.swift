@@ -60,7 +60,7 @@ extension UdevContext {
     /// too) to match the subsystem and then sorts them; here interfaces (`1-2:1.0`) are skipped by name and only
     /// usb_devices are built (root hubs, `usbN`, are not reported at all). Measured under umockdev with 500 devices: 51 ms instead of 162 ms.
     func presentUSBDevices() -> [UdevDevice] {
-        let bus = SysfsDirectory(path: "/sys/bus/usb/devices")
+        guard let bus = SysfsDirectory(path: "/sys/bus/usb/devices") else { return [] }
         var devices: [UdevDevice] = []
         for name in bus.entries() where !name.contains(":") && !name.hasPrefix("usb") {
             guard let device = udev_device_new_from_syspath(pointer, bus.path + "/" + name) else { continue }
@@ -148,6 +148,7 @@ extension UdevDevice {
     /// Copies every field this module uses out of a libudev device; the caller still owns and unrefs it.
     init(copying device: OpaquePointer) {
         var properties: [String: String] = [:]
+        properties.reserveCapacity(24)  // a usb_device's uevent and udev's rules give 15–25 properties
         var entry = udev_device_get_properties_list_entry(device)
         while let current = entry {
             if let name = udev_list_entry_get_name(current) {

@@ -17,17 +17,31 @@ struct UdevDevice: Sendable, Hashable {
     var seqnum: UInt64
     /// Every udev property (`PRODUCT`, `ID_MTP_DEVICE` …) as udev has them.
     var properties: [String: String]
+    /// The last path component: `1-2`, `1-2:1.0`, `ttyUSB1` (kept, not recomputed: folding asks for it often).
+    let sysname: String
+
+    /// A record of these fields.
+    init(action: String?, devpath: String, syspath: String, subsystem: String?, devtype: String?, devnode: String?,
+         seqnum: UInt64, properties: [String: String]) {
+        self.action = action
+        self.devpath = devpath
+        self.syspath = syspath
+        self.subsystem = subsystem
+        self.devtype = devtype
+        self.devnode = devnode
+        self.seqnum = seqnum
+        self.properties = properties
+        if let slash = devpath.utf8.lastIndex(of: UInt8(ascii: "/")) {
+            sysname = String(devpath[devpath.utf8.index(after: slash)...])
+        } else {
+            sysname = devpath
+        }
+    }
 
     /// When udev first finished processing this device instance (µs, CLOCK_MONOTONIC), if known.
     ///
     /// Distinguishes two instances at the same devpath: a remove whose instance predates the tracked one is stale.
     var initializedAt: UInt64? { properties["USEC_INITIALIZED"].flatMap { UInt64($0) } }
-
-    /// The last path component: `1-2`, `1-2:1.0`, `ttyUSB1`.
-    var sysname: String {
-        guard let slash = devpath.lastIndex(of: "/") else { return devpath }
-        return String(devpath[devpath.index(after: slash)...])
-    }
 
     /// Whether this is a whole USB device (not one of its interfaces), other than a root hub.
     ///

@@ -13,12 +13,13 @@ final class FakeSysfs {
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
-    /// Creates `relative` with the given attributes; returns its absolute path.
+    /// Creates `relative` with the given attributes, and a `uevent` file as every sysfs device has one;
+    /// returns its absolute path.
     @discardableResult
     func device(_ relative: String, _ attributes: [String: [UInt8]]) throws -> String {
         let directory = root.appendingPathComponent(relative)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for (name, bytes) in attributes {
+        for (name, bytes) in attributes.merging(["uevent": []], uniquingKeysWith: { given, _ in given }) {
             try Data(bytes).write(to: directory.appendingPathComponent(name))
         }
         return directory.path
