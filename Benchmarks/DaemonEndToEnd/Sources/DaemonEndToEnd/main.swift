@@ -1,0 +1,322 @@
+// The whole daemon, measured from outside (issue 6's figures, and issue 5's pairing figure end to end):
+//
+//   swift build -c release --product devsyncd            # in the repository root
+//   cd Benchmarks/DaemonEndToEnd && swift build -c release && \
+//       TMPDIR=/dev/shm LD_PRELOAD=libumockdev-preload.so.0 .build/release/DaemonEndToEnd
+//
+// devsyncd runs as its own process under umockdev's preload (the testbed lives in this process, which sends the
+// uevents), on a private dbus-daemon shared with dbusmock's bluez5. This process is also the client: a
+// connection of the project's binding subscribed to the Manager's signals, as an applet would be.
+//
+//   1. resident memory with 100 devices published, and again after 1,000 hotplugs;
+//   2. wake-ups of every devsyncd thread over 10 idle seconds (context switches from /proc);
+//   3. uevent sent → DeviceAdded received, 1,000 plug-ins of a new (pending) device, each unplugged again;
+//   4. PropertiesChanged(Paired=true) from the bluez5 mock → DeviceAdded received, 300 pairings;
+//   5. start with 500 devices present → org.devsync.Broker1 owned, which the daemon takes only once every
+//      cold-plugged device is published (checked with ListDevices), 3 runs.
+
+import CUmockdev
+import DBus
+import Foundation
+import Glibc
+import Logging
+
+// MARK: Set-up
+
+/// One line to stdout at once, unbuffered, so that a figure survives a later crash.
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+guard getenv("LD_PRELOAD").map({ String(cString: $0).contains("libumockdev-preload") }) == true else {
+    say("run with LD_PRELOAD=libumockdev-preload.so.0 (and TMPDIR=/dev/shm), see the comment at the top")
+    exit(2)
+}
+let repository = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+let devsyncd = ProcessInfo.processInfo.environment["DEVSYNCD"] ?? repository.appendingPathComponent(".build/release/devsyncd").path
+guard FileManager.default.isExecutableFile(atPath: devsyncd) else {
+    say("no devsyncd at \(devsyncd): run `swift build -c release --product devsyncd` in the repository root")
+    exit(2)
+}
+let hotplugs = 1_000
+let pairings = 300
+var logger = Logger(label: "devsync.bench.daemon")
+logger.logLevel = .warning
+
+let scratch = URL(fileURLWithPath: "/tmp/devsync-daemon-bench-\(getpid())")
+try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+
+/// This process's environment without umockdev: only devsyncd is to see the testbed.
+func plainEnvironment() -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["LD_PRELOAD"] = nil
+    environment["UMOCKDEV_DIR"] = nil
+    return environment
+}
+
+var children: [Process] = []
+@MainActor func cleanUp() {
+    for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
+    try? FileManager.default.removeItem(at: scratch)
+}
+
+// A private bus (never the host's), the "system" bus of everything below.
+try """
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path=\(scratch.path)/bus</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/>
+<allow send_type="method_call"/><allow send_type="signal"/></policy>
+<limit name="max_incoming_bytes">1000000000</limit><limit name="max_outgoing_bytes">1000000000</limit>
+</busconfig>
+""".write(to: scratch.appendingPathComponent("bus.conf"), atomically: true, encoding: .utf8)
+let busDaemon = Process()
+busDaemon.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
+busDaemon.arguments = ["--config-file=\(scratch.path)/bus.conf", "--nofork", "--print-address"]
+busDaemon.environment = plainEnvironment()
+let addressPipe = Pipe()
+busDaemon.standardOutput = addressPipe
+busDaemon.standardError = FileHandle.nullDevice
+try busDaemon.run()
+children.append(busDaemon)
+var addressBytes = Data()
+while !addressBytes.contains(UInt8(ascii: "\n")) { addressBytes.append(addressPipe.fileHandleForReading.availableData) }
+let address = String(String(decoding: addressBytes, as: UTF8.self).split(separator: "\n")[0])
+
+let client = try await DBusConnection.connect(to: address, logger: logger)
+let brokerName = "org.devsync.Broker1"
+let managerPath = try DBusObjectPath("/org/devsync/Broker1")
+let managerInterface = "org.devsync.Broker1.Manager"
+let deviceInterface = "org.devsync.Broker1.Device"
+
+// dbusmock's bluez5 with one adapter, before the daemon starts, as on a desktop.
+let bluezOwners = try await client.nameOwnerChanges(of: "org.bluez")
+let bluez = Process()
+bluez.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+bluez.arguments = ["-m", "dbusmock", "--template", "bluez5"]
+bluez.environment = plainEnvironment().merging(["DBUS_SYSTEM_BUS_ADDRESS": address]) { $1 }
+bluez.standardOutput = FileHandle.nullDevice
+bluez.standardError = FileHandle.nullDevice
+try bluez.run()
+children.append(bluez)
+for await change in bluezOwners where change.newOwner != nil { break }
+@MainActor func callBlueZ(_ path: DBusObjectPath, _ interface: String, _ member: String, _ arguments: [DBusValue]) async throws {
+    _ = try await client.call(destination: "org.bluez", path: path, interface: interface, member: member, arguments: arguments)
+}
+try await callBlueZ(.root, "org.bluez.Mock", "AddAdapter", [.string("hci0"), .string("bench")])
+
+// MARK: umockdev
+
+let testbed = umockdev_testbed_new()!  // sets UMOCKDEV_DIR in this process; devsyncd gets the same
+let umockdevDirectory = String(cString: getenv("UMOCKDEV_DIR"))
+
+@MainActor func addDevice(_ subsystem: String, _ name: String, _ parent: String?, _ attributes: [(String, String)],
+               _ properties: [(String, String)]) -> String {
+    var attributeList = attributes.flatMap { [strdup($0.0), strdup($0.1)] } + [nil]
+    var propertyList = properties.flatMap { [strdup($0.0), strdup($0.1)] } + [nil]
+    defer { (attributeList + propertyList).forEach { free($0) } }
+    let path = attributeList.withUnsafeMutableBufferPointer { a in
+        propertyList.withUnsafeMutableBufferPointer { p in
+            umockdev_testbed_add_devicev(testbed, subsystem, name, parent, a.baseAddress, p.baseAddress)
+        }
+    }
+    defer { g_free(path) }
+    return String(cString: path!)
+}
+
+let host = addDevice("pci", "0000:00:14.0", nil, [], [])
+var nextDeviceNumber = 2
+
+/// An MTP player (a sync device the shipped profiles know by class) with the uevent properties the kernel sends.
+@MainActor @discardableResult
+func addPlayer(port: String, serial: String) -> String {
+    nextDeviceNumber += 1
+    let number = String(nextDeviceNumber % 127 + 1)
+    let device = addDevice("usb", port, host,
+        [("idVendor", "1234"), ("idProduct", "5678"), ("bcdDevice", "0100"), ("serial", serial),
+         ("manufacturer", "Bench"), ("product", "Player"), ("bNumInterfaces", " 1"), ("bConfigurationValue", "1"),
+         ("busnum", "1"), ("devnum", number)],
+        [("DEVTYPE", "usb_device"), ("PRODUCT", "1234/5678/100"), ("TYPE", "0/0/0"), ("BUSNUM", "001"),
+         ("DEVNUM", String(repeating: "0", count: 3 - number.count) + number)])
+    _ = addDevice("usb", "\(port):1.0", device,
+        [("bInterfaceNumber", "00"), ("bInterfaceClass", "06"), ("bInterfaceSubClass", "01"), ("bInterfaceProtocol", "01"),
+         ("interface", "MTP")],
+        [("DEVTYPE", "usb_interface"), ("PRODUCT", "1234/5678/100"), ("TYPE", "0/0/0"), ("INTERFACE", "6/1/1")])
+    return device
+}
+
+// MARK: The daemon
+
+/// Starts devsyncd on the private bus with the shipped profiles and a fresh state directory; returns once it owns
+/// its bus name, and the time that took.
+@MainActor func startDaemon(_ label: String) async throws -> (Process, Duration) {
+    let state = scratch.appendingPathComponent("state-\(label)")
+    try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+    let owners = try await client.nameOwnerChanges(of: brokerName)
+    var environment = plainEnvironment()
+    environment["LD_PRELOAD"] = "libumockdev-preload.so.0"
+    environment["UMOCKDEV_DIR"] = umockdevDirectory
+    environment["DBUS_SYSTEM_BUS_ADDRESS"] = address
+    let daemon = Process()
+    daemon.executableURL = URL(fileURLWithPath: devsyncd)
+    // `--bus system` with DBUS_SYSTEM_BUS_ADDRESS set: the one connection serves the API and watches BlueZ,
+    // as on a desktop.
+    daemon.arguments = ["--bus", "system", "--state-dir", state.path, "--log-level", "warning",
+                        "--profiles", repository.appendingPathComponent("fdi-profiles").path]
+    daemon.environment = environment
+    daemon.standardOutput = FileHandle.nullDevice
+    daemon.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    let clock = ContinuousClock()
+    let start = clock.now
+    try daemon.run()
+    children.append(daemon)
+    for await change in owners where change.newOwner != nil { break }
+    return (daemon, clock.now - start)
+}
+
+func stopDaemon(_ daemon: Process) {
+    daemon.terminate()
+    daemon.waitUntilExit()
+}
+
+@MainActor func listDevices() async throws -> Int {
+    let reply = try await client.call(destination: brokerName, path: managerPath, interface: managerInterface, member: "ListDevices")
+    return reply.first?.arrayElements?.count ?? -1
+}
+
+/// A /proc/PID/status field in kB (VmRSS), or a /proc/PID/smaps_rollup one (Pss).
+func memory(_ pid: Int32, _ field: String, file: String = "status") -> Int {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8)) ?? ""
+    for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
+    }
+    return -1
+}
+
+/// Context switches so far of each thread of `pid`, by thread id (each one a wake-up or a preemption).
+func contextSwitches(_ pid: Int32) -> [String: Int] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    var switches: [String: Int] = [:]
+    for task in tasks {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.contains("ctxt_switches:") {
+            switches[task, default: 0] += Int(line.split(separator: "\t").last ?? "") ?? 0
+        }
+    }
+    return switches
+}
+
+func micros(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+}
+func percentile(_ sorted: [Duration], _ p: Double) -> Double {
+    micros(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
+}
+func report(_ label: String, _ latencies: [Duration]) {
+    let sorted = latencies.sorted()
+    say(String(format: "%@: %d, p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs", label, sorted.count,
+                 percentile(sorted, 0.5), percentile(sorted, 0.9), percentile(sorted, 0.99), micros(sorted.last!)))
+}
+
+// MARK: 1–4: a daemon with 100 devices
+
+for index in 0..<100 { addPlayer(port: "1-\(index + 1)", serial: "P\(index)") }
+let (daemon, _) = try await startDaemon("hundred")
+defer { cleanUp() }
+let published = try await listDevices()
+precondition(published == 100, "expected 100 devices published, got \(published)")
+try await Task.sleep(for: .seconds(1))
+say("resident memory, 100 devices: VmRSS \(memory(daemon.processIdentifier, "VmRSS")) kB, Pss \(memory(daemon.processIdentifier, "Pss", file: "smaps_rollup")) kB")
+
+// Idle: after a settling pause (libdispatch retires idle worker threads after a few seconds, itself a wake-up
+// that is not the daemon's doing), count what every thread did in 10 s; a thread that appears counts whole.
+try await Task.sleep(for: .seconds(6))
+let before = contextSwitches(daemon.processIdentifier)
+try await Task.sleep(for: .seconds(10))
+let after = contextSwitches(daemon.processIdentifier)
+let idleSwitches = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
+say("idle 10 s: \(idleSwitches) context switches (threads: \(before.count) before, \(after.count) after, \(Set(before.keys).subtracting(after.keys).count) exited)")
+
+var syspaths: [String] = []
+
+/// Phases 3 and 4, with the Manager's signals followed by one iterator.
+@MainActor func measureHotplugAndPairing(_ daemon: Process) async throws {
+    let signals = try await client.signals(matchingAny: [
+        DBusMatchRule(sender: brokerName, path: managerPath, interface: managerInterface, member: "DeviceAdded"),
+        DBusMatchRule(sender: brokerName, path: managerPath, interface: managerInterface, member: "DeviceRemoved"),
+    ])
+    var signalIterator = signals.makeAsyncIterator()
+    func next(_ member: String) async -> DBusObjectPath {
+        while let signal = await signalIterator.next(isolation: MainActor.shared) {
+            if signal.member == member, let path = signal.arguments.first?.objectPath { return path }
+        }
+        fatalError("the signal stream ended before \(member)")
+    }
+    /// A pending device that leaves is dropped, as bolt drops a device it never stored: DeviceRemoved.
+    func departed(_ path: DBusObjectPath) async {
+        let removed = await next("DeviceRemoved")
+        precondition(removed == path, "expected DeviceRemoved(\(path)), got \(removed)")
+    }
+
+    // Ten ports to plug into, each warmed up once: umockdev announces a device it adds with an add uevent.
+    for index in 0..<10 {
+        let syspath = addPlayer(port: "7-\(index + 1)", serial: "warm-\(index)")
+        let path = await next("DeviceAdded")
+        umockdev_testbed_uevent(testbed, syspath, "remove")
+        await departed(path)
+        syspaths.append(syspath)
+    }
+    var hotplugLatencies: [Duration] = []
+    let clock = ContinuousClock()
+    for cycle in 0..<hotplugs {
+        let syspath = syspaths[cycle % syspaths.count]
+        umockdev_testbed_set_attribute(testbed, syspath, "serial", "H\(cycle)")  // a new device each time
+        let start = clock.now
+        umockdev_testbed_uevent(testbed, syspath, "add")
+        let path = await next("DeviceAdded")
+        hotplugLatencies.append(clock.now - start)
+        umockdev_testbed_uevent(testbed, syspath, "remove")
+        await departed(path)
+    }
+    report("uevent sent → DeviceAdded received (new device)", hotplugLatencies)
+    say("resident memory after \(hotplugs) hotplugs: VmRSS \(memory(daemon.processIdentifier, "VmRSS")) kB")
+
+    let adapter = try DBusObjectPath("/org/bluez/hci0")
+    var pairingLatencies: [Duration] = []
+    for round in 0..<(pairings + 20) {
+        let octets = [0x00, 0x1A, 0x7D, (round >> 8) & 0xFF, round & 0xFF, 0x13].map { String(format: "%02X", $0) }
+        let device = try DBusObjectPath("/org/bluez/hci0/dev_" + octets.joined(separator: "_"))
+        try await callBlueZ(.root, "org.bluez.Mock", "AddDevice", [.string("hci0"), .string(octets.joined(separator: ":")), .string("K750i")])
+        try await callBlueZ(device, "org.freedesktop.DBus.Mock", "UpdateProperties", [
+            .string("org.bluez.Device1"), .vardict(["Class": .uint32(0x5a020c)]),  // a phone; dbusmock leaves it empty
+        ])
+        let start = clock.now
+        try await callBlueZ(device, "org.freedesktop.DBus.Mock", "UpdateProperties", [
+            .string("org.bluez.Device1"), .vardict(["Paired": .bool(true)]),
+        ])
+        let path = await next("DeviceAdded")
+        if round >= 20 { pairingLatencies.append(clock.now - start) }  // the first rounds warm up
+        try await callBlueZ(adapter, "org.bluez.Adapter1", "RemoveDevice", [.objectPath(device)])
+        await departed(path)
+    }
+    report("PropertiesChanged(Paired=true) sent → DeviceAdded received", pairingLatencies)
+}
+try await measureHotplugAndPairing(daemon)
+stopDaemon(daemon)
+
+// MARK: 5: start with 500 devices present
+
+for index in 0..<400 { addPlayer(port: "\(2 + index / 100)-\(1 + index % 100)", serial: "C\(index)") }
+for syspath in syspaths { umockdev_testbed_remove_device(testbed, syspath) }
+var starts: [Duration] = []
+for run in 0..<3 {
+    let (daemon, elapsed) = try await startDaemon("cold-\(run)")
+    let count = try await listDevices()
+    precondition(count == 500, "expected 500 devices published, got \(count)")
+    starts.append(elapsed)
+    stopDaemon(daemon)
+}
+starts.sort()
+say(String(format: "start with 500 devices → all published (bus name owned): median %.1f ms (min %.1f, max %.1f, 3 runs)",
+             micros(starts[1]) / 1000, micros(starts[0]) / 1000, micros(starts[2]) / 1000))
+await client.close()
