@@ -53,6 +53,7 @@ leftovers "full run"
 
 # 2. Ctrl-C once the story has begun. Job control gives the demo its own process group whose SIGINT is not
 # ignored (a non-interactive shell's background jobs ignore it), as in a terminal.
+: >"$scratch/interrupted.out"
 set -m
 TMPDIR=$scratch/tmp scripts/demo >"$scratch/interrupted.out" 2>&1 </dev/null &
 demo=$!
