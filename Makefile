@@ -1,6 +1,7 @@
 # devsync — a Linux device hotplug broker.
 #   make check   install what is missing, build, run every test (the README's and CI's test command)
-#   make demo    see it work (until the daemon lands: the shipped profiles matched against a Palm)
+#   make demo    see it work: devsyncd on a private bus with fake USB (umockdev) and fake BlueZ, logind, polkit
+#                (dbusmock) — plug in, pair, approve, sync through examples/reference-engine, unplug, stop
 #   make bench   run the benchmarks in Benchmarks/ (figures go to docs/benchmarks.md)
 #   make install / make uninstall   release build and install under DESTDIR/PREFIX (docs/install.md)
 
@@ -12,7 +13,7 @@ SWIFT_FLAGS  ?=
 
 # Debian packages the build and the tests need. `make deps` installs the missing ones and is a no-op otherwise.
 APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
-                umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus
+                umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin
 
 .PHONY: all deps build check demo bench clean install install-files uninstall
 
@@ -36,8 +37,11 @@ check: deps
 	LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter UdevMonitorTests
 	LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter EndToEndTests
 	./tests/install-tree.sh
+	./tests/demo-check.sh
 
+# The story of docs/demo.md; scripts/demo starts everything in one temporary directory and removes it on exit.
 demo: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncd
 	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncctl
 	./scripts/demo
 

@@ -110,10 +110,11 @@ let package = Package(
             name: "UdevMonitorTests",
             dependencies: ["UdevMonitor", "DeviceRegistry", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        // Runs the built devsyncd on a private bus over a umockdev testbed (under LD_PRELOAD, as UdevMonitorTests).
+        // Runs the built devsyncd (and devsyncctl, and examples/reference-engine) on a private bus over a umockdev
+        // testbed (under LD_PRELOAD, as UdevMonitorTests).
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["devsyncd", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["devsyncd", "devsyncctl", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "DevsyncDaemonTests",

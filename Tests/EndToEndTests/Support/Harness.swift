@@ -79,19 +79,22 @@ final class BusMock: @unchecked Sendable {  // immutable after init
     deinit { kill() }
 }
 
-/// The built `devsyncd`, next to the test bundle in the build directory.
-func devsyncdBinary() throws -> URL {
+/// A built program of the package (`devsyncd`, `devsyncctl`), next to the test bundle in the build directory.
+func builtProgram(_ name: String) throws -> URL {
     let candidates = [
         Bundle.main.bundleURL.deletingLastPathComponent(),
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
         Bundle.main.bundleURL,
     ]
     for directory in candidates {
-        let url = directory.appendingPathComponent("devsyncd")
+        let url = directory.appendingPathComponent(name)
         if FileManager.default.isExecutableFile(atPath: url.path) { return url }
     }
-    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "devsyncd next to \(candidates)"])
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "\(name) next to \(candidates)"])
 }
+
+/// The built `devsyncd`.
+func devsyncdBinary() throws -> URL { try builtProgram("devsyncd") }
 
 /// One devsyncd process under umockdev's preload, seeing the test's testbed; its stderr goes to a file.
 final class DaemonProcess: @unchecked Sendable {  // immutable after init
@@ -134,6 +137,53 @@ final class DaemonProcess: @unchecked Sendable {  // immutable after init
     }
 
     /// Sends `signal` to devsyncd.
+    func send(_ signal: Int32) { Foundation.kill(process.processIdentifier, signal) }
+
+    /// Makes sure nothing outlives the test.
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+    }
+
+    deinit { kill() }
+}
+
+/// examples/reference-engine run by Debian's python3 (which has python3-gi) on the test bus; its output goes to a file.
+final class ReferenceEngineProcess: @unchecked Sendable {  // immutable after init
+    static let script = repositoryRoot.appendingPathComponent("examples/reference-engine/reference-engine.py")
+    let process: Process
+    let outputFile: URL
+    private let exitStatus = ExitStatus()
+
+    /// Starts the engine with `arguments` (after `--bus`), as the test's user.
+    init(_ arguments: [String], bus: TestBus, logDirectory: URL) throws {
+        outputFile = logDirectory.appendingPathComponent("engine-\(UUID().uuidString.prefix(6)).log")
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        let output = try FileHandle(forWritingTo: outputFile)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [Self.script.path, "--bus", bus.address] + arguments
+        process.environment = plainEnvironment()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        process.terminationHandler = { [exitStatus] process in exitStatus.set(process.terminationStatus) }
+        try process.run()
+        try output.close()
+    }
+
+    /// What the engine has printed so far.
+    var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
+
+    /// Waits for the engine to exit and returns its status.
+    func exited() async throws -> Int32 {
+        let status = exitStatus
+        return try await waiting(for: "the reference engine to exit") {
+            guard let value = await status.value() else { throw CancellationError() }
+            return value
+        }
+    }
+
+    /// Sends `signal` to the engine.
     func send(_ signal: Int32) { Foundation.kill(process.processIdentifier, signal) }
 
     /// Makes sure nothing outlives the test.
