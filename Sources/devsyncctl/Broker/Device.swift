@@ -30,8 +30,12 @@ struct Device: Sendable {
     var firstSeen: UInt64 { properties["FirstSeen"]?.uint64 ?? 0 }
     var lastSeen: UInt64 { properties["LastSeen"]?.uint64 ?? 0 }
 
-    /// "Palm Tungsten T", or whichever half is known.
-    var name: String { [vendor, model].filter { !$0.isEmpty }.joined(separator: " ") }
+    /// Vendor and model for people: "Palm Tungsten T", and "Nokia 6021" rather than "Nokia Nokia 6021" when the
+    /// model (a Bluetooth name, often) already begins with the vendor.
+    var name: String {
+        if !vendor.isEmpty, model.lowercased().hasPrefix(vendor.lowercased()) { return model }
+        return [vendor, model].filter { !$0.isEmpty }.joined(separator: " ")
+    }
 
     var actions: [Action] {
         (properties["Actions"]?.arrayElements ?? []).compactMap { element in
