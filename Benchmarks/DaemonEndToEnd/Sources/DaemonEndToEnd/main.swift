@@ -38,8 +38,14 @@ guard FileManager.default.isExecutableFile(atPath: devsyncd) else {
     say("no devsyncd at \(devsyncd): run `swift build -c release --product devsyncd` in the repository root")
     exit(2)
 }
-let hotplugs = 1_000
-let pairings = 300
+/// `--hotplugs N` and `--pairings N` change the counts (at least 1 each).
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count,
+        let value = Int(CommandLine.arguments[index + 1]), value > 0 else { return fallback }
+    return value
+}
+let hotplugs = option("--hotplugs", 1_000)
+let pairings = option("--pairings", 300)
 var logger = Logger(label: "devsync.bench.daemon")
 logger.logLevel = .warning
 
@@ -288,7 +294,12 @@ var syspaths: [String] = []
         let device = try DBusObjectPath("/org/bluez/hci0/dev_" + octets.joined(separator: "_"))
         try await callBlueZ(.root, "org.bluez.Mock", "AddDevice", [.string("hci0"), .string(octets.joined(separator: ":")), .string("K750i")])
         try await callBlueZ(device, "org.freedesktop.DBus.Mock", "UpdateProperties", [
-            .string("org.bluez.Device1"), .vardict(["Class": .uint32(0x5a020c)]),  // a phone; dbusmock leaves it empty
+            // A phone offering a SyncML client and OBEX Object Push, as bluetoothd knows it from inquiry and SDP;
+        // dbusmock leaves both empty.
+        .string("org.bluez.Device1"), .vardict([
+            "Class": .uint32(0x5a020c),
+            "UUIDs": .array(.string, [.string("00000002-0000-1000-8000-0002ee000002"), .string("00001105-0000-1000-8000-00805f9b34fb")]),
+        ]),
         ])
         let start = clock.now
         try await callBlueZ(device, "org.freedesktop.DBus.Mock", "UpdateProperties", [
