@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: C libraries (pkg-config names as the distributions ship them)
@@ -51,12 +52,14 @@ let package = Package(
             name: "BusService",
             dependencies: ["DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
         ),
-        // The daemon's library half: configuration, owner detection, and later the composition root.
+        // The daemon's library half: configuration, owner detection, and the broker as a swift-service-lifecycle service.
         .target(
             name: "DevsyncDaemon",
             dependencies: [
                 "DeviceRegistry", "DBus", "CChildProcess", "UdevMonitor", "BusService", "Bluetooth",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -66,6 +69,7 @@ let package = Package(
             dependencies: [
                 "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

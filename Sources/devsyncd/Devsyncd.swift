@@ -1,10 +1,10 @@
 import ArgumentParser
 import DevsyncDaemon
-import Dispatch
 import Glibc
 import Logging
+import ServiceLifecycle
 
-/// devsyncd, the device broker: parses its flags, starts the broker, and turns signals into reloads and a stop.
+/// devsyncd, the device broker: parses its flags and runs the broker as a service (``BrokerDaemonService``).
 @main
 struct Devsyncd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,7 +31,6 @@ struct Devsyncd: AsyncParsableCommand {
     func run() async throws {
         // libdbus and libbluetooth write to sockets whose peer may vanish; that must be an EPIPE, not death.
         signal(SIGPIPE, SIG_IGN)
-        let signals = SignalStream([SIGTERM, SIGINT, SIGHUP])
 
         let configuration: DaemonConfiguration
         do {
@@ -44,41 +43,17 @@ struct Devsyncd: AsyncParsableCommand {
         LoggingSystem.bootstrap { _ in JournalLogHandler() }
         var logger = Logger(label: "devsyncd")
         logger.logLevel = configuration.logLevel
-        let log = logger
 
-        let broker: RunningBroker
+        // One service under swift-service-lifecycle: the group traps SIGTERM and SIGINT before the broker
+        // starts and turns them into a graceful shutdown; the service itself handles SIGHUP.
+        let group = ServiceGroup(
+            services: [BrokerDaemonService(configuration: configuration, logger: logger)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
-            broker = try await RunningBroker.start(configuration: configuration, logger: logger)
-        } catch {
+            try await group.run()
+        } catch let error as StartError {
             Self.fail(error.message, status: error.step == .nameTaken ? 3 : 1)
-        }
-
-        let signalEvents = signals.events
-        let signalled = await withTaskGroup(of: Int32?.self) { group in
-            group.addTask {
-                for await number in signalEvents {
-                    guard number == SIGHUP else { return number }
-                    let result = await broker.reloadProfiles()
-                    log.notice(
-                        "SIGHUP: profiles reloaded", metadata: ["rules": "\(result.rules)", "skipped": "\(result.errors.count)"])
-                }
-                return nil
-            }
-            group.addTask {
-                await broker.waitUntilDisconnected()
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        withExtendedLifetime(signals) {}
-        if let signalled {
-            logger.notice("Stopping", metadata: ["signal": "\(signalled == SIGINT ? "SIGINT" : "SIGTERM")"])
-            await broker.stop()
-        } else {
-            logger.error("The bus connection closed; stopping")
-            await broker.stop()
+        } catch is BrokerDaemonService.BusClosed {
             throw ExitCode(1)
         }
     }
@@ -88,25 +63,5 @@ struct Devsyncd: AsyncParsableCommand {
         var line = "devsyncd: \(message)\n"
         line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
         Glibc.exit(status)
-    }
-}
-
-/// Signals as an async stream, delivered by dispatch sources after their default actions are turned off.
-/// Not Sendable: it only keeps the sources alive, on the task that created it; `events` travels.
-final class SignalStream {
-    /// Each signal's number, as it arrives.
-    let events: AsyncStream<Int32>
-    private let sources: [any DispatchSourceSignal]
-
-    init(_ numbers: [Int32]) {
-        let (events, continuation) = AsyncStream.makeStream(of: Int32.self)
-        self.events = events
-        sources = numbers.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
-        }
     }
 }

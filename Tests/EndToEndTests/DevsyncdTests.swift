@@ -182,6 +182,20 @@ struct DevsyncdTests {
         await world.close()
     }
 
+    @Test("SIGINT stops it gracefully, as SIGTERM does: the broker is stopped, then the process exits 0")
+    func interruptStopsGracefully() async throws {
+        let world = try await World()
+        world.testbed.plug(.palm())
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+
+        daemon.send(SIGINT)
+        #expect(try await daemon.exited() == 0)
+        #expect(daemon.log.contains("Stopping"))
+        #expect(daemon.log.contains("devsyncd stopped"), "the graceful path ran:\n\(daemon.log)")
+        await world.close()
+    }
+
     @Test("A second devsyncd on the same bus exits non-zero, naming the first one's pid")
     func secondDaemonRefused() async throws {
         let world = try await World()
