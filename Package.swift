@@ -64,13 +64,14 @@ let package = Package(
         ),
 
         // MARK: Programs
+        // No swift-argument-parser in the daemon: it imports FoundationEssentials, ~2 MB of the 12 MB resident
+        // budget (docs/benchmarks.md). Keep every module devsyncd links free of Foundation.
         .executableTarget(
             name: "devsyncd",
             dependencies: [
                 "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
