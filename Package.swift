@@ -28,6 +28,9 @@ let package = Package(
         .systemLibrary(name: "CBluetooth", pkgConfig: "bluez", providers: [.apt(["libbluetooth-dev"])]),
         // pidfd_open and pipe2 from glibc, which Swift's Glibc module leaves out (no library to link).
         .systemLibrary(name: "CChildProcess"),
+        // devsyncd's global executor for Swift Concurrency: a pthread pool instead of libdispatch's global queues,
+        // whose workqueue monitor wakes the process every second (Sources/CTaskPool/task_pool.c).
+        .target(name: "CTaskPool"),
 
         // MARK: Domain core: pure Swift, no C library, no I/O but its store.
         .target(
@@ -69,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "devsyncd",
             dependencies: [
-                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth",
+                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth", "CTaskPool",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -7,7 +7,7 @@ published them all, lets it settle, then reads from /proc:
 
   - VmRSS, VmHWM and RssAnon/RssFile of the process, Pss from smaps_rollup;
   - the context switches (voluntary + involuntary) of every thread, summed, before and after an idle interval:
-    each is one wakeup of a thread of the daemon.
+    each is one wakeup of a thread of the daemon; a thread started or ended in the interval counts one more.
 
 Then SIGTERM, and the exit status. Needs Debian's python3 (gi with UMockdev), dbus-daemon, umockdev, and
 umockdev's preload in this process too (the testbed's parent devices exist only under it):
@@ -161,6 +161,8 @@ def run_once(binary, devices, idle, settle):
         woken = {tid: (after[tid][0], after[tid][1] - before[tid][1], after[tid][2] - before[tid][2])
                  for tid in after if tid in before}
         born = [tid for tid in after if tid not in before]
+        # A thread that ended (a libdispatch worker's 5 s idle timeout) woke once to do so.
+        gone = [tid for tid in before if tid not in after]
         daemon.send_signal(signal.SIGTERM)
         status = daemon.wait(timeout=30)
         return {
@@ -170,10 +172,10 @@ def run_once(binary, devices, idle, settle):
             "Pss": proportional.get("Pss", 0), "Pss_Anon": proportional.get("Pss_Anon", 0),
             "Pss_File": proportional.get("Pss_File", 0),
             "threads": int(fields["Threads"]),
-            "wakeups": sum(v + n for _, v, n in woken.values()),
+            "wakeups": sum(v + n for _, v, n in woken.values()) + len(born) + len(gone),
             "woken": {tid: w for tid, w in woken.items() if w[1] or w[2]},
             "by_file": by_file,
-            "threads_born": len(born),
+            "threads_born": len(born), "threads_ended": len(gone),
             "exit": status,
         }
     finally:
@@ -189,7 +191,8 @@ def main():
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/devsyncd"))
     parser.add_argument("--devices", type=int, default=100)
     parser.add_argument("--idle", type=float, default=10.0, help="idle seconds over which wakeups are counted")
-    parser.add_argument("--settle", type=float, default=2.0, help="seconds after readiness before measuring")
+    parser.add_argument("--settle", type=float, default=6.0,
+                        help="seconds after readiness before measuring (libdispatch ends idle workers after 5 s)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mappings", action="store_true", help="print Rss/Pss per mapped file (first run)")
     arguments = parser.parse_args()

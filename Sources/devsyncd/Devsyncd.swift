@@ -1,3 +1,4 @@
+import CTaskPool
 import DevsyncDaemon
 import Glibc
 import Logging
@@ -10,6 +11,9 @@ import ServiceLifecycle
 @main
 enum Devsyncd {
     static func main() async {
+        // Before any task reaches the global executor: libdispatch's global queues would start a timer that
+        // wakes the daemon every second, idle or not (Sources/CTaskPool/task_pool.c).
+        devsync_task_pool_install(0)
         // libdbus and libbluetooth write to sockets whose peer may vanish; that must be an EPIPE, not death.
         signal(SIGPIPE, SIG_IGN)
 

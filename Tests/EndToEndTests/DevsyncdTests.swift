@@ -196,6 +196,35 @@ struct DevsyncdTests {
         await world.close()
     }
 
+    @Test("An idle devsyncd makes no wakeups: no thread of it runs for seconds on end once it has settled")
+    func idleMeansNoWakeups() async throws {
+        let world = try await World()
+        world.testbed.plug(.palm())
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+        let pid = daemon.process.processIdentifier
+
+        // Settling takes a few seconds: the start-up's last work, then libdispatch ends its idle worker threads
+        // 5 s after their last job (one wakeup each, once). A timer that fires every second or more often (such
+        // as libdispatch's workqueue monitor, which devsyncd's own global executor avoids) never lets a 3 s
+        // window pass without a context switch, so the daemon would never be seen quiet.
+        let quiet = try await waiting(for: "3 s without a wakeup of any devsyncd thread") { () async throws -> Bool in
+            var before = ThreadActivity(of: pid)
+            while true {
+                try await Task.sleep(for: .seconds(3))
+                let after = ThreadActivity(of: pid)
+                if after == before, !after.switches.isEmpty { return true }
+                before = after
+            }
+        }
+        #expect(quiet)
+        #expect(daemon.process.isRunning)
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
     @Test("A second devsyncd on the same bus exits non-zero, naming the first one's pid")
     func secondDaemonRefused() async throws {
         let world = try await World()
