@@ -3,6 +3,7 @@
 #   make demo    see it work: devsyncd on a private bus with fake USB (umockdev) and fake BlueZ, logind, polkit
 #                (dbusmock) — plug in, pair, approve, sync through examples/reference-engine, unplug, stop
 #   make bench   run the benchmarks in Benchmarks/ (figures go to docs/benchmarks.md)
+#   make release                    release build (devsyncd with the Swift runtime linked in)
 #   make install / make uninstall   release build and install under DESTDIR/PREFIX (docs/install.md)
 
 SWIFT        ?= swift
@@ -15,7 +16,7 @@ SWIFT_FLAGS  ?=
 APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
                 umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin systemd
 
-.PHONY: all deps build check demo bench clean install install-files uninstall
+.PHONY: all deps build check demo bench clean release install install-files uninstall
 
 all: build
 
@@ -71,19 +72,27 @@ PROFILEDIR        ?= $(DATADIR)/devsync/fdi-profiles
 CONFIGDIR         ?= $(SYSCONFDIR)/devsync
 # Where install-files takes the binaries from; `make install` builds them there first.
 BUILD_DIR         ?= .build/release
+DAEMON_BUILD_DIR  ?= $(BUILD_DIR)
+# devsyncd's release build links the Swift runtime into the binary (--static-swift-stdlib): about 1.3 MB less
+# resident memory than the shared libraries (docs/benchmarks.md, "devsyncd: memory"), and nothing of the
+# toolchain's needed at run time. devsyncctl links Foundation, which would make a static binary far larger, so it
+# stays dynamic. The flag changes every compile command, hence a scratch path of its own.
+STATIC_SCRATCH    ?= .build-static
 
 PROFILES := $(notdir $(wildcard fdi-profiles/*.fdi))
 INSTALL  ?= install
 
-install:
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncd
+release:
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncd --static-swift-stdlib --scratch-path $(STATIC_SCRATCH)
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncctl
-	$(MAKE) install-files BUILD_DIR=.build/release
 
-# Installs prebuilt binaries from BUILD_DIR and the system files; no build, so `sudo make install-files` after a
-# `make build CONFIG=release` leaves no root-owned .build behind.
+install: release
+	$(MAKE) install-files BUILD_DIR=.build/release DAEMON_BUILD_DIR=$(STATIC_SCRATCH)/release
+
+# Installs prebuilt binaries from BUILD_DIR (devsyncd from DAEMON_BUILD_DIR) and the system files; no build, so
+# `sudo make install-files` after a `make release` leaves no root-owned .build behind.
 install-files:
-	$(INSTALL) -D -m 755 $(BUILD_DIR)/devsyncd $(DESTDIR)$(LIBEXECDIR)/devsyncd
+	$(INSTALL) -D -m 755 $(DAEMON_BUILD_DIR)/devsyncd $(DESTDIR)$(LIBEXECDIR)/devsyncd
 	$(INSTALL) -D -m 755 $(BUILD_DIR)/devsyncctl $(DESTDIR)$(BINDIR)/devsyncctl
 	$(INSTALL) -d $(DESTDIR)$(PROFILEDIR)
 	$(INSTALL) -m 644 $(addprefix fdi-profiles/,$(PROFILES)) $(DESTDIR)$(PROFILEDIR)/

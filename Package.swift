@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: C libraries (pkg-config names as the distributions ship them)
@@ -27,6 +28,9 @@ let package = Package(
         .systemLibrary(name: "CBluetooth", pkgConfig: "bluez", providers: [.apt(["libbluetooth-dev"])]),
         // pidfd_open and pipe2 from glibc, which Swift's Glibc module leaves out (no library to link).
         .systemLibrary(name: "CChildProcess"),
+        // devsyncd's global executor for Swift Concurrency: a pthread pool instead of libdispatch's global queues,
+        // whose workqueue monitor wakes the process every second (Sources/CTaskPool/task_pool.c).
+        .target(name: "CTaskPool"),
 
         // MARK: Domain core: pure Swift, no C library, no I/O but its store.
         .target(
@@ -51,22 +55,26 @@ let package = Package(
             name: "BusService",
             dependencies: ["DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
         ),
-        // The daemon's library half: configuration, owner detection, and later the composition root.
+        // The daemon's library half: configuration, owner detection, and the broker as a swift-service-lifecycle service.
         .target(
             name: "DevsyncDaemon",
             dependencies: [
                 "DeviceRegistry", "DBus", "CChildProcess", "UdevMonitor", "BusService", "Bluetooth",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
 
         // MARK: Programs
+        // No swift-argument-parser in the daemon: it imports FoundationEssentials, ~2 MB of the 12 MB resident
+        // budget (docs/benchmarks.md). Keep every module devsyncd links free of Foundation.
         .executableTarget(
             name: "devsyncd",
             dependencies: [
-                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth",
+                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth", "CTaskPool",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

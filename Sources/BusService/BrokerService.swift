@@ -17,6 +17,8 @@ public actor BrokerService {
     let authorizer: CallerAuthorizer
     let policy: ApprovalPolicy
     let reloadProfiles: ProfileReloader?
+    /// Whether the registry's approval requests are signalled as they come; see ``init(connection:registry:authorizer:policy:reloadProfiles:announcesApprovalRequests:logger:)``.
+    let announcesApprovalRequests: Bool
     let logger: Logger
     let published = PublishedProperties()
 
@@ -24,6 +26,8 @@ public actor BrokerService {
     var devices: [String: DeviceRecord] = [:]
     /// The owner the resolver suggested for each pending device; it may approve the device.
     var suggestedOwners: [String: String] = [:]
+    /// Approval requests not yet signalled, by uid (only when the composition root announces them).
+    var deferredRequests: [String: DeferredRequest] = [:]
     var engines: [SyncEngine.Key: SyncEngine] = [:]
     var jobs: [DBusObjectPath: SyncJob] = [:]
     /// Finished jobs stay visible for a while; the oldest are dropped beyond ``keptFinishedJobs``.
@@ -40,16 +44,61 @@ public actor BrokerService {
     ///   - authorizer: decides who may approve, reject, forget, sync and reload.
     ///   - policy: published as the Manager's `Policy`.
     ///   - reloadProfiles: runs ReloadProfiles; nil makes the method fail with a sentence.
+    ///   - announcesApprovalRequests: true signals `ApprovalRequested` as soon as the registry requests approval,
+    ///     with the registry's synchronous owner suggestion. False leaves the signal to the composition root,
+    ///     which calls ``announceApprovalRequest(uid:suggestedOwner:)`` once it has resolved the owner (devsyncd's
+    ///     owner callout may take seconds); until then the registry's suggestion is the provisional owner.
     public init(
         connection: DBusConnection, registry: Registry, authorizer: CallerAuthorizer, policy: ApprovalPolicy = .ask,
-        reloadProfiles: ProfileReloader? = nil, logger: Logger
+        reloadProfiles: ProfileReloader? = nil, announcesApprovalRequests: Bool = true, logger: Logger
     ) {
         self.connection = connection
         self.registry = registry
         self.authorizer = authorizer
         self.policy = policy
         self.reloadProfiles = reloadProfiles
+        self.announcesApprovalRequests = announcesApprovalRequests
         self.logger = logger
+    }
+
+    /// Signals `ApprovalRequested` for a device whose owner the composition root has resolved, and makes
+    /// `suggestedOwner` the pending device's owner for authorization. Does nothing if the device is gone or no
+    /// longer pending (decided or unplugged while its owner was being resolved).
+    ///
+    /// The composition root follows the registry on its own subscription, so its answer may come before this
+    /// service has handled the registry's request; it is then kept until the request arrives.
+    public func announceApprovalRequest(uid: String, suggestedOwner: String?) async {
+        guard case .requested = deferredRequests[uid] else {
+            // Decided or gone meanwhile: nothing to keep.
+            if await registry.device(uid: uid)?.status == .pending, deferredRequests[uid] == nil {
+                deferredRequests[uid] = .resolved(owner: suggestedOwner)
+            } else if case .requested = deferredRequests[uid] {
+                // The registry's request was handled while this actor waited for the registry.
+                deferredRequests[uid] = nil
+                await signalApprovalRequest(uid: uid, suggestedOwner: suggestedOwner)
+            }
+            return
+        }
+        deferredRequests[uid] = nil
+        await signalApprovalRequest(uid: uid, suggestedOwner: suggestedOwner)
+    }
+
+    /// An approval request whose signal waits (``announcesApprovalRequests`` false): for the owner, or for the
+    /// registry's request when the owner came first.
+    enum DeferredRequest {
+        case requested
+        case resolved(owner: String?)
+    }
+
+    private func signalApprovalRequest(uid: String, suggestedOwner: String?) async {
+        guard devices[uid]?.status == .pending else { return }
+        suggestedOwners[uid] = suggestedOwner
+        do {
+            try await emitManagerSignal(
+                "ApprovalRequested", [.objectPath(BrokerContract.devicePath(uid: uid)), .string(suggestedOwner ?? "")])
+        } catch {
+            logger.error("Cannot announce an approval request", metadata: ["uid": "\(uid)", "error": "\(error)"])
+        }
     }
 
     /// Exports the Manager and every current device, then follows the registry's events until ``stop()``.
@@ -107,7 +156,10 @@ public actor BrokerService {
         do {
             switch event {
             case .arrived(let record), .changed(let record), .departed(let record):
-                if record.status != .pending { suggestedOwners[record.uid] = nil }
+                if record.status != .pending {
+                    suggestedOwners[record.uid] = nil
+                    deferredRequests[record.uid] = nil
+                }
                 if devices[record.uid] == nil {
                     try await export(record, announce: true)
                 } else {
@@ -117,6 +169,15 @@ public actor BrokerService {
                 try await remove(uid: uid)
             case .approvalRequested(let uid, let suggestedOwner):
                 suggestedOwners[uid] = suggestedOwner
+                guard announcesApprovalRequests else {
+                    if case .resolved(let owner) = deferredRequests[uid] {
+                        deferredRequests[uid] = nil
+                        await signalApprovalRequest(uid: uid, suggestedOwner: owner)
+                    } else {
+                        deferredRequests[uid] = .requested
+                    }
+                    return
+                }
                 try await emitManagerSignal(
                     "ApprovalRequested",
                     [.objectPath(BrokerContract.devicePath(uid: uid)), .string(suggestedOwner ?? "")])
@@ -130,7 +191,10 @@ public actor BrokerService {
     /// registry's event for it then finds nothing left to signal.
     func publishDecision(_ record: DeviceRecord) async {
         do {
-            if record.status != .pending { suggestedOwners[record.uid] = nil }
+            if record.status != .pending {
+                suggestedOwners[record.uid] = nil
+                deferredRequests[record.uid] = nil
+            }
             try await update(record)
         } catch {
             logger.error("Cannot publish a decision", metadata: ["uid": "\(record.uid)", "error": "\(error)"])
@@ -171,6 +235,7 @@ public actor BrokerService {
     private func remove(uid: String) async throws {
         guard devices.removeValue(forKey: uid) != nil else { return }
         suggestedOwners[uid] = nil
+        deferredRequests[uid] = nil
         let path = BrokerContract.devicePath(uid: uid)
         try await emitManagerSignal("DeviceRemoved", [.objectPath(path)])
         published.remove(at: path)

@@ -34,6 +34,33 @@ struct BrokerEventTests {
         }
     }
 
+    @Test("when the composition root announces approval requests, the signal waits for it and carries its owner, whichever comes first")
+    func deferredApprovalRequests() async throws {
+        try await withBroker(suggestedOwner: "root", announcesApprovalRequests: false) { broker in
+            let isRequest: @Sendable (DBusMessage) -> Bool = { $0.isSignal(BrokerContract.managerInterface, "ApprovalRequested") }
+            // The request reaches the broker first; the owner follows.
+            let first = await broker.arrive(TestDevice.observation(serial: "Q1"))
+            #expect(await broker.signals.all(where: isRequest).isEmpty, "no signal before the owner is known")
+            await broker.service.announceApprovalRequest(uid: TestDevice.uid(serial: "Q1"), suggestedOwner: "nobody")
+            let requests = await broker.signals.wait(where: isRequest)
+            #expect(requests.first?.arguments == [.objectPath(first), .string("nobody")])
+
+            // The owner may come before the broker has handled the registry's request (the composition root
+            // follows the registry on its own): either way, one signal with that owner.
+            await broker.registry.handle(.arrived(TestDevice.observation(serial: "Q2")))
+            await broker.service.announceApprovalRequest(uid: TestDevice.uid(serial: "Q2"), suggestedOwner: "nobody")
+            let both = await broker.signals.wait(for: 2, where: isRequest)
+            #expect(both.last?.arguments == [.objectPath(TestDevice.path(serial: "Q2")), .string("nobody")])
+
+            // Decided before its owner was known: no request is announced for it.
+            let third = await broker.arrive(TestDevice.observation(serial: "Q3"))
+            _ = try await broker.call(third, BrokerContract.deviceInterface, "Reject", [.vardict([:])])
+            await broker.service.announceApprovalRequest(uid: TestDevice.uid(serial: "Q3"), suggestedOwner: "nobody")
+            #expect(await broker.signals.all { isRequest($0) && $0.arguments.first?.objectPath == third }.isEmpty)
+            #expect(await broker.signals.all(where: isRequest).count == 2)
+        }
+    }
+
     @Test("a departure changes just Present, Profile and Properties (LastSeen too, on a moving clock); then a pending device is removed")
     func departure() async throws {
         try await withBroker { broker in

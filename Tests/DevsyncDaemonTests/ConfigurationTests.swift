@@ -137,6 +137,36 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("devsyncd's command line: `--flag VALUE` and `--flag=VALUE`, --profiles repeatable, the last value wins")
+    func commandLine() throws {
+        let invocation = try CommandLineOverrides.parse([
+            "--bus", "unix:path=/tmp/b=c", "--profiles=fdi-profiles", "--profiles", "/etc/x", "--state-dir", "/s",
+            "--log-level", "info", "--log-level=debug", "--config", "/c.conf",
+        ])
+        #expect(invocation == .run(CommandLineOverrides(
+            profiles: ["fdi-profiles", "/etc/x"], stateDirectory: "/s", bus: "unix:path=/tmp/b=c",
+            configPath: "/c.conf", logLevel: "debug")))
+        #expect(try CommandLineOverrides.parse([]) == .run(CommandLineOverrides()))
+        #expect(try CommandLineOverrides.parse(["--bus", "system", "--help"]) == .help)
+        #expect(try CommandLineOverrides.parse(["-h"]) == .help)
+        #expect(CommandLineOverrides.usage.contains("--state-dir DIR"))
+    }
+
+    @Test("a wrong command line names the flag or argument", arguments: [
+        (["--verbose"], "--verbose: unknown flag"),
+        (["--bus"], "--bus: expected a value"),
+        (["--colour=never"], "--colour: unknown flag"),
+        (["session"], "session: unexpected argument"),
+        (["-v"], "-v: unexpected argument"),
+    ])
+    func badCommandLine(arguments: [String], message: String) {
+        #expect {
+            _ = try CommandLineOverrides.parse(arguments)
+        } throws: { error in
+            "\(error)".hasPrefix(message)
+        }
+    }
+
     @Test("an unreadable configuration is an error, not the defaults")
     func directoryAsFile() {
         #expect {

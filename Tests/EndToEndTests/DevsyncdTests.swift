@@ -182,6 +182,49 @@ struct DevsyncdTests {
         await world.close()
     }
 
+    @Test("SIGINT stops it gracefully, as SIGTERM does: the broker is stopped, then the process exits 0")
+    func interruptStopsGracefully() async throws {
+        let world = try await World()
+        world.testbed.plug(.palm())
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+
+        daemon.send(SIGINT)
+        #expect(try await daemon.exited() == 0)
+        #expect(daemon.log.contains("Stopping"))
+        #expect(daemon.log.contains("devsyncd stopped"), "the graceful path ran:\n\(daemon.log)")
+        await world.close()
+    }
+
+    @Test("An idle devsyncd makes no wakeups: no thread of it runs for seconds on end once it has settled")
+    func idleMeansNoWakeups() async throws {
+        let world = try await World()
+        world.testbed.plug(.palm())
+        let daemon = try await startDaemon(on: world.bus, client: world.client, state: world.state)
+        defer { daemon.kill() }
+        let pid = daemon.process.processIdentifier
+
+        // Settling takes a few seconds: the start-up's last work, then libdispatch ends its idle worker threads
+        // 5 s after their last job (one wakeup each, once). A timer that fires every second or more often (such
+        // as libdispatch's workqueue monitor, which devsyncd's own global executor avoids) never lets a 3 s
+        // window pass without a context switch, so the daemon would never be seen quiet.
+        let quiet = try await waiting(for: "3 s without a wakeup of any devsyncd thread") { () async throws -> Bool in
+            var before = ThreadActivity(of: pid)
+            while true {
+                try await Task.sleep(for: .seconds(3))
+                let after = ThreadActivity(of: pid)
+                if after == before, !after.switches.isEmpty { return true }
+                before = after
+            }
+        }
+        #expect(quiet)
+        #expect(daemon.process.isRunning)
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
     @Test("A second devsyncd on the same bus exits non-zero, naming the first one's pid")
     func secondDaemonRefused() async throws {
         let world = try await World()
@@ -279,6 +322,107 @@ struct DevsyncdTests {
         daemon.send(SIGTERM)
         #expect(try await daemon.exited() == 0)
         await world.close()
+    }
+
+    @Test("The owner callout gets the device's properties, and ApprovalRequested waits for and carries its answer")
+    func calloutNamesTheOwner() async throws {
+        let world = try await World()
+        let logind = try await startLogind(activeUser: "root", world)
+        defer { logind.kill() }
+        // The callout answers after a while, and differently from logind: an announcement made before it
+        // answered would carry logind's "root".
+        let environment = world.directory.appendingPathComponent("callout-environment")
+        let callout = try writeCallout("""
+            env > \(environment.path)
+            sleep 0.5
+            echo nobody
+            """, world)
+        let daemon = try await startDaemon(
+            on: world.bus, client: world.client, state: world.state,
+            extraArguments: ["--config", try writeConfiguration("OwnerCallout=\(callout.path)\n", world).path],
+            busArgument: "system")
+        defer { daemon.kill() }
+
+        let requests = try await Broker.signals("ApprovalRequested", world.client)
+        world.testbed.plug(.palm())
+        let request = try await waiting(for: "ApprovalRequested") { () async -> DBusMessage? in
+            for await request in requests { return request }
+            return nil
+        }
+        let palm = try await Broker.device(uid: palmUID, world.client)
+        #expect(request?.arguments.first?.objectPath == palm)
+        #expect(request?.arguments.dropFirst().first?.string == "nobody")
+
+        let variables = try String(contentsOf: environment, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(variables.contains("DEVSYNC_USB_SERIAL=PalmSN12345678"))
+        #expect(variables.contains("DEVSYNC_USB_VENDOR_ID=0x0830"))
+        #expect(variables.contains { $0.hasPrefix("DEVSYNC_UID=\(palmUID)") })
+        #expect(!variables.contains { $0.hasPrefix("LD_PRELOAD=") || $0.hasPrefix("DBUS_SYSTEM_BUS_ADDRESS=") },
+                "the callout's environment is built from scratch")
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
+    @Test("A callout that outlives OwnerCalloutTimeout is killed and logged, and logind's active user is suggested")
+    func calloutTimeoutHonoured() async throws {
+        let world = try await World()
+        let logind = try await startLogind(activeUser: "root", world)
+        defer { logind.kill() }
+        let pidFile = world.directory.appendingPathComponent("callout-pid")
+        let callout = try writeCallout("""
+            echo $$ > \(pidFile.path)
+            sleep 30
+            echo nobody
+            """, world)
+        let configuration = try writeConfiguration("OwnerCallout=\(callout.path)\nOwnerCalloutTimeout=0.5\n", world)
+        let daemon = try await startDaemon(
+            on: world.bus, client: world.client, state: world.state, extraArguments: ["--config", configuration.path],
+            busArgument: "system")
+        defer { daemon.kill() }
+
+        let requests = try await Broker.signals("ApprovalRequested", world.client)
+        world.testbed.plug(.palm())
+        let request = try await waiting(for: "ApprovalRequested") { () async -> DBusMessage? in
+            for await request in requests { return request }
+            return nil
+        }
+        #expect(request?.arguments.dropFirst().first?.string == "root")
+        #expect(daemon.log.contains("Owner callout gave no answer: killed after running longer than"))
+        // Killed, not left sleeping: the daemon reaps the callout before it gives up on it.
+        let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, 0) == -1 && errno == ESRCH, "the callout (pid \(pid)) still runs")
+        #expect(daemon.process.isRunning)
+
+        daemon.send(SIGTERM)
+        #expect(try await daemon.exited() == 0)
+        await world.close()
+    }
+
+    /// dbusmock's logind with one active session on seat0 for `activeUser` (uid 0: the mock takes the name given).
+    private func startLogind(activeUser: String, _ world: World) async throws -> BusMock {
+        let logind = try await BusMock.start("logind", owning: "org.freedesktop.login1", on: world.bus, watching: world.client)
+        let session = try await world.bus.busctl(
+            "call", "org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.DBus.Mock", "AddSession",
+            "ssusb", "c1", "seat0", "0", activeUser, "true")
+        #expect(session.status == 0, "\(session.stderr)")
+        return logind
+    }
+
+    /// An executable `/bin/sh` script in the world's directory.
+    private func writeCallout(_ body: String, _ world: World) throws -> URL {
+        let url = world.directory.appendingPathComponent("owner-callout")
+        try "#!/bin/sh\n\(body)\n".write(to: url, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        return url
+    }
+
+    /// A devsyncd.conf whose [Daemon] section holds `lines`.
+    private func writeConfiguration(_ lines: String, _ world: World) throws -> URL {
+        let url = world.directory.appendingPathComponent("devsyncd.conf")
+        try "[Daemon]\n\(lines)".write(to: url, atomically: true, encoding: .utf8)
+        return url
     }
 
     @Test("A phone paired over Bluetooth is published like a plugged-in one, and its SyncML service picks the plugin")

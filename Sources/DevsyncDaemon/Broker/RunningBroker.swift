@@ -103,19 +103,22 @@ public final class RunningBroker: Sendable {
                 } catch {}
             })
         }
-        // Subscribed before any source runs, so no cold-plug device's approval request is missed.
-        background.append(Task { [registry] in
-            await Self.resolveOwners(
-                events: registry.events(), registry: registry, owners: owners, policy: configuration.approvalPolicy,
-                logger: logger)
-        })
-
+        // ApprovalRequested waits for the owner (the callout may take up to its timeout): the broker leaves the
+        // signal to resolveOwners, which announces each request once its owner is known.
         let polkit = PolkitClient(connection: connection, logger: logger)
         let broker = BrokerService(
             connection: connection, registry: registry,
             authorizer: CallerAuthorizer(polkit: polkit, logger: logger),
             policy: configuration.approvalPolicy == .auto ? .auto : .ask,
-            reloadProfiles: { [registry] in await Self.reload(profiles, into: registry) }, logger: logger)
+            reloadProfiles: { [registry] in await Self.reload(profiles, into: registry) },
+            announcesApprovalRequests: false, logger: logger)
+        // Subscribed before any source runs, so no cold-plug device's approval request is missed.
+        let requests = registry.events()
+        background.append(Task { [registry] in
+            await Self.resolveOwners(
+                events: requests, registry: registry, broker: broker, owners: owners,
+                policy: configuration.approvalPolicy, logger: logger)
+        })
 
         let usb = USBDeviceSource(logger: logger)
         do {
@@ -234,35 +237,37 @@ public final class RunningBroker: Sendable {
         return (load.rules, load.errors)
     }
 
-    /// Runs the owner policy for each approval request and, with `ApprovalPolicy=auto`, approves for its answer.
+    /// Runs the owner policy for each approval request, then announces the request with the owner it found or,
+    /// with `ApprovalPolicy=auto` and an owner, approves the device for that owner instead.
+    ///
+    /// Each request is resolved in a task of its own: a callout may take up to its timeout, and other devices
+    /// must not wait for it. A discarding group, so that finished requests do not accumulate.
     private static func resolveOwners(
-        events: AsyncStream<RegistryEvent>, registry: Registry, owners: OwnerResolution,
+        events: AsyncStream<RegistryEvent>, registry: Registry, broker: BrokerService, owners: OwnerResolution,
         policy: DaemonConfiguration.ApprovalPolicy, logger: Logger
     ) async {
-        await withTaskGroup(of: Void.self) { group in
+        await withDiscardingTaskGroup { group in
             for await event in events {
                 switch event {
                 case .approvalRequested(let uid, _):
-                    // A callout may take seconds; other devices must not wait for it.
                     group.addTask {
                         guard let record = await registry.device(uid: uid), record.status == .pending else { return }
                         let owner = await owners.resolveOwner(for: record)
-                        guard policy == .auto else {
-                            logger.info("Device awaits approval", metadata: ["uid": "\(uid)", "suggested-owner": "\(owner ?? "-")"])
-                            return
-                        }
-                        guard let owner else {
+                        if policy == .auto, let owner {
+                            do {
+                                try await registry.approve(uid: uid, owner: owner)
+                                logger.info("Device approved automatically", metadata: ["uid": "\(uid)", "owner": "\(owner)"])
+                                owners.forget(uid: uid)
+                                return
+                            } catch {
+                                // Decided or gone meanwhile; nothing to approve.
+                                logger.debug("Automatic approval skipped", metadata: ["uid": "\(uid)", "error": "\(error)"])
+                            }
+                        } else if policy == .auto {
                             logger.notice("No owner to approve for; the device stays pending", metadata: ["uid": "\(uid)"])
-                            return
                         }
-                        do {
-                            try await registry.approve(uid: uid, owner: owner)
-                            logger.info("Device approved automatically", metadata: ["uid": "\(uid)", "owner": "\(owner)"])
-                        } catch {
-                            // Decided or gone meanwhile; nothing to approve.
-                            logger.debug("Automatic approval skipped", metadata: ["uid": "\(uid)", "error": "\(error)"])
-                        }
-                        owners.forget(uid: uid)
+                        await broker.announceApprovalRequest(uid: uid, suggestedOwner: owner)
+                        logger.info("Device awaits approval", metadata: ["uid": "\(uid)", "suggested-owner": "\(owner ?? "-")"])
                     }
                 case .changed(let record) where record.status != .pending:
                     owners.forget(uid: record.uid)

@@ -1,6 +1,7 @@
 /// The settings the command line may override; nil leaves the file's (or the default) value.
 ///
-/// devsyncd's main fills this from its flags; ``DaemonConfiguration/resolve(_:)`` applies it.
+/// devsyncd's main fills this from its flags with ``CommandLineOverrides/parse(_:)``;
+/// ``DaemonConfiguration/resolve(_:)`` applies it.
 public struct CommandLineOverrides: Sendable, Hashable {
     /// `--profiles DIR` (repeatable): replaces the whole profile directory list.
     public var profiles: [String]?
@@ -23,6 +24,84 @@ public struct CommandLineOverrides: Sendable, Hashable {
         self.bus = bus
         self.configPath = configPath
         self.logLevel = logLevel
+    }
+}
+
+// devsyncd parses its five flags here rather than with swift-argument-parser: ArgumentParser imports
+// FoundationEssentials (for its JSON help dump), and linking that library costs the resident daemon about 2 MB of
+// its 12 MB budget (docs/benchmarks.md, "devsyncd: memory"). devsyncctl keeps ArgumentParser for its completions.
+extension CommandLineOverrides {
+    /// What devsyncd's command line asks for.
+    public enum Invocation: Sendable, Hashable {
+        /// Run the daemon with these overrides.
+        case run(CommandLineOverrides)
+        /// Print ``usage`` and exit 0.
+        case help
+    }
+
+    /// devsyncd's `--help` text.
+    public static let usage = """
+        USAGE: devsyncd [--config FILE] [--profiles DIR ...] [--state-dir DIR] [--bus system|session|ADDRESS]
+                        [--log-level LEVEL]
+
+        The devsync broker: publishes sync devices on D-Bus as org.devsync.Broker1.
+        Settings come from /etc/devsync/devsyncd.conf, then these flags (devsyncd(8)).
+        SIGHUP reloads the profiles; SIGTERM or SIGINT stops the daemon.
+
+        OPTIONS:
+          --config FILE           Read FILE instead of /etc/devsync/devsyncd.conf.
+          --profiles DIR          A profile directory; repeatable, replaces ProfileDirectories.
+          --state-dir DIR         Where per-device state is kept.
+          --bus system|session|ADDRESS
+                                  The bus to serve: system (the default), session or a D-Bus address.
+          --log-level LEVEL       trace, debug, info, notice, warning, error or critical.
+          -h, --help              Show this help and exit.
+
+        """
+
+    /// Parses devsyncd's arguments (without the program name): `--flag VALUE` or `--flag=VALUE`, in any order.
+    ///
+    /// Values are taken as given (``DaemonConfiguration/applying(_:)`` checks them); a flag given twice keeps
+    /// the last value, except `--profiles`, which adds a directory each time.
+    /// - Throws: ``ConfigurationError`` naming the flag or argument that is wrong.
+    public static func parse(_ arguments: [String]) throws(ConfigurationError) -> Invocation {
+        var overrides = CommandLineOverrides()
+        var remaining = arguments[...]
+        while let argument = remaining.popFirst() {
+            if argument == "--help" || argument == "-h" { return .help }
+            guard argument.hasPrefix("--"), argument.count > 2 else {
+                throw ConfigurationError(
+                    file: argument, message: "unexpected argument; devsyncd takes only flags (see devsyncd --help)")
+            }
+            let flag: String
+            let value: String
+            if let equals = argument.firstIndex(of: "=") {
+                flag = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
+            } else {
+                flag = argument
+                guard Self.valueFlags.contains(flag) else { throw Self.unknown(flag) }
+                guard let next = remaining.popFirst() else {
+                    throw ConfigurationError(file: flag, message: "expected a value after the flag")
+                }
+                value = next
+            }
+            switch flag {
+            case "--config": overrides.configPath = value
+            case "--profiles": overrides.profiles = (overrides.profiles ?? []) + [value]
+            case "--state-dir": overrides.stateDirectory = value
+            case "--bus": overrides.bus = value
+            case "--log-level": overrides.logLevel = value
+            default: throw Self.unknown(flag)
+            }
+        }
+        return .run(overrides)
+    }
+
+    private static let valueFlags: Set<String> = ["--config", "--profiles", "--state-dir", "--bus", "--log-level"]
+
+    private static func unknown(_ flag: String) -> ConfigurationError {
+        ConfigurationError(file: flag, message: "unknown flag; devsyncd takes \(valueFlags.sorted().joined(separator: ", ")) and --help")
     }
 }
 

@@ -86,11 +86,18 @@ struct SyncCommand: AsyncParsableCommand {
         let ownerTask = Task {
             for await change in owners where change.newOwner == nil { continuation.yield(.brokerGone) }
         }
-        // Ctrl-C becomes an event, so the job can be cancelled rather than left running unwatched.
-        signal(SIGINT, SIG_IGN)
+        // Ctrl-C becomes an event, so the job can be cancelled rather than left running unwatched. libdispatch
+        // registers a signal source asynchronously, on its manager thread, and only then installs its handler
+        // and signalfd; so wait for the registration before the job is invoked. No SIG_IGN beforehand: an
+        // interrupt that arrived while SIGINT was ignored and not yet registered (not blocked, as when started
+        // by a shell) was discarded, leaving the job running and devsyncctl waiting for it. Until the
+        // registration an interrupt just ends devsyncctl, before there is a job to cancel.
         let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "devsyncctl.sigint"))
         interrupts.setEventHandler { continuation.yield(.interrupted) }
-        interrupts.resume()
+        await withCheckedContinuation { (registered: CheckedContinuation<Void, Never>) in
+            interrupts.setRegistrationHandler { registered.resume() }
+            interrupts.resume()
+        }
         let interruptSource = InterruptSource(interrupts)
         continuation.onTermination = { _ in
             signalTask.cancel()

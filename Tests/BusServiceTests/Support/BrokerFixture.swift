@@ -84,7 +84,7 @@ struct BrokerFixture: Sendable {
 
     static func make(
         polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
-        reload: BrokerService.ProfileReloader? = nil, bus existing: TestBus? = nil
+        reload: BrokerService.ProfileReloader? = nil, bus existing: TestBus? = nil, announcesApprovalRequests: Bool = true
     ) async throws -> BrokerFixture {
         let bus = try existing ?? TestBus()
         var logger = Logger(label: "bus-service-test")
@@ -103,7 +103,7 @@ struct BrokerFixture: Sendable {
             }
         let service = BrokerService(
             connection: server, registry: registry, authorizer: CallerAuthorizer(polkit: authority, logger: logger),
-            policy: policy, reloadProfiles: reload, logger: logger)
+            policy: policy, reloadProfiles: reload, announcesApprovalRequests: announcesApprovalRequests, logger: logger)
         let client = try await labelled("connect client") { try await bus.connect("client") }
         let signals = SignalRecorder()
         let name = await server.uniqueName
@@ -162,11 +162,12 @@ struct BrokerFixture: Sendable {
 /// Runs `body` with a fresh broker and always tears it down.
 func withBroker<T>(
     polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
-    reload: BrokerService.ProfileReloader? = nil, bus: TestBus? = nil,
+    reload: BrokerService.ProfileReloader? = nil, bus: TestBus? = nil, announcesApprovalRequests: Bool = true,
     _ body: (BrokerFixture) async throws -> T
 ) async throws -> T {
     let fixture = try await BrokerFixture.make(
-        polkit: polkit, suggestedOwner: suggestedOwner, policy: policy, reload: reload, bus: bus)
+        polkit: polkit, suggestedOwner: suggestedOwner, policy: policy, reload: reload, bus: bus,
+        announcesApprovalRequests: announcesApprovalRequests)
     do {
         let result = try await body(fixture)
         await fixture.stop()

@@ -317,3 +317,27 @@ let palmUID = "usb-0830-0061"
 let playerUID = "usb-0781-74d0"
 /// The administrator-profiled gadget's uid prefix.
 let gadgetUID = "usb-1d6b-7777"
+
+/// The wakeups of a process's threads: each thread's voluntary and involuntary context switches, by thread id,
+/// from `/proc/PID/task/*/status`.
+struct ThreadActivity: Equatable, CustomStringConvertible {
+    var switches: [String: Int]
+
+    init(of pid: Int32) {
+        var switches: [String: Int] = [:]
+        let tasks = "/proc/\(pid)/task"
+        for tid in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
+            guard let status = try? String(contentsOfFile: "\(tasks)/\(tid)/status", encoding: .utf8) else { continue }
+            var total = 0
+            for line in status.split(separator: "\n") where line.contains("ctxt_switches:") {
+                total += Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
+            }
+            switches[tid] = total
+        }
+        self.switches = switches
+    }
+
+    var description: String {
+        switches.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,83 @@
+import DeviceRegistry
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// devsyncd's broker as a swift-service-lifecycle `Service`: run it in a `ServiceGroup` whose graceful-shutdown
+/// signals are SIGTERM and SIGINT.
+///
+/// ``run()`` traps SIGHUP first (its default action would end the daemon), then starts a ``RunningBroker``,
+/// reloads the profiles and re-matches the present devices on each SIGHUP, and on graceful shutdown stops the
+/// broker and returns. The group traps its signals before any service runs, so a SIGTERM that arrives while
+/// the broker is still starting stops it as soon as it has started.
+public struct BrokerDaemonService: Service {
+    /// The bus connection closed under the broker: nobody is served any more, so the daemon should exit
+    /// (with status 1; systemd restarts it or bus activation starts it again).
+    public struct BusClosed: Error, CustomStringConvertible {
+        /// A sentence for the log.
+        public var description: String { "The bus connection closed" }
+    }
+
+    private let configuration: DaemonConfiguration
+    private let additionalSources: @Sendable () -> [AsyncStream<SourceEvent>]
+    private let logger: Logger
+
+    /// A service that will start the broker `configuration` describes.
+    ///
+    /// - Parameter additionalSources: made when the service runs; more device sources, as
+    ///   ``RunningBroker/start(configuration:additionalSources:logger:)`` takes them.
+    public init(
+        configuration: DaemonConfiguration,
+        additionalSources: @escaping @Sendable () -> [AsyncStream<SourceEvent>] = { [] },
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.additionalSources = additionalSources
+        self.logger = logger
+    }
+
+    /// Starts the broker and serves until graceful shutdown.
+    ///
+    /// - Throws: ``StartError`` when the broker cannot start; ``BusClosed`` when the bus goes away under it.
+    public func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let broker = try await RunningBroker.start(
+            configuration: configuration, additionalSources: additionalSources(), logger: logger)
+
+        enum Ending: Sendable { case shutdown, busClosed }
+        let logger = logger
+        let ending = await withTaskGroup(of: Ending?.self) { group in
+            group.addTask {
+                for await _ in hangups {
+                    let result = await broker.reloadProfiles()
+                    logger.notice(
+                        "SIGHUP: profiles reloaded",
+                        metadata: ["rules": "\(result.rules)", "skipped": "\(result.errors.count)"])
+                }
+                return nil
+            }
+            group.addTask {
+                await broker.waitUntilDisconnected()
+                return .busClosed
+            }
+            group.addTask {
+                // Throws only when cancelled, which only this group does.
+                (try? await gracefulShutdown()).map { .shutdown }
+            }
+            var ending: Ending?
+            while ending == nil, let next = await group.next() { ending = next }
+            group.cancelAll()
+            return ending ?? .shutdown
+        }
+
+        switch ending {
+        case .shutdown:
+            logger.notice("Stopping")
+            await broker.stop()
+        case .busClosed:
+            logger.error("The bus connection closed; stopping")
+            await broker.stop()
+            throw BusClosed()
+        }
+    }
+}
