@@ -226,9 +226,15 @@ struct ServiceRecordMemoryTests {
     func alternativesFreed() throws {
         let bytes = E.record([(0x0004, E.alternative([E.obexOverRFCOMM(channel: 4), E.obexOverRFCOMM(channel: 5)]))])
         _ = try ServiceRecord(bytes: bytes)
-        let before = Self.residentKilobytes()
-        // Leaking, each parse loses about 1 KiB: 50 MiB over the loop, against a bound of 16 MiB.
-        for _ in 0..<50_000 { _ = try ServiceRecord(bytes: bytes) }
-        #expect(Self.residentKilobytes() - before < 16 * 1024)
+        // Leaking, each parse loses about 1 KiB: 50 MiB per round, against a bound of 16 MiB. The resident set
+        // is the whole test process's, and suites of other modules allocate beside this one, so one round can
+        // grow by their doing; a leak grows every round, so the smallest growth of three is what is judged.
+        var growths: [Int] = []
+        for _ in 0..<3 {
+            let before = Self.residentKilobytes()
+            for _ in 0..<50_000 { _ = try ServiceRecord(bytes: bytes) }
+            growths.append(Self.residentKilobytes() - before)
+        }
+        #expect(growths.min()! < 16 * 1024, "resident growth per round, KiB: \(growths)")
     }
 }
