@@ -96,27 +96,28 @@ func builtProgram(_ name: String) throws -> URL {
 /// The built `devsyncd`.
 func devsyncdBinary() throws -> URL { try builtProgram("devsyncd") }
 
-/// One devsyncd process under umockdev's preload, seeing the test's testbed; its stderr goes to a file.
-final class DaemonProcess: @unchecked Sendable {  // immutable after init
+/// A child process of a test whose output goes to a file: its exit can be awaited, it can be signalled, and it is
+/// killed when the test lets go of it. devsyncd and the reference engine are the two kinds.
+class LoggedProcess: @unchecked Sendable {  // immutable after init
     let process: Process
     let logFile: URL
+    /// What it is, for the message when waiting for its exit gives up.
+    private let what: String
     private let exitStatus = ExitStatus()
 
-    /// Starts devsyncd with `arguments`; the testbed must exist (it sets UMOCKDEV_DIR in this process).
-    init(_ arguments: [String], bus: TestBus, logDirectory: URL) throws {
-        logFile = logDirectory.appendingPathComponent("devsyncd-\(UUID().uuidString.prefix(6)).log")
+    /// Starts `executable`; its stderr (and its stdout if `capturesStandardOutput`) goes to a new file in
+    /// `logDirectory` named after `label`.
+    init(_ executable: URL, _ arguments: [String], environment: [String: String], label: String, what: String,
+         capturesStandardOutput: Bool, logDirectory: URL) throws {
+        logFile = logDirectory.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(6)).log")
+        self.what = what
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
-        var environment = plainEnvironment()
-        environment["LD_PRELOAD"] = "libumockdev-preload.so.0"
-        environment["UMOCKDEV_DIR"] = String(cString: getenv("UMOCKDEV_DIR"))
-        // logind and polkit are looked for on the "system" bus: the test bus, never the host's.
-        environment["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address
         process = Process()
-        process.executableURL = try devsyncdBinary()
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = capturesStandardOutput ? log : FileHandle.nullDevice
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         process.terminationHandler = { [exitStatus] process in exitStatus.set(process.terminationStatus) }
@@ -124,19 +125,19 @@ final class DaemonProcess: @unchecked Sendable {  // immutable after init
         try log.close()
     }
 
-    /// What devsyncd has logged so far.
+    /// What it has written to its log file so far.
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    /// Waits for devsyncd to exit and returns its status.
+    /// Waits for it to exit and returns its status.
     func exited() async throws -> Int32 {
         let status = exitStatus
-        return try await waiting(for: "devsyncd to exit") {
+        return try await waiting(for: "\(what) to exit") {
             guard let value = await status.value() else { throw CancellationError() }
             return value
         }
     }
 
-    /// Sends `signal` to devsyncd.
+    /// Sends `signal` to it.
     func send(_ signal: Int32) { Foundation.kill(process.processIdentifier, signal) }
 
     /// Makes sure nothing outlives the test.
@@ -147,51 +148,33 @@ final class DaemonProcess: @unchecked Sendable {  // immutable after init
     deinit { kill() }
 }
 
+/// One devsyncd process under umockdev's preload, seeing the test's testbed; its stderr goes to a file.
+final class DaemonProcess: LoggedProcess, @unchecked Sendable {  // immutable after init
+    /// Starts devsyncd with `arguments`; the testbed must exist (it sets UMOCKDEV_DIR in this process).
+    init(_ arguments: [String], bus: TestBus, logDirectory: URL) throws {
+        var environment = plainEnvironment()
+        environment["LD_PRELOAD"] = "libumockdev-preload.so.0"
+        environment["UMOCKDEV_DIR"] = String(cString: getenv("UMOCKDEV_DIR"))
+        // logind and polkit are looked for on the "system" bus: the test bus, never the host's.
+        environment["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address
+        try super.init(try devsyncdBinary(), arguments, environment: environment, label: "devsyncd", what: "devsyncd",
+                       capturesStandardOutput: false, logDirectory: logDirectory)
+    }
+}
+
 /// examples/reference-engine run by Debian's python3 (which has python3-gi) on the test bus; its output goes to a file.
-final class ReferenceEngineProcess: @unchecked Sendable {  // immutable after init
+final class ReferenceEngineProcess: LoggedProcess, @unchecked Sendable {  // immutable after init
     static let script = repositoryRoot.appendingPathComponent("examples/reference-engine/reference-engine.py")
-    let process: Process
-    let outputFile: URL
-    private let exitStatus = ExitStatus()
 
     /// Starts the engine with `arguments` (after `--bus`), as the test's user.
     init(_ arguments: [String], bus: TestBus, logDirectory: URL) throws {
-        outputFile = logDirectory.appendingPathComponent("engine-\(UUID().uuidString.prefix(6)).log")
-        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        let output = try FileHandle(forWritingTo: outputFile)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.script.path, "--bus", bus.address] + arguments
-        process.environment = plainEnvironment()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        process.terminationHandler = { [exitStatus] process in exitStatus.set(process.terminationStatus) }
-        try process.run()
-        try output.close()
+        try super.init(URL(fileURLWithPath: "/usr/bin/python3"), [Self.script.path, "--bus", bus.address] + arguments,
+                       environment: plainEnvironment(), label: "engine", what: "the reference engine",
+                       capturesStandardOutput: true, logDirectory: logDirectory)
     }
 
     /// What the engine has printed so far.
-    var output: String { (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
-
-    /// Waits for the engine to exit and returns its status.
-    func exited() async throws -> Int32 {
-        let status = exitStatus
-        return try await waiting(for: "the reference engine to exit") {
-            guard let value = await status.value() else { throw CancellationError() }
-            return value
-        }
-    }
-
-    /// Sends `signal` to the engine.
-    func send(_ signal: Int32) { Foundation.kill(process.processIdentifier, signal) }
-
-    /// Makes sure nothing outlives the test.
-    func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-    }
-
-    deinit { kill() }
+    var output: String { log }
 }
 
 /// A process's exit status, awaited by any number of tasks; a cancelled waiter gets nil at once (unlike
