@@ -50,7 +50,6 @@ struct USBDeviceReader: Sendable {
         // Each interface directory is opened and listed once: the listing says whether it has a name to read
         // and which ttys hang below it, so no open is spent on a file that is not there.
         var found: [USBInterface] = []
-        var bound: Set<UInt8> = []
         for name in directory.entries() where name.hasPrefix(device.sysname + ":") {
             guard let interfaceDirectory = directory.child(name) else { continue }
             let entries = interfaceDirectory.entries()
@@ -58,12 +57,11 @@ struct USBDeviceReader: Sendable {
             let uevent = interfaceDirectory.bytes("uevent", limit: 4096).flatMap { Self.ueventValue("INTERFACE", in: $0) }
             if let interface = readInterface(at: interfaceDirectory, sysname: name, interface: uevent, entries: entries) {
                 found.append(interface)
-                bound.insert(interface.number)
             }
             record.ttys.merge(readTTYs(in: interfaceDirectory, entries: entries, devpath: device.devpath + "/" + name)) { new, _ in new }
         }
         let expected = directory.decimal("bNumInterfaces").map(Int.init)
-        let interfaces = completeInterfaces(found, bound: bound, of: directory, expected: expected,
+        let interfaces = completeInterfaces(found, of: directory, expected: expected,
                                             properties: device.properties, bus: record.busNumber, address: record.deviceNumber)
         record.interfaces = interfaces.all
         record.boundInterfaces = interfaces.bound
@@ -92,7 +90,7 @@ struct USBDeviceReader: Sendable {
     /// The interfaces read from their directories, completed from the configuration descriptor (or udev's
     /// `ID_USB_INTERFACES`) where fewer directories exist than the device has interfaces.
     private func completeInterfaces(
-        _ found: [USBInterface], bound: Set<UInt8>, of directory: borrowing SysfsDirectory, expected: Int?,
+        _ found: [USBInterface], of directory: borrowing SysfsDirectory, expected: Int?,
         properties: [String: String], bus: UInt32?, address: UInt32?
     ) -> (all: [USBInterface], bound: Set<UInt8>) {
         var record = USBDeviceRecord(devpath: "")
