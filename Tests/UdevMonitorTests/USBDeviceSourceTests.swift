@@ -107,6 +107,22 @@ struct USBDeviceSourceTests {
         #expect(source.presentDevices.count == fixtures.count + 1)
     }
 
+    @Test("a cold-plug of hundreds of devices, read in batches on several threads, announces each exactly once")
+    func largeColdPlug() async throws {
+        let testbed = Testbed()
+        defer { testbed.close() }
+        // More than two batches, so that batching and every reader thread are exercised.
+        let count = USBDeviceSource.coldPlugBatch * 2 + 45
+        let plugged = (0..<count).map { testbed.plug(.usbStick(port: "\(3 + $0 / 100)-\(1 + $0 % 100)")) }
+        let (source, tap) = try startedSource(testbed)
+        defer { source.stopAndWait() }
+        let events = await eventsThroughMarker(testbed, tap, after: count)
+        #expect(events.allSatisfy { $0.isArrival })
+        #expect(events.map(\.sourceKey).count == Set(events.map(\.sourceKey)).count, "no device twice")
+        #expect(Set(events.map(\.sourceKey)) == Set(plugged.map(\.devpath)))
+        #expect(events.compactMap(\.observation).allSatisfy { $0.properties.strlist("usb.interfaces") == ["08/06/50"] })
+    }
+
     @Test("a hotplugged device is one arrival carrying all its interfaces, however many uevents it sends")
     func hotplugFoldsIntoOneArrival() async throws {
         let testbed = Testbed()
