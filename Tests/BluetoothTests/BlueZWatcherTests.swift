@@ -12,6 +12,7 @@ struct BlueZWatcherTests {
     static let phonePath = "/org/bluez/hci0/dev_00_1A_7D_DA_71_13"
     static let pdaAddress = "00:07:E0:11:22:33"
     static let pdaPath = "/org/bluez/hci0/dev_00_07_E0_11_22_33"
+    static let adapterPath = "/org/bluez/hci0"
     static let syncMLUUID = "00000002-0000-1000-8000-0002ee000002"
 
     /// Starts a watcher on its own connection to `bus`; the caller closes the connection to end it.
@@ -23,30 +24,47 @@ struct BlueZWatcherTests {
         return (EventRecorder(watcher.events()), connection)
     }
 
-    @Test("adapters and unpaired devices are not devices to sync: nothing is reported until one pairs")
-    func unpairedIsNothing() async throws {
+    /// A private bus with bluez5 running and watched from the start, then one adapter (hci0) added; the watcher's
+    /// connection is closed once `body` returns.
+    static func withWatchedAdapter(
+        logs: LogRecords = LogRecords(), lookup: (any SyncServiceLookup)? = nil,
+        _ body: (MockBlueZBus, EventRecorder) async throws -> Void
+    ) async throws {
         try await withMockBus { bus in
             try await bus.startBlueZ()
-            let (events, connection) = try await Self.watch(bus)
-            try await bus.addAdapter()
+            let (events, connection) = try await watch(bus, logs: logs, lookup: lookup)
+            do {
+                try await bus.addAdapter()
+                try await body(bus, events)
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
+        }
+    }
+
+    /// Adds the phone (alias K750i) to hci0 and pairs it.
+    static func pairPhone(_ bus: MockBlueZBus, deviceClass: Int32 = 0x5A_020C) async throws {
+        try await bus.addDevice(phoneAddress, alias: "K750i")
+        try await bus.pairDevice(phoneAddress, deviceClass: deviceClass)
+    }
+
+    @Test("adapters and unpaired devices are not devices to sync: nothing is reported until one pairs")
+    func unpairedIsNothing() async throws {
+        try await Self.withWatchedAdapter { bus, events in
             try await bus.addDevice(Self.pdaAddress, alias: "Tungsten T3")
-            try await bus.addDevice(Self.phoneAddress, alias: "K750i")
-            try await bus.pairDevice(Self.phoneAddress)
+            try await Self.pairPhone(bus)
             // The first event is the phone's pairing: the adapter and both unpaired arrivals produced none.
             let arrival = try await events.nextArrival()
             #expect(arrival.sourceKey == Self.phonePath)
-            await connection.close()
         }
     }
 
     @Test("pairing is plugging in: the arrival carries the Device1 properties in devsync's vocabulary")
     func pairingArrives() async throws {
-        try await withMockBus { bus in
-            try await bus.startBlueZ()
-            let (events, connection) = try await Self.watch(bus)
-            try await bus.addAdapter()
-            try await bus.addDevice(Self.phoneAddress, alias: "K750i")
-            try await bus.pairDevice(Self.phoneAddress, deviceClass: 0x5A_020C)
+        try await Self.withWatchedAdapter { bus, events in
+            try await Self.pairPhone(bus)
             let arrival = try await events.nextArrival()
 
             #expect(arrival.transport == .bluetooth)
@@ -63,18 +81,13 @@ struct BlueZWatcherTests {
             #expect(properties.bool(PropertyKey.bluetoothPaired) == true)
             #expect(properties.bool(PropertyKey.bluetoothConnected) == false)
             #expect(properties.strlist(PropertyKey.bluetoothUUIDs)?.contains("00001105-0000-1000-8000-00805f9b34fb") == true)
-            await connection.close()
         }
     }
 
     @Test("a present device's changes are published: connecting, a new alias, a SyncML UUID")
     func changesArePublished() async throws {
-        try await withMockBus { bus in
-            try await bus.startBlueZ()
-            let (events, connection) = try await Self.watch(bus)
-            try await bus.addAdapter()
-            try await bus.addDevice(Self.phoneAddress, alias: "K750i")
-            try await bus.pairDevice(Self.phoneAddress)
+        try await Self.withWatchedAdapter { bus, events in
+            try await Self.pairPhone(bus)
             _ = try await events.nextArrival()
 
             try await bus.connectDevice(Self.phonePath)
@@ -93,16 +106,12 @@ struct BlueZWatcherTests {
             #expect(
                 syncML.properties.strlist(PropertyKey.bluetoothUUIDs)
                     == [Self.syncMLUUID, "00001104-0000-1000-8000-00805f9b34fb"])
-            await connection.close()
         }
     }
 
     @Test("unpairing, RemoveDevice and removing the adapter are unplugging: each device departs once")
     func departures() async throws {
-        try await withMockBus { bus in
-            try await bus.startBlueZ()
-            let (events, connection) = try await Self.watch(bus)
-            try await bus.addAdapter()
+        try await Self.withWatchedAdapter { bus, events in
             try await bus.addDevice(Self.phoneAddress, alias: "K750i")
             try await bus.addDevice(Self.pdaAddress, alias: "Tungsten T3")
             try await bus.pairDevice(Self.phoneAddress)
@@ -125,26 +134,20 @@ struct BlueZWatcherTests {
             try await bus.addDevice(Self.phoneAddress, alias: "K750i", adapter: "hci1")
             try await bus.pairDevice(Self.phoneAddress, adapter: "hci1")
             #expect(try await events.nextArrival().sourceKey == "/org/bluez/hci1/dev_00_1A_7D_DA_71_13")
-            await connection.close()
         }
     }
 
     @Test("an adapter powered off takes its devices away; powered on again, they arrive again")
     func adapterPower() async throws {
-        try await withMockBus { bus in
-            try await bus.startBlueZ()
-            let (events, connection) = try await Self.watch(bus)
-            let adapter = try await bus.addAdapter()
-            try await bus.addDevice(Self.phoneAddress, alias: "K750i")
-            try await bus.pairDevice(Self.phoneAddress)
+        try await Self.withWatchedAdapter { bus, events in
+            try await Self.pairPhone(bus)
             _ = try await events.nextArrival()
-            try await bus.update(adapter, interface: BlueZ.adapterInterface, ["Powered": false])
+            try await bus.update(Self.adapterPath, interface: BlueZ.adapterInterface, ["Powered": false])
             #expect(try await events.nextDeparture() == Self.phonePath)
-            try await bus.update(adapter, interface: BlueZ.adapterInterface, ["Powered": true])
+            try await bus.update(Self.adapterPath, interface: BlueZ.adapterInterface, ["Powered": true])
             let again = try await events.nextArrival()
             #expect(again.sourceKey == Self.phonePath)
             #expect(again.properties.bool(PropertyKey.bluetoothPaired) == true)
-            await connection.close()
         }
     }
 
@@ -170,10 +173,7 @@ struct BlueZWatcherTests {
 
     @Test("a bluetoothd crash departs its devices; the restarted one's devices arrive once, without duplicates")
     func bluetoothdRestart() async throws {
-        try await withMockBus { bus in
-            try await bus.startBlueZ()
-            let (events, connection) = try await Self.watch(bus)
-            try await bus.addAdapter()
+        try await Self.withWatchedAdapter { bus, events in
             try await bus.addDevice(Self.phoneAddress, alias: "K750i")
             try await bus.addDevice(Self.pdaAddress, alias: "Tungsten T3")
             try await bus.pairDevice(Self.phoneAddress)
@@ -188,8 +188,7 @@ struct BlueZWatcherTests {
             // The new bluetoothd announces its objects while the watcher reads them: signals and snapshot overlap.
             try await bus.startBlueZ()
             try await bus.addAdapter()
-            try await bus.addDevice(Self.phoneAddress, alias: "K750i")
-            try await bus.pairDevice(Self.phoneAddress)
+            try await Self.pairPhone(bus)
             #expect(try await events.nextArrival().sourceKey == Self.phonePath)
             try await bus.addDevice(Self.pdaAddress, alias: "Tungsten T3")
             try await bus.pairDevice(Self.pdaAddress, deviceClass: 0x10_0114)
@@ -200,7 +199,6 @@ struct BlueZWatcherTests {
             await bus.killBlueZ()
             _ = try await events.nextDeparture()
             _ = try await events.nextDeparture()
-            await connection.close()
         }
     }
 
@@ -211,8 +209,7 @@ struct BlueZWatcherTests {
             let (events, connection) = try await Self.watch(bus, logs: logs)
             try await bus.startBlueZ()
             try await bus.addAdapter()
-            try await bus.addDevice(Self.phoneAddress, alias: "K750i")
-            try await bus.pairDevice(Self.phoneAddress)
+            try await Self.pairPhone(bus)
             #expect(try await events.nextArrival().sourceKey == Self.phonePath)
             #expect(logs.messages(.info, containing: "BlueZ is not running").count == 1)
             #expect(logs.messages(.error, containing: "").isEmpty)
@@ -222,10 +219,7 @@ struct BlueZWatcherTests {
 
     @Test("a hostile name (escape sequences, 64 KiB) arrives sanitized and bounded")
     func hostileName() async throws {
-        try await withMockBus { bus in
-            try await bus.startBlueZ()
-            let (events, connection) = try await Self.watch(bus)
-            try await bus.addAdapter()
+        try await Self.withWatchedAdapter { bus, events in
             let hostile = "\u{1B}[2J\u{1B}]0;pwned\u{07}evil\r\n" + String(repeating: "A\u{7F}\u{1B}", count: 64 * 1024 / 3)
             try await bus.addDevice(Self.phoneAddress, alias: hostile)
             try await bus.pairDevice(Self.phoneAddress)
@@ -235,27 +229,22 @@ struct BlueZWatcherTests {
             #expect(!name.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
             #expect(name.contains("evil"))
             #expect(arrival.properties.string(PropertyKey.infoProduct).map { $0.utf8.count <= 512 } == true)
-            await connection.close()
         }
     }
 
     @Test("SDP channels of a paired device's sync services are published as bluetooth.channel.* in a change")
     func syncChannels() async throws {
-        try await withMockBus { bus in
-            let phone = BluetoothAddress(Self.phoneAddress)!
-            let lookup = FakeSyncServiceLookup([
-                phone: .success([
-                    SyncService(kind: .irmcSync, rfcommChannel: 11),
-                    SyncService(kind: .objectPush, rfcommChannel: 9),
-                    SyncService(kind: .objectPush, rfcommChannel: 12),
-                    SyncService(kind: .syncMLClient, rfcommChannel: 7),
-                ])
+        let phone = BluetoothAddress(Self.phoneAddress)!
+        let lookup = FakeSyncServiceLookup([
+            phone: .success([
+                SyncService(kind: .irmcSync, rfcommChannel: 11),
+                SyncService(kind: .objectPush, rfcommChannel: 9),
+                SyncService(kind: .objectPush, rfcommChannel: 12),
+                SyncService(kind: .syncMLClient, rfcommChannel: 7),
             ])
-            try await bus.startBlueZ()
-            let (events, connection) = try await Self.watch(bus, lookup: lookup)
-            try await bus.addAdapter()
-            try await bus.addDevice(Self.phoneAddress, alias: "K750i")
-            try await bus.pairDevice(Self.phoneAddress)
+        ])
+        try await Self.withWatchedAdapter(lookup: lookup) { bus, events in
+            try await Self.pairPhone(bus)
             let arrival = try await events.nextArrival()
             #expect(!arrival.properties.contains(PropertyKey.bluetoothChannelPrefix + "irmc-sync"))
             let found = try await events.nextChange()
@@ -271,25 +260,20 @@ struct BlueZWatcherTests {
             let connected = try await events.nextChange()
             #expect(connected.properties.int("bluetooth.channel.irmc-sync") == 11)
             #expect(lookup.addressesAsked == [phone])
-            await connection.close()
         }
     }
 
     @Test("a device without sync UUIDs is not paged, and a failed lookup is logged and publishes no channels")
     func syncChannelFailures() async throws {
-        try await withMockBus { bus in
-            let phone = BluetoothAddress(Self.phoneAddress)!
-            let lookup = FakeSyncServiceLookup([phone: .failure(SDPLookupError(.unreachable, address: phone, reason: "out of range"))])
-            let logs = LogRecords()
-            try await bus.startBlueZ()
-            let (events, connection) = try await Self.watch(bus, logs: logs, lookup: lookup)
-            try await bus.addAdapter()
+        let phone = BluetoothAddress(Self.phoneAddress)!
+        let lookup = FakeSyncServiceLookup([phone: .failure(SDPLookupError(.unreachable, address: phone, reason: "out of range"))])
+        let logs = LogRecords()
+        try await Self.withWatchedAdapter(logs: logs, lookup: lookup) { bus, events in
             try await bus.addDevice(Self.pdaAddress, alias: "Tungsten T3")
             try await bus.update(Self.pdaPath, interface: BlueZ.deviceInterface, ["Paired": true])
             #expect(try await events.nextArrival().sourceKey == Self.pdaPath)
 
-            try await bus.addDevice(Self.phoneAddress, alias: "K750i")
-            try await bus.pairDevice(Self.phoneAddress)
+            try await Self.pairPhone(bus)
             #expect(try await events.nextArrival().sourceKey == Self.phonePath)
             let logged = await logs.first(.info, containing: "SDP lookup failed")
             #expect(logged != nil)
@@ -299,7 +283,6 @@ struct BlueZWatcherTests {
             let connected = try await events.nextChange()
             #expect(connected.properties.bool(PropertyKey.bluetoothConnected) == true)
             #expect(!connected.properties.dictionary.keys.contains { $0.hasPrefix(PropertyKey.bluetoothChannelPrefix) })
-            await connection.close()
         }
     }
 }
