@@ -86,19 +86,12 @@ struct SyncCommand: AsyncParsableCommand {
         let ownerTask = Task {
             for await change in owners where change.newOwner == nil { continuation.yield(.brokerGone) }
         }
-        // Ctrl-C becomes an event, so the job can be cancelled rather than left running unwatched. libdispatch
-        // registers a signal source asynchronously, on its manager thread, and only then installs its handler
-        // and signalfd; so wait for the registration before the job is invoked. No SIG_IGN beforehand: an
-        // interrupt that arrived while SIGINT was ignored and not yet registered (not blocked, as when started
-        // by a shell) was discarded, leaving the job running and devsyncctl waiting for it. Until the
-        // registration an interrupt just ends devsyncctl, before there is a job to cancel.
-        let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "devsyncctl.sigint"))
-        interrupts.setEventHandler { continuation.yield(.interrupted) }
-        await withCheckedContinuation { (registered: CheckedContinuation<Void, Never>) in
-            interrupts.setRegistrationHandler { registered.resume() }
-            interrupts.resume()
-        }
-        let interruptSource = InterruptSource(interrupts)
+        // Ctrl-C becomes an event, so the job can be cancelled rather than left running unwatched. The handler is
+        // installed here, synchronously, before the job is invoked; until then an interrupt just ends devsyncctl,
+        // before there is a job to cancel. (A libdispatch signal source was used first: on Linux it reads a
+        // signalfd, which only sees a signal that is blocked in every thread, so an interrupt delivered to a
+        // thread that had it unblocked could be lost, leaving the job running and devsyncctl waiting for it.)
+        let interruptSource = try InterruptSource { continuation.yield(.interrupted) }
         continuation.onTermination = { _ in
             signalTask.cancel()
             ownerTask.cancel()
@@ -158,12 +151,48 @@ struct SyncCommand: AsyncParsableCommand {
     }
 }
 
-/// The SIGINT source, kept alive while the sync is followed and cancelled with it.
+/// SIGINT as events, through a self-pipe: the handler only writes one byte (async-signal-safe), and a read
+/// source on the pipe's other end calls `onInterrupt` once per interrupt. `cancel()` puts the default action back.
 private final class InterruptSource: Sendable {
     // DispatchSource's methods are thread-safe; the reference only keeps the source alive.
-    nonisolated(unsafe) private let source: any DispatchSourceSignal
+    nonisolated(unsafe) private let source: any DispatchSourceRead
 
-    init(_ source: any DispatchSourceSignal) { self.source = source }
+    init(_ onInterrupt: @escaping @Sendable () -> Void) throws {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else {
+            throw BrokerFailure("cannot watch for Ctrl-C: \(String(cString: strerror(errno)))", status: ExitStatus.refused)
+        }
+        for end in ends {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+        }
+        let source = DispatchSource.makeReadSource(fileDescriptor: ends[0], queue: DispatchQueue(label: "devsyncctl.sigint"))
+        source.setEventHandler { [readEnd = ends[0]] in
+            var bytes = [UInt8](repeating: 0, count: 16)
+            let count = read(readEnd, &bytes, bytes.count)
+            for _ in 0..<max(0, count) { onInterrupt() }
+        }
+        source.setCancelHandler { [ends] in
+            close(ends[0])
+            close(ends[1])
+        }
+        self.source = source
+        source.resume()
+        interruptPipe = ends[1]
+        signal(SIGINT) { _ in
+            let saved = errno  // the interrupted code may be about to read it
+            var byte: UInt8 = 1
+            _ = write(interruptPipe, &byte, 1)
+            errno = saved
+        }
+    }
 
-    func cancel() { source.cancel() }
+    func cancel() {
+        signal(SIGINT, SIG_DFL)
+        interruptPipe = -1
+        source.cancel()
+    }
 }
+
+/// The write end of the interrupt pipe, for the signal handler (which may touch nothing but this and write).
+nonisolated(unsafe) private var interruptPipe: Int32 = -1
