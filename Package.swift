@@ -128,7 +128,9 @@ let package = Package(
             name: "DevsyncDaemonTests",
             dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus"]),
+        // mallinfo2 for the leak checks: glibc's malloc.h is not in Swift's Glibc module.
+        .target(name: "CHeapProbe", path: "Tests/CHeapProbe"),
+        .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus", "CHeapProbe"]),
     ],
     swiftLanguageModes: [.v6]
 )
