@@ -140,6 +140,12 @@ class LoggedProcess: @unchecked Sendable {  // immutable after init
     /// Sends `signal` to it.
     func send(_ signal: Int32) { Foundation.kill(process.processIdentifier, signal) }
 
+    /// Asks it to stop (SIGTERM) and returns its exit status.
+    func stop() async throws -> Int32 {
+        send(SIGTERM)
+        return try await exited()
+    }
+
     /// Makes sure nothing outlives the test.
     func kill() {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
