@@ -127,3 +127,133 @@ extension DBusType {
         }
     }
 }
+
+/// Reads values from a little-endian message body that libdbus has already validated, without a libdbus call
+/// per value. Any inconsistency (which validation rules out) makes it give up with nil rather than trap.
+struct WireReader: ~Copyable {
+    let bytes: UnsafeRawBufferPointer
+    var offset = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    var isAtEnd: Bool { offset >= bytes.count }
+
+    mutating func align(_ alignment: Int) -> Bool {
+        offset = (offset + alignment - 1) & ~(alignment - 1)
+        return offset <= bytes.count
+    }
+
+    mutating func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
+        let size = MemoryLayout<T>.size
+        guard align(size), offset + size <= bytes.count else { return nil }
+        let value = T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        offset += size
+        return value
+    }
+
+    mutating func text(length: Int) -> String? {
+        guard length >= 0, offset + length < bytes.count else { return nil }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), as: UTF8.self)
+        offset += length + 1
+        return text
+    }
+
+    mutating func string() -> String? {
+        guard let length = integer(UInt32.self) else { return nil }
+        return text(length: Int(length))
+    }
+
+    mutating func signatureText() -> String? {
+        guard offset < bytes.count else { return nil }
+        let length = Int(bytes[offset])
+        offset += 1
+        return text(length: length)
+    }
+
+    /// The one complete type a variant's signature names; the common one-letter ones without parsing.
+    mutating func variantType() -> DBusType? {
+        guard offset + 2 < bytes.count else { return nil }
+        if bytes[offset] == 1 {
+            let type: DBusType? =
+                switch bytes[offset + 1] {
+                case UInt8(ascii: "s"): .string
+                case UInt8(ascii: "b"): .boolean
+                case UInt8(ascii: "u"): .uint32
+                case UInt8(ascii: "i"): .int32
+                case UInt8(ascii: "t"): .uint64
+                case UInt8(ascii: "x"): .int64
+                case UInt8(ascii: "d"): .double
+                case UInt8(ascii: "o"): .objectPath
+                case UInt8(ascii: "y"): .byte
+                default: nil
+                }
+            if let type {
+                offset += 3
+                return type
+            }
+        }
+        guard let text = signatureText(), let types = DBusType.parse(text), types.count == 1 else { return nil }
+        return types[0]
+    }
+
+    mutating func value(_ type: DBusType) -> DBusValue? {
+        switch type {
+        case .byte:
+            guard offset < bytes.count else { return nil }
+            defer { offset += 1 }
+            return .byte(bytes[offset])
+        case .boolean: return integer(UInt32.self).map { .bool($0 != 0) }
+        case .int16: return integer(Int16.self).map(DBusValue.int16)
+        case .uint16: return integer(UInt16.self).map(DBusValue.uint16)
+        case .int32: return integer(Int32.self).map(DBusValue.int32)
+        case .uint32: return integer(UInt32.self).map(DBusValue.uint32)
+        case .int64: return integer(Int64.self).map(DBusValue.int64)
+        case .uint64: return integer(UInt64.self).map(DBusValue.uint64)
+        case .double: return integer(UInt64.self).map { .double(Double(bitPattern: $0)) }
+        case .string: return string().map(DBusValue.string)
+        case .objectPath: return string().map { .objectPath(DBusObjectPath(unchecked: $0)) }
+        case .signature:
+            guard let text = signatureText() else { return nil }
+            return .signature(DBusSignature(trusted: text, types: DBusType.parse(text) ?? []))
+        case .unixFD:
+            return nil  // an index into the message's descriptors: left to libdbus
+        case .array(let element):
+            guard let end = arrayEnd(element.alignment) else { return nil }
+            var items: [DBusValue] = []
+            while offset < end {
+                guard let item = value(element) else { return nil }
+                items.append(item)
+            }
+            return .array(element, items)
+        case .dictionary(let key, let valueType):
+            guard let end = arrayEnd(8) else { return nil }
+            var entries: [DBusValue: DBusValue] = [:]
+            while offset < end {
+                guard align(8), let k = value(key), let v = value(valueType) else { return nil }
+                entries[k] = v
+            }
+            return .dictionary(key: key, value: valueType, entries)
+        case .structure(let types):
+            guard align(8) else { return nil }
+            var fields: [DBusValue] = []
+            fields.reserveCapacity(types.count)
+            for fieldType in types {
+                guard let field = value(fieldType) else { return nil }
+                fields.append(field)
+            }
+            return .structure(fields)
+        case .variant:
+            guard let inner = variantType(), let value = value(inner) else { return nil }
+            return .variant(value)
+        }
+    }
+
+    /// Reads an array's length and skips to its first element; returns the offset where the array ends.
+    private mutating func arrayEnd(_ elementAlignment: Int) -> Int? {
+        guard let length = integer(UInt32.self), align(elementAlignment) else { return nil }
+        let end = offset + Int(length)
+        return end <= bytes.count ? end : nil
+    }
+}
