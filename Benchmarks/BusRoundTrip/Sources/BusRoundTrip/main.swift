@@ -197,10 +197,15 @@ func exportShadow(_ root: DBusObjectPath, leaving omitted: Set<String>) async th
             [DBusInterface(BrokerContract.deviceInterface, properties: stored)], at: root.appending(escaping: path.lastElement ?? "x"))
     }
 }
-for (label, omitted) in [("whole", Set<String>()), ("without Properties", ["Properties"]), ("without Properties and Actions", ["Properties", "Actions"])] {
+let variants: [(String, Set<String>)] = [
+    ("whole", []), ("without Properties", ["Properties"]), ("without Properties and Actions", ["Properties", "Actions"]),
+]
+for (label, omitted) in variants { try await exportShadow(try DBusObjectPath("/bench").appending(escaping: label), leaving: omitted) }
+let shadowName = await shadow.uniqueName
+// Its reply comes after the InterfacesAdded signals the exports queued, so the daemon is done with them.
+_ = try await client.call(destination: shadowName, path: .root, interface: "org.freedesktop.DBus.Peer", member: "Ping")
+for (label, _) in variants {
     let root = try DBusObjectPath("/bench").appending(escaping: label)
-    try await exportShadow(root, leaving: omitted)
-    let shadowName = await shadow.uniqueName
     var times: [Duration] = []
     for round in 0..<40 {
         let start = clock.now
