@@ -133,6 +133,8 @@ extension DBusType {
 struct WireReader: ~Copyable {
     let bytes: UnsafeRawBufferPointer
     var offset = 0
+    /// Variant signatures already parsed: a body repeats a few (`as`, `a{sv}`…) once per object.
+    private var parsedSignatures: [String: DBusType] = [:]
 
     init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
@@ -194,7 +196,10 @@ struct WireReader: ~Copyable {
                 return type
             }
         }
-        guard let text = signatureText(), let types = DBusType.parse(text), types.count == 1 else { return nil }
+        guard let text = signatureText() else { return nil }
+        if let type = parsedSignatures[text] { return type }
+        guard let types = DBusType.parse(text), types.count == 1 else { return nil }
+        parsedSignatures[text] = types[0]
         return types[0]
     }
 
@@ -229,12 +234,14 @@ struct WireReader: ~Copyable {
             return .array(element, items)
         case .dictionary(let key, let valueType):
             guard let end = arrayEnd(8) else { return nil }
-            var entries: [DBusValue: DBusValue] = [:]
+            // Collected first, so the dictionary is sized once instead of rehashing as it grows; a repeated key
+            // keeps its last value, as the iterator's reading does.
+            var pairs: [(DBusValue, DBusValue)] = []
             while offset < end {
                 guard align(8), let k = value(key), let v = value(valueType) else { return nil }
-                entries[k] = v
+                pairs.append((k, v))
             }
-            return .dictionary(key: key, value: valueType, entries)
+            return .dictionary(key: key, value: valueType, Dictionary(pairs, uniquingKeysWith: { _, last in last }))
         case .structure(let types):
             guard align(8) else { return nil }
             var fields: [DBusValue] = []
