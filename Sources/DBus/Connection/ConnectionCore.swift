@@ -214,6 +214,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         let waiters = closeWaiters.values
         closeWaiters = [:]
         for waiter in waiters { waiter.resume() }
+        marshalledEntries = [:]
+        managedObjectsReplies = [:]
         dbus_connection_close(connection)
         dbus_connection_remove_filter(connection, messageFilter, unmanagedSelf)
         dbus_connection_set_watch_functions(connection, nil, nil, nil, nil, nil)
