@@ -20,7 +20,6 @@ public actor BrokerService {
     /// Whether the registry's approval requests are signalled as they come; see ``init(connection:registry:authorizer:policy:reloadProfiles:announcesApprovalRequests:logger:)``.
     let announcesApprovalRequests: Bool
     let logger: Logger
-    let published = PublishedProperties()
 
     /// The devices as last exported, by uid.
     var devices: [String: DeviceRecord] = [:]
@@ -123,7 +122,6 @@ public actor BrokerService {
         for engine in engines.values { engine.watch?.cancel() }
         engines.removeAll()
         for path in Array(jobs.keys) + devices.keys.map(BrokerContract.devicePath(uid:)) {
-            published.remove(at: path)
             try? await connection.unexport(at: path)
         }
         jobs.removeAll()
@@ -213,8 +211,8 @@ public actor BrokerService {
     private func export(_ record: DeviceRecord, announce: Bool) async throws {
         let path = BrokerContract.devicePath(uid: record.uid)
         devices[record.uid] = record
-        published.replace(at: path, with: DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)))
-        try await connection.export([deviceInterface(uid: record.uid, path: path)], at: path)
+        let values = DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record))
+        try await connection.export([deviceInterface(uid: record.uid, values: values)], at: path)
         if announce { try await emitManagerSignal("DeviceAdded", [.objectPath(path)]) }
     }
 
@@ -223,13 +221,11 @@ public actor BrokerService {
         try await republish(record)
     }
 
-    /// Publishes the record's current properties and signals those that changed.
+    /// Publishes the record's current properties; the connection signals those that changed.
     func republish(_ record: DeviceRecord) async throws {
-        let path = BrokerContract.devicePath(uid: record.uid)
-        let changed = published.replace(
-            at: path, with: DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)))
-        guard !changed.isEmpty else { return }
-        try await emitPropertiesChanged(path, BrokerContract.deviceInterface, changed)
+        try await connection.setProperties(
+            DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)),
+            interface: BrokerContract.deviceInterface, at: BrokerContract.devicePath(uid: record.uid))
     }
 
     private func remove(uid: String) async throws {
@@ -238,7 +234,6 @@ public actor BrokerService {
         deferredRequests[uid] = nil
         let path = BrokerContract.devicePath(uid: uid)
         try await emitManagerSignal("DeviceRemoved", [.objectPath(path)])
-        published.remove(at: path)
         try await connection.unexport(at: path)
     }
 
@@ -248,9 +243,5 @@ public actor BrokerService {
         try await connection.emit(DBusSignalEmission(
             path: BrokerContract.managerPath, interface: BrokerContract.managerInterface, member: member,
             arguments: arguments))
-    }
-
-    func emitPropertiesChanged(_ path: DBusObjectPath, _ interface: String, _ changed: [String: DBusValue]) async throws {
-        try await connection.emitPropertiesChanged(path: path, interface: interface, changed: changed)
     }
 }

@@ -71,6 +71,23 @@ struct BrokerWireTests {
                 #expect(device?["Uid"] == .string(TestDevice.uid(serial: serial)))
                 #expect(device?.count == 16)
             }
+
+            // The reply is kept between calls; a change to one device must show in the next one.
+            await broker.registry.handle(.changed(TestDevice.observation(serial: "SN0042", vendor: "Changed")))
+            _ = await broker.signals.wait {
+                $0.isSignal("org.freedesktop.DBus.Properties", "PropertiesChanged", path: TestDevice.path(serial: "SN0042"))
+            }
+            let again = try await broker.call(
+                BrokerContract.managerPath, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
+            guard case .dictionary(_, _, let objectsAgain) = try #require(again.first) else {
+                Issue.record("GetManagedObjects did not return a dictionary")
+                return
+            }
+            func vendor(_ serial: String) -> DBusValue? {
+                objectsAgain[.objectPath(TestDevice.path(serial: serial))]?[BrokerContract.deviceInterface]?["Vendor"]
+            }
+            #expect(vendor("SN0042") == .string("Changed"))
+            #expect(vendor("SN0043") == .string("Palm"))
         }
     }
 }

@@ -23,6 +23,11 @@ struct ClientTests {
                 destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
                 member: "Echo", arguments: [.variant(value)])
             #expect(reply == [.variant(value)])
+            // A body with an array is decoded from its bytes in Swift, on both ends; the rest by libdbus's iterator.
+            let inArray = try await client.call(
+                destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
+                member: "EchoArray", arguments: [.array(.variant, [.variant(value), .variant(.byte(1))])])
+            #expect(inArray == [.array(.variant, [.variant(value), .variant(.byte(1))])])
             await client.close()
         }
     }

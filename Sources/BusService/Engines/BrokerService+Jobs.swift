@@ -40,12 +40,10 @@ extension BrokerService {
             path: path, deviceUID: uid, devicePath: BrokerContract.devicePath(uid: uid), action: action.id,
             owner: owner, engine: engine.key)
         jobs[path] = job
-        published.replace(at: path, with: job.properties)
         do {
-            try await connection.export([jobInterface(path: path)], at: path)
+            try await connection.export([jobInterface(path: path, values: job.properties)], at: path)
         } catch {
             jobs[path] = nil
-            published.remove(at: path)
             throw BrokerError(.failed, "Cannot publish the job for device \(uid): \(error)")
         }
         logger.info(
@@ -94,10 +92,8 @@ extension BrokerService {
     /// Publishes a job's changed properties.
     func publish(_ path: DBusObjectPath) async {
         guard let job = jobs[path] else { return }
-        let changed = published.replace(at: path, with: job.properties)
-        guard !changed.isEmpty else { return }
         do {
-            try await emitPropertiesChanged(path, BrokerContract.jobInterface, changed)
+            try await connection.setProperties(job.properties, interface: BrokerContract.jobInterface, at: path)
         } catch {
             logger.error("Cannot publish a job change", metadata: ["job": "\(path)", "error": "\(error)"])
         }
@@ -124,7 +120,6 @@ extension BrokerService {
         while finishedJobs.count > Self.keptFinishedJobs {
             let oldest = finishedJobs.removeFirst()
             jobs[oldest] = nil
-            published.remove(at: oldest)
             try? await connection.unexport(at: oldest)
         }
     }

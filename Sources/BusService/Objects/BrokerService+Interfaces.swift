@@ -64,8 +64,8 @@ extension BrokerService {
             ])
     }
 
-    nonisolated func deviceInterface(uid: String, path: DBusObjectPath) -> DBusInterface {
-        let published = published
+    /// The Device interface of `uid`, its properties stored with `values` (``DeviceObject/properties(of:actionsAvailable:)``).
+    nonisolated func deviceInterface(uid: String, values: [String: DBusValue]) -> DBusInterface {
         let options = DBusArgument("options", "a{sv}")
         return DBusInterface(
             BrokerContract.deviceInterface,
@@ -83,12 +83,12 @@ extension BrokerService {
                 },
             ],
             properties: DeviceObject.propertyTypes.map { property in
-                DBusProperty(property.name, type: property.type) { try published.value(at: path, property.name) }
+                DBusProperty(property.name, type: property.type, value: values[property.name]!)
             })
     }
 
-    nonisolated func jobInterface(path: DBusObjectPath) -> DBusInterface {
-        let published = published
+    /// The Job interface at `path`, its properties stored with `values` (``SyncJob/properties``).
+    nonisolated func jobInterface(path: DBusObjectPath, values: [String: DBusValue]) -> DBusInterface {
         let types: [(String, DBusType)] = [
             ("Device", .objectPath), ("Action", .string), ("State", .string), ("Progress", .double), ("Error", .string),
         ]
@@ -100,7 +100,7 @@ extension BrokerService {
                 }
             ],
             properties: types.map { name, type in
-                DBusProperty(name, type: type) { try published.value(at: path, name) }
+                DBusProperty(name, type: type, value: values[name]!)
             },
             signals: [
                 DBusSignalDeclaration(

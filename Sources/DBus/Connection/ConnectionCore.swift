@@ -77,6 +77,8 @@ struct ReplyAddress: Sendable {
 enum Route {
     case immediate(Result<[DBusValue], DBusError>)
     case work(@Sendable () async throws -> [DBusValue])
+    /// A reply marshalled earlier, sent as a copy.
+    case prepared(PreparedReply)
 }
 
 /// Owns one libdbus connection and everything attached to it.
@@ -103,6 +105,10 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     var objects: [DBusObjectPath: [DBusInterface]] = [:]
     /// Paths that implement org.freedesktop.DBus.ObjectManager for the objects below them.
     var managers: Set<DBusObjectPath> = []
+    /// The marshalled `{oa{sa{sv}}}` entry of each object whose properties are all stored, kept until it changes.
+    var marshalledEntries: [DBusObjectPath: [UInt8]] = [:]
+    /// The GetManagedObjects reply of each manager, kept until an object below it changes.
+    var managedObjectsReplies: [DBusObjectPath: PreparedReply] = [:]
 
     /// Credentials of peers, by unique name, dropped when the peer leaves the bus.
     var credentialCache: [String: DBusCredentials] = [:]
@@ -208,6 +214,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         let waiters = closeWaiters.values
         closeWaiters = [:]
         for waiter in waiters { waiter.resume() }
+        marshalledEntries = [:]
+        managedObjectsReplies = [:]
         dbus_connection_close(connection)
         dbus_connection_remove_filter(connection, messageFilter, unmanagedSelf)
         dbus_connection_set_watch_functions(connection, nil, nil, nil, nil, nil)
@@ -519,6 +527,16 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         dbus_connection_send(connection, message, nil)
     }
 
+    func sendPrepared(_ address: ReplyAddress, _ reply: PreparedReply) {
+        assertOnQueue()
+        guard address.wantsReply, let connection = raw else { return }
+        guard let message = reply.reply(serial: address.serial, destination: address.destination) else {
+            return sendReply(address, .failure(.failed("out of memory while copying a reply")))
+        }
+        dbus_connection_send(connection, message, nil)
+        dbus_message_unref(message)
+    }
+
     private func prepareReply(_ message: OpaquePointer, _ address: ReplyAddress) {
         dbus_message_set_reply_serial(message, address.serial)
         dbus_message_set_no_reply(message, 1)
@@ -582,6 +600,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         switch route(message, connection: owner) {
         case .immediate(let result):
             sendReply(address, result)
+        case .prepared(let reply):
+            sendPrepared(address, reply)
         case .work(let work):
             let id = newID()
             let logger = logger

@@ -373,6 +373,7 @@ public actor DBusConnection {
         for interface in interfaces { try interface.validate() }
         let previous = core.objects[path] ?? []
         core.objects[path] = interfaces
+        core.objectChanged(at: path)
         guard let manager = core.manager(of: path) else { return }
         let added = interfaces.filter { new in !previous.contains { $0.name == new.name } }
         let removed = previous.filter { old in !interfaces.contains { $0.name == old.name } }.map(\.name)
@@ -388,6 +389,7 @@ public actor DBusConnection {
     /// Removes the object at `path`; below an object manager, the manager emits InterfacesRemoved.
     public func unexport(at path: DBusObjectPath) throws(DBusError) {
         guard let interfaces = core.objects.removeValue(forKey: path) else { return }
+        core.objectChanged(at: path)
         if let manager = core.manager(of: path) {
             try emitInterfacesRemoved(manager: manager, path: path, names: interfaces.map(\.name))
         }
@@ -399,9 +401,47 @@ public actor DBusConnection {
             arguments: [.objectPath(path), .strings(names)]))
     }
 
+    /// Changes stored properties (declared with ``DBusProperty/init(_:type:value:)``) of `interface` at `path` and
+    /// emits PropertiesChanged with those whose value differs; returns them.
+    ///
+    /// Every name must be a stored property of the interface and every value of its type; otherwise nothing
+    /// changes and the error says which.
+    @discardableResult
+    public func setProperties(
+        _ values: [String: DBusValue], interface: String, at path: DBusObjectPath
+    ) throws(DBusError) -> [String: DBusValue] {
+        guard var interfaces = core.objects[path] else { throw ConnectionCore.unknownObject(path) }
+        guard let index = interfaces.firstIndex(where: { $0.name == interface }) else {
+            throw DBusError(
+                name: DBusError.Name.unknownInterface, message: "Object '\(path)' does not implement interface '\(interface)'")
+        }
+        var changed: [String: DBusValue] = [:]
+        for (name, value) in values {
+            guard let slot = interfaces[index].properties.firstIndex(where: { $0.name == name }) else {
+                throw DBusError(
+                    name: DBusError.Name.unknownProperty, message: "Interface '\(interface)' has no property '\(name)'")
+            }
+            let property = interfaces[index].properties[slot]
+            guard property.value != nil else {
+                throw DBusError.invalidArgs("Property '\(name)' of '\(interface)' is read through a getter, not stored")
+            }
+            try DBusInterface.check(value, for: property)
+            if property.value != value {
+                interfaces[index].properties[slot].value = value
+                changed[name] = value
+            }
+        }
+        guard !changed.isEmpty else { return [:] }
+        core.objects[path] = interfaces
+        core.objectChanged(at: path)
+        try core.emit(ConnectionCore.propertiesChanged(path: path, interface: interface, changed: changed, invalidated: []))
+        return changed
+    }
+
     /// Makes `path` an org.freedesktop.DBus.ObjectManager for every object exported below it.
     public func exportObjectManager(at path: DBusObjectPath) {
         core.managers.insert(path)
+        core.managedObjectsReplies[path] = nil
     }
 
     /// The paths of the objects currently exported, sorted.

@@ -1,5 +1,11 @@
 internal import CDBus
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Type codes as libdbus defines them (its `DBUS_TYPE_*` macros are casts Swift does not import).
 enum TypeCode {
     static let invalid: Int32 = 0
@@ -128,6 +134,7 @@ enum Marshalling {
 
     /// Reads the whole body of `message`.
     static func arguments(of message: OpaquePointer) -> [DBusValue] {
+        if let values = decodedBody(of: message) { return values }
         var iter = DBusMessageIter()
         guard dbus_message_iter_init(message, &iter) != 0 else { return [] }
         var values: [DBusValue] = []
@@ -136,6 +143,33 @@ enum Marshalling {
             values.append(value)
         } while dbus_message_iter_next(&iter) != 0
         return values
+    }
+
+    /// Decodes the body in Swift from the marshalled message, one pass over the bytes instead of a libdbus call per
+    /// value; nil (then libdbus's iterator reads it) for big-endian messages, bodies carrying descriptors, and
+    /// bodies without an array, which are small and cheaper to read with the iterator than to copy out.
+    private static func decodedBody(of message: OpaquePointer) -> [DBusValue]? {
+        guard let signature = dbus_message_get_signature(message), strchr(signature, Int32(UInt8(ascii: "a"))) != nil,
+            strchr(signature, Int32(UInt8(ascii: "h"))) == nil, let types = DBusType.parse(String(cString: signature))
+        else { return nil }
+        var marshalled: UnsafeMutablePointer<CChar>? = nil
+        var length: Int32 = 0
+        guard dbus_message_marshal(message, &marshalled, &length) != 0, let marshalled else { return nil }
+        defer { dbus_free(marshalled) }
+        let whole = UnsafeRawBufferPointer(start: marshalled, count: Int(length))
+        guard whole.count >= 16, whole[0] == UInt8(ascii: "l") else { return nil }
+        let fieldsLength = Int(UInt32(littleEndian: whole.loadUnaligned(fromByteOffset: 12, as: UInt32.self)))
+        let bodyStart = (16 + fieldsLength + 7) & ~7
+        let bodyLength = Int(UInt32(littleEndian: whole.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        guard bodyStart + bodyLength == whole.count else { return nil }
+        var reader = WireReader(UnsafeRawBufferPointer(rebasing: whole[bodyStart...]))
+        var values: [DBusValue] = []
+        values.reserveCapacity(types.count)
+        for type in types {
+            guard let value = reader.value(type) else { return nil }
+            values.append(value)
+        }
+        return reader.isAtEnd ? values : nil
     }
 
     private static func readBasic<T: BitwiseCopyable>(_ iter: inout DBusMessageIter, _ initial: T) -> T {

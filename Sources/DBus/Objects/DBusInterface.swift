@@ -94,6 +94,12 @@ public struct DBusProperty: Sendable {
     public var get: Getter?
     /// How to write it; nil for read-only properties.
     public var set: Setter?
+    /// The value the connection keeps for a stored property; nil for one read through ``get``.
+    ///
+    /// A stored property is answered without running any code of the service, and objects whose properties
+    /// are all stored have their `GetManagedObjects` entry marshalled once per change. Change the value with
+    /// ``DBusConnection/setProperties(_:interface:at:)``, which also emits PropertiesChanged.
+    public var value: DBusValue?
 
     /// Declares a read-only property.
     public init(_ name: String, type: DBusType, get: @escaping Getter) {
@@ -102,6 +108,16 @@ public struct DBusProperty: Sendable {
         self.access = .read
         self.get = get
         self.set = nil
+    }
+
+    /// Declares a read-only property whose value the connection stores, starting with `value`.
+    public init(_ name: String, type: DBusType, value: DBusValue) {
+        self.name = name
+        self.type = type
+        self.access = .read
+        self.get = nil
+        self.set = nil
+        self.value = value
     }
 
     /// Declares a read-write property. A successful Set emits PropertiesChanged with the new value.
@@ -154,9 +170,23 @@ public struct DBusInterface: Sendable {
     func validate() throws(DBusError) {
         try DBusNames.requireInterface(name)
         for method in methods { try DBusNames.requireMember(method.name) }
-        for property in properties { try DBusNames.requireMember(property.name) }
+        for property in properties {
+            try DBusNames.requireMember(property.name)
+            if let value = property.value { try Self.check(value, for: property) }
+        }
         for signal in signals { try DBusNames.requireMember(signal.name) }
     }
+
+    /// Checks that `value` fits the declared type of `property`, containers included.
+    static func check(_ value: DBusValue, for property: DBusProperty) throws(DBusError) {
+        guard value.has(type: property.type) else {
+            throw .invalidArgs("Property '\(property.name)' has type '\(property.type)', not '\(value.signature)'")
+        }
+        try value.validate()
+    }
+
+    /// Whether every readable property is stored, so that the interface's values need no getter to be read.
+    var isStored: Bool { properties.allSatisfy { $0.get == nil } }
 }
 
 extension DBusType: ExpressibleByStringLiteral {

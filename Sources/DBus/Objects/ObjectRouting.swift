@@ -44,6 +44,7 @@ extension ConnectionCore {
             return .immediate(.failure(Self.unknownMethod(Introspection.peer, member)))
         }
         if interfaceName == Introspection.objectManager, member == "GetManagedObjects", managers.contains(path) {
+            if let reply = preparedManagedObjects(at: path) { return .prepared(reply) }
             let snapshot = objects.filter { $0.key.isDescendant(of: path, orSelf: false) }
             return .work { [.dictionary(key: .objectPath, value: Self.interfacesAndPropertiesType, await Self.managedObjects(snapshot))] }
         }
@@ -112,6 +113,7 @@ extension ConnectionCore {
             case "Get":
                 let (interfaceName, name) = try message.arguments.decode(String.self, String.self)
                 let property = try property(interfaceName, name).get()
+                if let value = property.value { return .immediate(.success([.variant(value)])) }
                 guard let get = property.get else {
                     throw DBusError(
                         name: DBusError.Name.accessDenied, message: "Property '\(name)' of '\(interfaceName)' is write-only")
@@ -119,6 +121,7 @@ extension ConnectionCore {
                 return .work { [.variant(try await Self.read(property, get))] }
             case "GetAll":
                 let interface = try find(try message.arguments.decode(String.self)).get()
+                if interface.isStored { return .immediate(.success([Self.propertiesDictionary(Self.storedValues(interface))])) }
                 return .work { [Self.propertiesDictionary(await Self.readAll(interface))] }
             case "Set":
                 let (interfaceName, name, value) = try message.arguments.decode(String.self, String.self, DBusValue.self)
@@ -165,10 +168,23 @@ extension ConnectionCore {
         return value
     }
 
+    /// The stored values of an interface's properties.
+    static func storedValues(_ interface: DBusInterface) -> [String: DBusValue] {
+        var values: [String: DBusValue] = [:]
+        for property in interface.properties {
+            if let value = property.value { values[property.name] = value }
+        }
+        return values
+    }
+
     /// Every readable property of an interface; one that fails to read is left out rather than failing the rest.
     static func readAll(_ interface: DBusInterface) async -> [String: DBusValue] {
         var values: [String: DBusValue] = [:]
         for property in interface.properties {
+            if let value = property.value {
+                values[property.name] = value
+                continue
+            }
             guard let get = property.get, let value = try? await read(property, get) else { continue }
             values[property.name] = value
         }

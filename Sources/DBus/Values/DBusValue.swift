@@ -4,7 +4,10 @@
 /// Swift strings and thus valid UTF-8; because D-Bus strings cannot hold NUL, the marshaller replaces every
 /// U+0000 with U+FFFD (REPLACEMENT CHARACTER) instead of letting libdbus abort. Unicode noncharacters, which
 /// sd-bus peers reject, are replaced the same way.
-public indirect enum DBusValue: Hashable, Sendable {
+///
+/// Only `variant` is indirect: the other cases hold their payload inline (containers already keep their
+/// elements in array or dictionary storage), so a decoded value costs no heap box of its own.
+public enum DBusValue: Hashable, Sendable {
     /// `y`
     case byte(UInt8)
     /// `b`
@@ -38,7 +41,7 @@ public indirect enum DBusValue: Hashable, Sendable {
     /// `(…)`: the fields, at least one.
     case structure([DBusValue])
     /// `v`: a value wrapped with its own type.
-    case variant(DBusValue)
+    indirect case variant(DBusValue)
 
     /// The value's type.
     public var type: DBusType {

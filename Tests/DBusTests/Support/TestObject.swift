@@ -30,6 +30,9 @@ final class TestObject: Sendable {
                     call in call.arguments
                 },
                 DBusMethod(
+                    "EchoArray", inputs: [DBusArgument("values", "av")], outputs: [DBusArgument("values", "av")]
+                ) { call in call.arguments },
+                DBusMethod(
                     "Greet", inputs: [DBusArgument("name", .string), DBusArgument("options", "a{sv}")],
                     outputs: [DBusArgument("greeting", .string)]
                 ) { call in
