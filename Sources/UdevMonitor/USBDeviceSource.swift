@@ -44,7 +44,6 @@ public final class USBDeviceSource: @unchecked Sendable {
     private var readSource: (any DispatchSourceRead)?
     private var graceTimers: [String: any DispatchSourceTimer] = [:]
     private var folder: USBEventFolder
-    private let coldPlug: ColdPlugReader
     private var stopped = false
     /// Test hook, set before `start()`: runs on the queue between enabling the monitor and enumerating, so a
     /// test can plug devices into that window.
@@ -60,7 +59,6 @@ public final class USBDeviceSource: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.folder = USBEventFolder(reader: USBDeviceReader(), logger: logger)
-        self.coldPlug = ColdPlugReader(reader: folder.reader)
         (events, continuation) = AsyncStream.makeStream(of: SourceEvent.self, bufferingPolicy: .unbounded)
         continuation.onTermination = { [weak self] _ in self?.stop() }
     }
@@ -141,36 +139,17 @@ public final class USBDeviceSource: @unchecked Sendable {
     }
 
     /// Enumerates what is present and emits the difference to what was announced.
-    ///
-    /// Devices are read on several threads (`ColdPlugReader`). At start, with nothing announced yet, they are
-    /// read and announced in batches, so that a consumer works on the first devices while the next are read;
-    /// a later resynchronisation (after an overrun) reads everything first, because departures are known only
-    /// from the whole set.
     private func resynchronize() throws(UdevError) {
         guard let context else { return }
         // Interfaces and ttys are read with their device, from sysfs; only usb_devices are listed. With a tag,
         // libudev's tag index lists just the tagged ones.
-        if let tag = configuration.tag {
-            let present = try context.enumerate(subsystem: "usb", tag: tag) { !($0.split(separator: "/").last?.contains(":") ?? true) }
-            emit(folder.resynchronize(enumerated: coldPlug.read(devices: present)))
-            return
+        let present = if let tag = configuration.tag {
+            try context.enumerate(subsystem: "usb", tag: tag) { !($0.split(separator: "/").last?.contains(":") ?? true) }
+        } else {
+            context.presentUSBDevices()
         }
-        let paths = UdevContext.presentUSBDevicePaths()
-        guard folder.devices.isEmpty, folder.pending.isEmpty else {
-            emit(folder.resynchronize(enumerated: coldPlug.read(syspaths: paths)))
-            return
-        }
-        var start = 0
-        while start < paths.count {
-            let end = min(paths.count, start + Self.coldPlugBatch)
-            emit(folder.announce(enumerated: coldPlug.read(syspaths: Array(paths[start..<end]))))
-            start = end
-        }
+        emit(folder.resynchronize(present: present))
     }
-
-    /// Devices read and announced together at start: enough to keep every reader thread busy for a while,
-    /// few enough that the first arrivals go out early.
-    static let coldPlugBatch = 128
 
     /// Drains the monitor and folds what it read.
     private func receive() {

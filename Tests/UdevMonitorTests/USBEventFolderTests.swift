@@ -161,22 +161,6 @@ struct USBEventFolderTests {
         #expect(events[2].isArrival && events[2].sourceKey == "/" + c)
     }
 
-    @Test("cold-plug in batches announces each device once, skips one that vanished, and changes a known one")
-    mutating func coldPlugBatches() throws {
-        let paths = try (1...5).map { try stick("5-\($0)", serial: "S\($0)") }
-        let first = folder.read(present: paths[0..<3].reversed().map { sysfs.event($0, action: nil) })
-        let vanished = USBEventFolder.Enumerated(devpath: "/devices/usb1/5-9", record: nil)
-        let events = folder.announce(enumerated: first + [vanished])
-        #expect(events.map(\.sourceKey) == paths[0..<3].map { "/" + $0 }, "in devpath order, the vanished one left out")
-        #expect(events.allSatisfy { $0.isArrival })
-        let second = folder.read(present: [sysfs.event(paths[2], action: nil, properties: ["ID_MTP_DEVICE": "1"]),
-                                           sysfs.event(paths[3], action: nil), sysfs.event(paths[4], action: nil)])
-        let more = folder.announce(enumerated: second)
-        #expect(more.count == 3 && more[0].isChange && more[0].sourceKey == "/" + paths[2])
-        #expect(more[1].isArrival && more[2].isArrival)
-        #expect(folder.devices.count == 5 && folder.pending.isEmpty)
-    }
-
     @Test("a moved device departs from its old devpath and arrives at the new one")
     mutating func move() throws {
         let old = try stick("4-1")

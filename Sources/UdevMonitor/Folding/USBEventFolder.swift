@@ -85,36 +85,17 @@ struct USBEventFolder {
         return [.arrived(record.observation)]
     }
 
-    /// One usb_device as an enumeration found it: its record, or nil if it vanished while it was being read.
-    struct Enumerated: Sendable {
-        let devpath: String
-        let record: USBDeviceRecord?
-    }
-
-    /// Reads each usb_device of `present` (with its interfaces and ttys), in order.
-    func read(present: [UdevDevice]) -> [Enumerated] {
-        present.filter(\.isUSBDevice).map { device in
-            Enumerated(devpath: device.devpath, record: try? reader.readDevice(device))
-        }
-    }
-
     /// The events that bring the announced set in line with the usb_devices `present` as an enumeration found
     /// them (each read with its interfaces and ttys): arrivals, changes and departures, by devpath. Cold-plug is
     /// this from empty.
     ///
     /// Everything present is announced at once, complete or not: an enumeration sees the tree as it is.
     mutating func resynchronize(present: [UdevDevice]) -> [SourceEvent] {
-        resynchronize(enumerated: read(present: present))
-    }
-
-    /// As `resynchronize(present:)`, from devices already read (by `ColdPlugReader`, on several threads).
-    mutating func resynchronize(enumerated: [Enumerated]) -> [SourceEvent] {
         var fresh: [String: USBDeviceRecord] = [:]
-        fresh.reserveCapacity(enumerated.count)
-        for device in enumerated {
-            if let record = device.record {
-                fresh[device.devpath] = record
-            } else {
+        for device in present where device.isUSBDevice {
+            do {
+                fresh[device.devpath] = try reader.readDevice(device)
+            } catch {
                 logger.info("usb device vanished while being read, skipped", metadata: ["devpath": "\(device.devpath)"])
             }
         }
@@ -128,26 +109,6 @@ struct USBEventFolder {
         for devpath in devices.keys.sorted() {
             guard let record = devices[devpath] else { continue }
             if let old = previous[devpath] {
-                if old.properties != record.properties { events.append(.changed(record.observation)) }
-            } else {
-                events.append(.arrived(record.observation))
-            }
-        }
-        return events
-    }
-
-    /// Announces enumerated devices without departing any other: arrivals for new devices, changes for known
-    /// ones whose properties differ. Cold-plug from empty is this, batch after batch.
-    mutating func announce(enumerated: [Enumerated]) -> [SourceEvent] {
-        var events: [SourceEvent] = []
-        for device in enumerated.sorted(by: { $0.devpath < $1.devpath }) {
-            guard let record = device.record else {
-                logger.info("usb device vanished while being read, skipped", metadata: ["devpath": "\(device.devpath)"])
-                continue
-            }
-            pending[device.devpath] = nil
-            let old = devices.updateValue(record, forKey: device.devpath)
-            if let old {
                 if old.properties != record.properties { events.append(.changed(record.observation)) }
             } else {
                 events.append(.arrived(record.observation))
