@@ -33,7 +33,7 @@ struct ListCommand: AsyncParsableCommand {
 }
 
 /// `devsyncctl info DEVICE`: every property of one device, its actions and its merged device properties.
-struct InfoCommand: AsyncParsableCommand {
+struct InfoCommand: DeviceReadingCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Show every property of a device, its sync actions and its device properties.")
@@ -43,39 +43,34 @@ struct InfoCommand: AsyncParsableCommand {
 
     @OptionGroup var bus: BusOptions
 
-    func run() async throws {
-        try await reportingFailures {
-            let client = try await bus.connect()
-            let device = try await client.device(self.device)
-            if bus.json {
-                try Output.json(device.json)
-                return
-            }
-            print(device.uid)
-            let fields: [(String, String)] = [
-                ("vendor", device.vendor), ("model", device.model), ("kind", device.kind),
-                ("transport", device.transport), ("plugin", device.plugin),
-                ("data types", device.dataTypes.joined(separator: ", ")), ("status", device.status),
-                ("owner", device.owner.isEmpty ? "-" : device.owner), ("present", device.present ? "yes" : "no"),
-                ("stable id", device.stableId ? "yes" : "no"), ("first seen", Output.date(device.firstSeen)),
-                ("last seen", Output.date(device.lastSeen)), ("profile", device.profile),
-                ("object", device.path.rawValue),
-            ]
-            Output.table(fields.map { ["  \($0.0):", $0.1] })
-            print("actions:")
-            if device.actions.isEmpty { print("  (none)") }
-            Output.table(device.actions.map { action in
-                ["  \(action.id)", action.label, action.dataTypes.joined(separator: ","),
-                 action.available ? "available" : "unavailable"]
-            })
-            print("properties:")
-            for (key, value) in device.displayedProperties { print("  \(key) = \(value)") }
-        }
+    func json(_ device: Device) throws { try Output.json(device.json) }
+
+    func show(_ device: Device) {
+        print(device.uid)
+        let fields: [(String, String)] = [
+            ("vendor", device.vendor), ("model", device.model), ("kind", device.kind),
+            ("transport", device.transport), ("plugin", device.plugin),
+            ("data types", device.dataTypes.joined(separator: ", ")), ("status", device.status),
+            ("owner", device.owner.isEmpty ? "-" : device.owner), ("present", device.present ? "yes" : "no"),
+            ("stable id", device.stableId ? "yes" : "no"), ("first seen", Output.date(device.firstSeen)),
+            ("last seen", Output.date(device.lastSeen)), ("profile", device.profile),
+            ("object", device.path.rawValue),
+        ]
+        Output.table(fields.map { ["  \($0.0):", $0.1] })
+        print("actions:")
+        if device.actions.isEmpty { print("  (none)") }
+        Output.table(device.actions.map { action in
+            var row = action.row(available: "available", unavailable: "unavailable")
+            row[0] = "  " + row[0]
+            return row
+        })
+        print("properties:")
+        for (key, value) in device.displayedProperties { print("  \(key) = \(value)") }
     }
 }
 
 /// `devsyncctl actions DEVICE`: the sync actions a device offers.
-struct ActionsCommand: AsyncParsableCommand {
+struct ActionsCommand: DeviceReadingCommand {
     static let configuration = CommandConfiguration(
         commandName: "actions",
         abstract: "List a device's sync actions and whether an engine can run them.",
@@ -86,19 +81,36 @@ struct ActionsCommand: AsyncParsableCommand {
 
     @OptionGroup var bus: BusOptions
 
+    func json(_ device: Device) throws { try Output.json(device.actions) }
+
+    func show(_ device: Device) {
+        Output.table(
+            device.actions.map { $0.row(available: "yes", unavailable: "no") },
+            header: Output.isTerminal ? ["ACTION", "LABEL", "DATA TYPES", "AVAILABLE"] : nil)
+    }
+}
+
+/// A verb that shows one device, named by its uid or a unique prefix: as JSON with `--json`, else for people.
+protocol DeviceReadingCommand: AsyncParsableCommand {
+    var device: String { get }
+    var bus: BusOptions { get }
+    func json(_ device: Device) throws
+    func show(_ device: Device)
+}
+
+extension DeviceReadingCommand {
     func run() async throws {
         try await reportingFailures {
             let client = try await bus.connect()
             let device = try await client.device(self.device)
-            if bus.json {
-                try Output.json(device.actions)
-                return
-            }
-            Output.table(
-                device.actions.map { action in
-                    [action.id, action.label, action.dataTypes.joined(separator: ","), action.available ? "yes" : "no"]
-                },
-                header: Output.isTerminal ? ["ACTION", "LABEL", "DATA TYPES", "AVAILABLE"] : nil)
+            if bus.json { try json(device) } else { show(device) }
         }
+    }
+}
+
+extension Device.Action {
+    /// The action as a table row: id, label, data types and whether an engine can run it, in the given words.
+    func row(available: String, unavailable: String) -> [String] {
+        [id, label, dataTypes.joined(separator: ","), self.available ? available : unavailable]
     }
 }
