@@ -11,6 +11,7 @@ let package = Package(
         // Named, because a path dependency is otherwise identified by its directory name (a clone or worktree may
         // not be called devsync).
         .package(name: "devsync", path: ".."),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         .executableTarget(
@@ -25,6 +26,44 @@ let package = Package(
         ),
         // mallinfo2 is not in Swift's Glibc module; this reads it for the index-size figure.
         .target(name: "HeapStatistics", path: "Benchmarks/HeapStatistics"),
+
+        // Stand-alone measurements of whole paths (docs/benchmarks.md), built and run by hand:
+        //   swift build -c release --package-path Benchmarks --product NAME && Benchmarks/.build/release/NAME
+        .executableTarget(
+            name: "UdevHotplug",
+            dependencies: [
+                "BenchSupport", "UmockdevSupport",
+                .product(name: "UdevMonitor", package: "devsync"),
+                .product(name: "DeviceRegistry", package: "devsync"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/UdevHotplug"
+        ),
+        .executableTarget(
+            name: "BusRoundTrip",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "BusService", package: "devsync"),
+                .product(name: "DBus", package: "devsync"),
+                .product(name: "DeviceRegistry", package: "devsync"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/BusRoundTrip"
+        ),
+        .executableTarget(
+            name: "BlueZPairing",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "Bluetooth", package: "devsync"),
+                .product(name: "DBus", package: "devsync"),
+                .product(name: "DeviceRegistry", package: "devsync"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/BlueZPairing"
+        ),
+        .target(name: "BenchSupport", path: "Support/BenchSupport"),
+        .target(name: "UmockdevSupport", dependencies: ["CUmockdev"], path: "Support/UmockdevSupport"),
+        .systemLibrary(name: "CUmockdev", path: "Support/CUmockdev", pkgConfig: "umockdev-1.0"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,7 @@
 // Hotplug latency and cold-plug time of UdevMonitor.USBDeviceSource under umockdev.
 //
-//   cd Benchmarks/UdevHotplug && swift build -c release && \
-//       TMPDIR=/dev/shm LD_PRELOAD=libumockdev-preload.so.0 .build/release/UdevHotplug [--hotplug-only]
+//   swift build -c release --package-path Benchmarks --product UdevHotplug && \
+//       TMPDIR=/dev/shm LD_PRELOAD=libumockdev-preload.so.0 Benchmarks/.build/release/UdevHotplug [--hotplug-only]
 //
 // TMPDIR=/dev/shm puts umockdev's sysfs on tmpfs, in memory like the real sysfs; on the disk's ext4 every file
 // umockdev creates and removes costs an inode allocation that no kernel sysfs has.
@@ -10,32 +10,13 @@
 // synchronously through the preload, so its own cost is included and reported separately) to the moment the
 // consumer's `for await` receives the folded `.arrived`.
 
-import CUmockdev
+import BenchSupport
+import UmockdevSupport
 import DeviceRegistry
 import Foundation
 import Glibc
 import Logging
 import UdevMonitor
-
-func now() -> UInt64 {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-}
-
-func addDevice(_ testbed: UnsafeMutablePointer<UMockdevTestbed>, _ subsystem: String, _ name: String, _ parent: String?,
-               _ attributes: [(String, String)], _ properties: [(String, String)]) -> String {
-    var attributeList = attributes.flatMap { [strdup($0.0), strdup($0.1)] } + [nil]
-    var propertyList = properties.flatMap { [strdup($0.0), strdup($0.1)] } + [nil]
-    defer { (attributeList + propertyList).forEach { free($0) } }
-    let path = attributeList.withUnsafeMutableBufferPointer { a in
-        propertyList.withUnsafeMutableBufferPointer { p in
-            umockdev_testbed_add_devicev(testbed, subsystem, name, parent, a.baseAddress, p.baseAddress)
-        }
-    }
-    defer { g_free(path) }
-    return String(cString: path!)
-}
 
 /// A USB stick with one mass-storage interface, as the kernel lays it out and with the uevent properties the
 /// kernel sends (PRODUCT, TYPE, BUSNUM, DEVNUM on the usb_device; PRODUCT, TYPE, INTERFACE on the interface).
@@ -52,9 +33,8 @@ func addStick(_ testbed: UnsafeMutablePointer<UMockdevTestbed>, parent: String, 
     return device
 }
 
-func percentile(_ sorted: [UInt64], _ p: Double) -> Double {
-    Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
-}
+/// Microseconds of the sample `fraction` of the way up `sorted` nanoseconds.
+func micros(_ sorted: [UInt64], _ fraction: Double) -> Double { Double(percentile(sorted, fraction)) / 1000 }
 
 guard getenv("LD_PRELOAD").map({ String(cString: $0).contains("libumockdev-preload") }) == true else {
     print("run with LD_PRELOAD=libumockdev-preload.so.0")
@@ -71,12 +51,12 @@ for _ in 0..<(CommandLine.arguments.contains("--hotplug-only") ? 0 : 5) {
     for index in 0..<500 { _ = addStick(testbed, parent: host, port: "\(1 + index / 100)-\(1 + index % 100)", number: index) }
     let source = USBDeviceSource(logger: logger)
     var iterator = source.events.makeAsyncIterator()
-    let start = now()
+    let start = monotonicNanoseconds()
     try source.start()
     var arrivals = 0
     while arrivals < 500, let event = await iterator.next() { if case .arrived = event { arrivals += 1 } }
     precondition(arrivals == 500)
-    coldPlugTimes.append(Double(now() - start) / 1_000_000)
+    coldPlugTimes.append(Double(monotonicNanoseconds() - start) / 1_000_000)
     source.stop()
     g_object_unref(testbed)
 }
@@ -105,11 +85,11 @@ do {
         let device = devices[cycle % devices.count]
         umockdev_testbed_uevent(testbed, device, "remove")
         _ = await iterator.next()
-        let before = now()
+        let before = monotonicNanoseconds()
         umockdev_testbed_uevent(testbed, device, "add")
-        sendCosts.append(now() - before)
+        sendCosts.append(monotonicNanoseconds() - before)
         guard case .arrived = await iterator.next() else { fatalError("expected an arrival") }
-        let delivered = now() - before
+        let delivered = monotonicNanoseconds() - before
         latencies.append(delivered)
         afterSend.append(delivered - min(delivered, sendCosts.last!))
     }
@@ -117,11 +97,11 @@ do {
     sendCosts.sort()
     afterSend.sort()
     print(String(format: "hotplug: 1000 arrivals, uevent sent → .arrived delivered: p50 %.0f µs, p99 %.0f µs, max %.0f µs",
-                 percentile(latencies, 0.5), percentile(latencies, 0.99), Double(latencies.last!) / 1000))
+                 micros(latencies, 0.5), micros(latencies, 0.99), Double(latencies.last!) / 1000))
     print(String(format: "         of which umockdev's synchronous send call: p50 %.0f µs, p99 %.0f µs",
-                 percentile(sendCosts, 0.5), percentile(sendCosts, 0.99)))
+                 micros(sendCosts, 0.5), micros(sendCosts, 0.99)))
     print(String(format: "         send call returned → .arrived delivered: p50 %.0f µs, p99 %.0f µs",
-                 percentile(afterSend, 0.5), percentile(afterSend, 0.99)))
+                 micros(afterSend, 0.5), micros(afterSend, 0.99)))
     source.stop()
     g_object_unref(testbed)
 }

@@ -1,3 +1,4 @@
+import BenchSupport
 import Bluetooth
 import DBus
 import DeviceRegistry
@@ -8,26 +9,10 @@ import Logging
 // to reset, `rounds` times. The clock starts when the driver sends UpdateProperties, so each figure includes
 // the mock's Python handling of that call; the broker's DeviceAdded end of the chain is not part of it.
 let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 300 : 300
-let logger = Logger(label: "devsync.bench.bluez")
-let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-bluez-bench-\(getpid())")
-try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-try """
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=\(directory.path)/bus</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/></policy>
-</busconfig>
-""".write(to: directory.appendingPathComponent("bus.conf"), atomically: true, encoding: .utf8)
-let daemon = Process()
-daemon.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
-daemon.arguments = ["--config-file=\(directory.path)/bus.conf", "--nofork", "--print-address"]
-let output = Pipe()
-daemon.standardOutput = output
-daemon.standardError = FileHandle.nullDevice
-try daemon.run()
-var addressBytes = Data()
-while !addressBytes.contains(UInt8(ascii: "\n")) { addressBytes.append(output.fileHandleForReading.availableData) }
-let address = String(decoding: addressBytes, as: UTF8.self).split(separator: "\n")[0]
+var logger = Logger(label: "devsync.bench.bluez")
+logger.logLevel = .warning
+let bus = try PrivateBus(type: "system", label: "bluez-bench")
+let address = bus.address
 
 let driver = try await DBusConnection.connect(to: String(address), logger: logger)
 let owners = try await driver.nameOwnerChanges(of: "org.bluez")
@@ -71,11 +56,9 @@ let connection = try await DBusConnection.connect(to: String(address), logger: l
 }
 
 let sorted = try await measure(BlueZWatcher(connection: connection, logger: logger, serviceLookup: nil).events())
-func micros(_ d: Duration) -> Int { Int(d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000) }
-func percentile(_ p: Double) -> Int { micros(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
-print("pairings: \(sorted.count)  p50: \(percentile(0.50)) µs  p90: \(percentile(0.90)) µs  p99: \(percentile(0.99)) µs  max: \(micros(sorted.last!)) µs")
+func micros(_ fraction: Double) -> Int { Int(microseconds(percentile(sorted, fraction))) }
+print("pairings: \(sorted.count)  p50: \(micros(0.50)) µs  p90: \(micros(0.90)) µs  p99: \(micros(0.99)) µs  max: \(micros(1)) µs")
 await connection.close()
 await driver.close()
 kill(mock.processIdentifier, SIGKILL)
-daemon.terminate()
-try? FileManager.default.removeItem(at: directory)
+bus.stop()

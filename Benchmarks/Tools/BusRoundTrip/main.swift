@@ -1,3 +1,4 @@
+import BenchSupport
 import BusService
 import DBus
 import DeviceRegistry
@@ -28,51 +29,14 @@ func observation(_ serial: String, counter: Int32 = 0) -> DeviceObservation {
         ])
 }
 
-func startBus(in directory: URL) throws -> (Process, String) {
-    let socket = directory.appendingPathComponent("bus").path
-    let config = directory.appendingPathComponent("bus.conf")
-    try """
-        <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-         "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-        <busconfig>
-          <type>session</type>
-          <listen>unix:path=\(socket)</listen>
-          <auth>EXTERNAL</auth>
-          <policy context="default"><allow send_destination="*"/><allow eavesdrop="true"/><allow own="*"/></policy>
-        </busconfig>
-        """.write(to: config, atomically: true, encoding: .utf8)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
-    process.arguments = ["--config-file=\(config.path)", "--nofork", "--print-address"]
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    var line = Data()
-    while !line.contains(UInt8(ascii: "\n")) {
-        let chunk = output.fileHandleForReading.availableData
-        if chunk.isEmpty { break }
-        line.append(chunk)
-    }
-    return (process, "unix:path=\(socket)")
-}
+/// A duration as "123.4 µs".
+func formatted(_ duration: Duration) -> String { String(format: "%.1f µs", microseconds(duration)) }
 
-func percentile(_ samples: [Duration], _ fraction: Double) -> Duration {
-    let sorted = samples.sorted()
-    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
-}
-
-func microseconds(_ duration: Duration) -> String {
-    let (seconds, attoseconds) = duration.components
-    return String(format: "%.1f µs", Double(seconds) * 1e6 + Double(attoseconds) / 1e12)
-}
-
-let directory = URL(fileURLWithPath: "/tmp/devsync-bench-\(UUID().uuidString.prefix(8))")
-try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-let (daemon, address) = try startBus(in: directory)
-defer {
-    kill(daemon.processIdentifier, SIGKILL)
-    try? FileManager.default.removeItem(at: directory)
-}
+let bus = try PrivateBus(label: "bus-round-trip")
+defer { bus.stop() }
+let directory = bus.directory
+let address = bus.address
+let busDaemonProcess = bus.processIdentifier
 var logger = Logger(label: "bus-round-trip")
 logger.logLevel = .warning
 
@@ -103,7 +67,7 @@ for index in 0..<5000 {
     try await deviceByUid(client, index)
     roundTrips.append(clock.now - start)
 }
-print("DeviceByUid round trip (5,000 sequential): p50 \(microseconds(percentile(roundTrips, 0.5))), p99 \(microseconds(percentile(roundTrips, 0.99)))")
+print("DeviceByUid round trip (5,000 sequential): p50 \(formatted(percentile(roundTrips.sorted(), 0.5))), p99 \(formatted(percentile(roundTrips.sorted(), 0.99)))")
 
 // 2. Throughput with many calls in flight, from 4 client connections.
 var clients = [client]
@@ -136,7 +100,7 @@ func cpuMilliseconds() -> (process: Double, daemon: Double) {
     getrusage(RUSAGE_SELF.rawValue, &usage)
     let process = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e3
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e3
-    let stat = (try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/stat", encoding: .utf8)) ?? ""
+    let stat = (try? String(contentsOfFile: "/proc/\(busDaemonProcess)/stat", encoding: .utf8)) ?? ""
     let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
     let ticks = fields.count > 12 ? (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0) : 0
     return (process, ticks * 10)
@@ -159,7 +123,7 @@ let cpuAfter = cpuMilliseconds()
 print(String(
     format: "GetManagedObjects CPU per call: %.1f ms in this process (broker and client), %.1f ms in dbus-daemon",
     (cpuAfter.process - cpuBefore.process) / Double(managed.count), (cpuAfter.daemon - cpuBefore.daemon) / Double(managed.count)))
-print("GetManagedObjects, \(deviceCount) devices (50 calls): p50 \(microseconds(percentile(managed, 0.5))), p99 \(microseconds(percentile(managed, 0.99)))")
+print("GetManagedObjects, \(deviceCount) devices (50 calls): p50 \(formatted(percentile(managed.sorted(), 0.5))), p99 \(formatted(percentile(managed.sorted(), 0.99)))")
 
 // 3a. What the reply is made of: its body size, and per device the bytes of each part as marshalled.
 let lastReply = try await client.call(
@@ -230,7 +194,7 @@ for (label, _) in variants {
         _ = try await client.call(destination: shadowName, path: root, interface: "org.freedesktop.DBus.ObjectManager", member: "GetManagedObjects")
         if round >= 10 { times.append(clock.now - start) }
     }
-    print("GetManagedObjects of the same 1,000 objects exported by the binding, \(label) (30 calls): p50 \(microseconds(percentile(times, 0.5))), p99 \(microseconds(percentile(times, 0.99)))")
+    print("GetManagedObjects of the same 1,000 objects exported by the binding, \(label) (30 calls): p50 \(formatted(percentile(times.sorted(), 0.5))), p99 \(formatted(percentile(times.sorted(), 0.99)))")
 }
 await shadow.close()
 
@@ -247,14 +211,14 @@ for _ in 0..<10 {
     process.waitUntilExit()
     busctlTimes.append(clock.now - start)
 }
-print("GetManagedObjects through busctl, process start included (10 runs): p50 \(microseconds(percentile(busctlTimes, 0.5)))")
+print("GetManagedObjects through busctl, process start included (10 runs): p50 \(formatted(percentile(busctlTimes.sorted(), 0.5)))")
 var pings: [Duration] = []
 for _ in 0..<2000 {
     let start = clock.now
     _ = try await client.call(destination: BrokerContract.busName, path: BrokerContract.managerPath, interface: "org.freedesktop.DBus.Peer", member: "Ping")
     pings.append(clock.now - start)
 }
-print("Peer.Ping round trip, answered on the connection queue (2,000): p50 \(microseconds(percentile(pings, 0.5))), p99 \(microseconds(percentile(pings, 0.99)))")
+print("Peer.Ping round trip, answered on the connection queue (2,000): p50 \(formatted(percentile(pings.sorted(), 0.5))), p99 \(formatted(percentile(pings.sorted(), 0.99)))")
 
 // 4. Registry change → PropertiesChanged received by the client.
 let changes = try await client.signals(
@@ -271,7 +235,7 @@ func signalLatencies(_ changes: AsyncStream<DBusMessage>) async -> [Duration] {
     return latencies
 }
 let latencies = await signalLatencies(changes)
-print("Registry change → PropertiesChanged at the client (1,900 changes): p50 \(microseconds(percentile(latencies, 0.5))), p99 \(microseconds(percentile(latencies, 0.99)))")
+print("Registry change → PropertiesChanged at the client (1,900 changes): p50 \(formatted(percentile(latencies.sorted(), 0.5))), p99 \(formatted(percentile(latencies.sorted(), 0.99)))")
 
 await service.stop()
 for connection in clients { await connection.close() }

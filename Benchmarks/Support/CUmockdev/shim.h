@@ -1,0 +1,2 @@
+// umockdev's testbed API, for the benchmarks that build fake sysfs trees and send uevents.
+#include <umockdev.h>
