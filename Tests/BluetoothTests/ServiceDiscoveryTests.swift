@@ -8,6 +8,12 @@ struct ServiceDiscoveryTests {
     static let address = BluetoothAddress("00:1A:7D:DA:71:13")!
     static let logger = Logger(label: "devsync.test.sdp")
 
+    /// The lookup over the fake server's connected socket.
+    static func lookup(_ server: FakeSDPServer, timeout: Duration = .seconds(30)) async throws(SDPLookupError) -> [ServiceRecord] {
+        try await ServiceDiscovery.records(
+            overConnectedSocket: server.clientSocket, address: address, timeout: timeout, logger: logger)
+    }
+
     @Test("a lookup on a machine without a Bluetooth adapter fails as noAdapter, not by running into its bound")
     func noAdapter() async {
         do {
@@ -32,9 +38,7 @@ struct ServiceDiscoveryTests {
     func fullExchange() async throws {
         let server = FakeSDPServer(script: .answer(attributeLists: SampleRecords.attributeLists, fragments: 1))
         async let served: Void = server.serve()
-        let records = try await ServiceDiscovery.records(
-            overConnectedSocket: server.clientSocket, address: Self.address, timeout: .seconds(30), logger: Self.logger
-        )
+        let records = try await Self.lookup(server)
         await served
         #expect(records.count == 5)
         #expect(SyncService.services(in: records).map(\.rfcommChannel) == [11, 10, 9])
@@ -49,9 +53,7 @@ struct ServiceDiscoveryTests {
     func continuation() async throws {
         let server = FakeSDPServer(script: .answer(attributeLists: SampleRecords.attributeLists, fragments: 3))
         async let served: Void = server.serve()
-        let records = try await ServiceDiscovery.records(
-            overConnectedSocket: server.clientSocket, address: Self.address, timeout: .seconds(30), logger: Self.logger
-        )
+        let records = try await Self.lookup(server)
         await served
         #expect(server.requests.count == 3)
         #expect(server.requests.last?.suffix(3) == [0x02, 0xC0, 0x01], "the continuation state is sent back")
@@ -63,10 +65,7 @@ struct ServiceDiscoveryTests {
         let server = FakeSDPServer(script: .silent)
         async let served: Void = server.serve()
         await #expect {
-            try await ServiceDiscovery.records(
-                overConnectedSocket: server.clientSocket, address: Self.address, timeout: .milliseconds(200),
-                logger: Self.logger
-            )
+            try await Self.lookup(server, timeout: .milliseconds(200))
         } throws: { ($0 as? SDPLookupError)?.code == .timedOut }
         await served
         #expect(server.sawClientClose)
@@ -77,9 +76,7 @@ struct ServiceDiscoveryTests {
         let server = FakeSDPServer(script: .error(status: 0x0003))
         async let served: Void = server.serve()
         do {
-            _ = try await ServiceDiscovery.records(
-                overConnectedSocket: server.clientSocket, address: Self.address, timeout: .seconds(30), logger: Self.logger
-            )
+            _ = try await Self.lookup(server)
             Issue.record("succeeded")
         } catch {
             #expect(error.code == .refused)
@@ -88,33 +85,15 @@ struct ServiceDiscoveryTests {
         await served
     }
 
-    @Test("a hang-up or an answer to another transaction fails as a protocol error")
+    @Test("a hang-up, an answer to another transaction or malformed records fail as a protocol error")
     func protocolErrors() async {
-        for script in [FakeSDPServer.Script.hangUp, .wrongTransaction] {
+        let truncated = Array(SampleRecords.attributeLists.dropLast(4))
+        for script in [FakeSDPServer.Script.hangUp, .wrongTransaction, .answer(attributeLists: truncated, fragments: 1)] {
             let server = FakeSDPServer(script: script)
             async let served: Void = server.serve()
-            await #expect {
-                try await ServiceDiscovery.records(
-                    overConnectedSocket: server.clientSocket, address: Self.address, timeout: .seconds(30),
-                    logger: Self.logger
-                )
-            } throws: { ($0 as? SDPLookupError)?.code == .protocolError }
+            await #expect { try await Self.lookup(server) } throws: { ($0 as? SDPLookupError)?.code == .protocolError }
             await served
         }
-    }
-
-    @Test("malformed records in an otherwise valid answer fail as a protocol error")
-    func malformedRecords() async {
-        let truncated = Array(SampleRecords.attributeLists.dropLast(4))
-        let server = FakeSDPServer(script: .answer(attributeLists: truncated, fragments: 1))
-        async let served: Void = server.serve()
-        await #expect {
-            try await ServiceDiscovery.records(
-                overConnectedSocket: server.clientSocket, address: Self.address, timeout: .seconds(30),
-                logger: Self.logger
-            )
-        } throws: { ($0 as? SDPLookupError)?.code == .protocolError }
-        await served
     }
 
     @Test("cancelling the awaiting task ends the lookup as cancelled and closes the socket")
@@ -122,10 +101,7 @@ struct ServiceDiscoveryTests {
         let server = FakeSDPServer(script: .silent)
         async let served: Void = server.serve()
         let lookup = Task {
-            try await ServiceDiscovery.records(
-                overConnectedSocket: server.clientSocket, address: Self.address, timeout: .seconds(60),
-                logger: Self.logger
-            )
+            try await Self.lookup(server, timeout: .seconds(60))
         }
         for await _ in server.firstRequest {}
         lookup.cancel()
