@@ -19,14 +19,10 @@ struct ClientTests {
     func roundTrip(value: DBusValue) async throws {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
-            let reply = try await client.call(
-                destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                member: "Echo", arguments: [.variant(value)])
+            let reply = try await client.callTestObject(fixture, "Echo", [.variant(value)])
             #expect(reply == [.variant(value)])
             // A body with an array is decoded from its bytes in Swift, on both ends; the rest by libdbus's iterator.
-            let inArray = try await client.call(
-                destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                member: "EchoArray", arguments: [.array(.variant, [.variant(value), .variant(.byte(1))])])
+            let inArray = try await client.callTestObject(fixture, "EchoArray", [.array(.variant, [.variant(value), .variant(.byte(1))])])
             #expect(inArray == [.array(.variant, [.variant(value), .variant(.byte(1))])])
             await client.close()
         }
@@ -36,9 +32,7 @@ struct ClientTests {
     func hostileStrings() async throws {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
-            let reply = try await client.call(
-                destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                member: "Echo", arguments: [.variant(.string(TestObject.hostileText))])
+            let reply = try await client.callTestObject(fixture, "Echo", [.variant(.string(TestObject.hostileText))])
             #expect(reply.first?.string == TestObject.hostileTextSent)
             #expect(reply.first?.string?.unicodeScalars.contains("\0") == false)
             // sd-bus validates strings strictly; busctl must accept the reply.
@@ -60,9 +54,7 @@ struct ClientTests {
             #expect(pipe(&ends) == 0)
             let readEnd = DBusUnixFD(taking: ends[0])
             let writeEnd = DBusUnixFD(taking: ends[1])
-            let reply = try await client.call(
-                destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                member: "Echo", arguments: [.variant(.unixFD(writeEnd))])
+            let reply = try await client.callTestObject(fixture, "Echo", [.variant(.unixFD(writeEnd))])
             guard case .variant(.unixFD(let received)) = reply.first else {
                 Issue.record("expected a file descriptor, got \(reply)")
                 return
@@ -81,14 +73,10 @@ struct ClientTests {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
             await #expect {
-                _ = try await client.call(
-                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                    member: "Hang", timeout: .milliseconds(200))
+                _ = try await client.callTestObject(fixture, "Hang", timeout: .milliseconds(200))
             } throws: { ($0 as? DBusError)?.name == DBusError.Name.noReply }
             // The connection still works afterwards.
-            let reply = try await client.call(
-                destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                member: "Echo", arguments: [.variant(.int32(1))])
+            let reply = try await client.callTestObject(fixture, "Echo", [.variant(.int32(1))])
             #expect(reply == [.variant(.int32(1))])
             await client.close()
         }
@@ -99,9 +87,7 @@ struct ClientTests {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
             let call = Task {
-                try await client.call(
-                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                    member: "Hang", timeout: .seconds(3600))
+                try await client.callTestObject(fixture, "Hang", timeout: .seconds(3600))
             }
             var started = fixture.object.hangStarted.makeAsyncIterator()
             _ = await started.next()
@@ -117,9 +103,7 @@ struct ClientTests {
             let client = try await fixture.bus.connect("client")
             let call = Task {
                 withUnsafeCurrentTask { $0?.cancel() }
-                return try await client.call(
-                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                    member: "Hang", timeout: .seconds(3600))
+                return try await client.callTestObject(fixture, "Hang", timeout: .seconds(3600))
             }
             await #expect(throws: CancellationError.self) { try await call.value }
             await client.close()
@@ -131,9 +115,7 @@ struct ClientTests {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
             let call = Task {
-                try await client.call(
-                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                    member: "Hang", timeout: .seconds(3600))
+                try await client.callTestObject(fixture, "Hang", timeout: .seconds(3600))
             }
             var started = fixture.object.hangStarted.makeAsyncIterator()
             _ = await started.next()
@@ -222,9 +204,7 @@ struct ClientTests {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
             await #expect(throws: DBusError.self) {
-                _ = try await client.call(
-                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                    member: "Echo", arguments: [.array(.string, [.int32(1)])])
+                _ = try await client.callTestObject(fixture, "Echo", [.array(.string, [.int32(1)])])
             }
             await #expect(throws: DBusError.self) {
                 _ = try await client.call(

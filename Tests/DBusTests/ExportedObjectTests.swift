@@ -39,9 +39,7 @@ struct ExportedObjectTests {
                 "\(result.stderr)")
             let client = try await fixture.bus.connect("client")
             await #expect {
-                _ = try await client.call(
-                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                    member: "Greet", arguments: [.int32(3)])
+                _ = try await client.callTestObject(fixture, "Greet", [.int32(3)])
             } throws: { ($0 as? DBusError)?.name == DBusError.Name.invalidArgs }
             await client.close()
         }
@@ -77,9 +75,7 @@ struct ExportedObjectTests {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
             do {
-                _ = try await client.call(
-                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                    member: "Fail")
+                _ = try await client.callTestObject(fixture, "Fail")
                 Issue.record("the call should fail")
             } catch let error as DBusError {
                 #expect(error == DBusError(name: "org.example.Error.Broken", message: "it broke on purpose"))

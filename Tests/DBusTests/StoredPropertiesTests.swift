@@ -90,7 +90,7 @@ struct StoredPropertiesTests {
                     try await server.setProperties(values, interface: Self.interfaceName, at: target)
                     return nil
                 } catch {
-                    return (error as? DBusError)?.name
+                    return error.name
                 }
             }
             #expect(await refusal(["Name": .string("new"), "Missing": .bool(true)]) == DBusError.Name.unknownProperty)

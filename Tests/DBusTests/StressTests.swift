@@ -10,9 +10,7 @@ struct StressTests {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
             for index in 0..<300 {
-                let reply = try await client.call(
-                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                    member: "Echo", arguments: [.variant(.int32(Int32(index)))], timeout: .seconds(5))
+                let reply = try await client.callTestObject(fixture, "Echo", [.variant(.int32(Int32(index)))], timeout: .seconds(5))
                 #expect(reply == [.variant(.int32(Int32(index)))])
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -49,9 +47,7 @@ struct LargeMessageTests {
                     ("key\(index)", DBusValue.string(String(repeating: Character(Unicode.Scalar(65 + index % 26)!), count: 200)))
                 }))
             for value in [blob, dictionary] {
-                let reply = try await client.call(
-                    destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
-                    member: "Echo", arguments: [.variant(value)], timeout: .seconds(60))
+                let reply = try await client.callTestObject(fixture, "Echo", [.variant(value)], timeout: .seconds(60))
                 #expect(reply == [.variant(value)])
             }
             await client.close()

@@ -98,3 +98,14 @@ struct ExportedTestObject {
         }
     }
 }
+
+extension DBusConnection {
+    /// Calls `member` of the test object that `fixture` exports.
+    func callTestObject(
+        _ fixture: ExportedTestObject, _ member: String, _ arguments: [DBusValue] = [], timeout: Duration = .seconds(25)
+    ) async throws -> [DBusValue] {
+        try await call(
+            destination: fixture.serverName, path: TestObject.path, interface: TestObject.interfaceName,
+            member: member, arguments: arguments, timeout: timeout)
+    }
+}
