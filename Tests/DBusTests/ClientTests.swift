@@ -86,11 +86,7 @@ struct ClientTests {
     func cancellation() async throws {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
-            let call = Task {
-                try await client.callTestObject(fixture, "Hang", timeout: .seconds(3600))
-            }
-            var started = fixture.object.hangStarted.makeAsyncIterator()
-            _ = await started.next()
+            let call = await fixture.hangingCall(from: client)
             call.cancel()
             await #expect(throws: CancellationError.self) { try await call.value }
             await client.close()
@@ -114,11 +110,7 @@ struct ClientTests {
     func closeFailsPendingCalls() async throws {
         try await ExportedTestObject.with { fixture in
             let client = try await fixture.bus.connect("client")
-            let call = Task {
-                try await client.callTestObject(fixture, "Hang", timeout: .seconds(3600))
-            }
-            var started = fixture.object.hangStarted.makeAsyncIterator()
-            _ = await started.next()
+            let call = await fixture.hangingCall(from: client)
             await client.close()
             await #expect { try await call.value } throws: { ($0 as? DBusError)?.name == DBusError.Name.disconnected }
         }

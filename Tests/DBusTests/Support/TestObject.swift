@@ -99,6 +99,16 @@ struct ExportedTestObject {
     }
 }
 
+extension ExportedTestObject {
+    /// A call of Hang from `client`, returned once the object has received it.
+    func hangingCall(from client: DBusConnection) async -> Task<[DBusValue], any Error> {
+        let call = Task { try await client.callTestObject(self, "Hang", timeout: .seconds(3600)) }
+        var started = object.hangStarted.makeAsyncIterator()
+        _ = await started.next()
+        return call
+    }
+}
+
 extension DBusConnection {
     /// Calls `member` of the test object that `fixture` exports.
     func callTestObject(
