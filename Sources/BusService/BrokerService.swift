@@ -103,10 +103,13 @@ public actor BrokerService {
 
     /// Exports the Manager and every current device, then follows the registry's events until ``stop()``.
     public func start() async throws {
-        await connection.exportObjectManager(at: BrokerContract.managerPath)
         try await connection.export([managerInterface()], at: BrokerContract.managerPath)
         let (records, events) = await registry.devicesAndEvents()
         for record in records { try await export(record, announce: false) }
+        // The ObjectManager only now: the devices present at start are exported without an InterfacesAdded
+        // each (a client that looks finds them through GetManagedObjects), which with hundreds of devices was
+        // a large part of devsyncd's start-up. Devices exported from here on are announced.
+        await connection.exportObjectManager(at: BrokerContract.managerPath)
         logger.info("Broker API exported", metadata: ["devices": "\(records.count)"])
         eventTask = Task { [weak self] in
             for await event in events {
