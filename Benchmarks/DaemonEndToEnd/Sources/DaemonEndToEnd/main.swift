@@ -356,16 +356,32 @@ if phases == .hotplug {
 
 for index in 0..<400 { addPlayer(port: "\(2 + index / 100)-\(1 + index % 100)", serial: "C\(index)") }
 for syspath in syspaths { umockdev_testbed_remove_device(testbed, syspath) }
+/// CPU time every thread of `pid` has run so far, in ms (`/proc/PID/task/*/schedstat`, nanoseconds); unlike the
+/// wall time it hardly depends on what else the machine runs.
+func cpuMilliseconds(_ pid: Int32) -> Double {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.reduce(0) { total, task in
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/schedstat", encoding: .utf8)) ?? ""
+        return total + (Double(text.split(separator: " ").first ?? "") ?? 0) / 1e6
+    }
+}
 var starts: [Duration] = []
+var startCPU: [Double] = []
+var startSwitches: [Int] = []
 for run in 0..<startRuns {
     let (daemon, elapsed) = try await startDaemon("cold-\(run)")
+    startCPU.append(cpuMilliseconds(daemon.processIdentifier))
+    startSwitches.append(contextSwitches(daemon.processIdentifier).values.reduce(0, +))
     let count = try await listDevices()
     precondition(count == 500, "expected 500 devices published, got \(count)")
     starts.append(elapsed)
     stopDaemon(daemon)
 }
 starts.sort()
-say(String(format: "start with 500 devices → all published (bus name owned): median %.1f ms (min %.1f, max %.1f, %d runs)",
+startCPU.sort()
+startSwitches.sort()
+say(String(format: "start with 500 devices → all published (bus name owned): median %.1f ms (min %.1f, max %.1f, %d runs); "
+             + "devsyncd's CPU time by then: median %.1f ms, context switches: median %d",
              micros(starts[starts.count / 2]) / 1000, micros(starts[0]) / 1000, micros(starts[starts.count - 1]) / 1000,
-             starts.count))
+             starts.count, startCPU[startCPU.count / 2], startSwitches[startSwitches.count / 2]))
 await client.close()
