@@ -103,13 +103,17 @@ public actor BrokerService {
 
     /// Exports the Manager and every current device, then follows the registry's events until ``stop()``.
     public func start() async throws {
-        try await connection.export([managerInterface()], at: BrokerContract.managerPath)
         let (records, events) = await registry.devicesAndEvents()
-        for record in records { try await export(record, announce: false) }
-        // The ObjectManager only now: the devices present at start are exported without an InterfacesAdded
-        // each (a client that looks finds them through GetManagedObjects), which with hundreds of devices was
-        // a large part of devsyncd's start-up. Devices exported from here on are announced.
-        await connection.exportObjectManager(at: BrokerContract.managerPath)
+        var objects: [(path: DBusObjectPath, interfaces: [DBusInterface])] = [
+            (BrokerContract.managerPath, [managerInterface()])
+        ]
+        objects.reserveCapacity(records.count + 1)
+        for record in records {
+            let path = BrokerContract.devicePath(uid: record.uid)
+            publish(record, at: path)
+            objects.append((path, [deviceInterface(uid: record.uid, path: path)]))
+        }
+        try await Self.exportAtStart(objects, on: connection)
         logger.info("Broker API exported", metadata: ["devices": "\(records.count)"])
         eventTask = Task { [weak self] in
             for await event in events {
@@ -215,10 +219,29 @@ public actor BrokerService {
 
     private func export(_ record: DeviceRecord, announce: Bool) async throws {
         let path = BrokerContract.devicePath(uid: record.uid)
-        devices[record.uid] = record
-        published.replace(at: path, with: DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)))
+        publish(record, at: path)
         try await connection.export([deviceInterface(uid: record.uid, path: path)], at: path)
         if announce { try await emitManagerSignal("DeviceAdded", [.objectPath(path)]) }
+    }
+
+    /// Makes `record` a published device: listed, and its properties readable at `path`.
+    private func publish(_ record: DeviceRecord, at path: DBusObjectPath) {
+        devices[record.uid] = record
+        published.replace(at: path, with: DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)))
+    }
+
+    /// Exports the objects of the start (the Manager first, then every device present) in one visit to the
+    /// connection's queue, and only then makes the Manager an ObjectManager.
+    ///
+    /// One visit rather than one hop there and back per device, which with hundreds of devices cost more than
+    /// the exports themselves; and the ObjectManager last, so that no device present at start gets an
+    /// InterfacesAdded of its own (its properties read and sent before the bus name is even owned): a client
+    /// finds them through GetManagedObjects once the name appears. Devices exported later are announced.
+    private static func exportAtStart(
+        _ objects: [(path: DBusObjectPath, interfaces: [DBusInterface])], on connection: isolated DBusConnection
+    ) async throws {
+        for object in objects { try await connection.export(object.interfaces, at: object.path) }
+        connection.exportObjectManager(at: BrokerContract.managerPath)
     }
 
     private func update(_ record: DeviceRecord) async throws {

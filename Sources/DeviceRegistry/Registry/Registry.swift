@@ -161,6 +161,12 @@ public actor Registry {
         }
     }
 
+    /// Applies source events in order, as ``handle(_:)`` one by one would, in one visit to the actor (the
+    /// cold-plug of hundreds of devices at start).
+    public func handle(contentsOf events: [SourceEvent]) {
+        for event in events { handle(event) }
+    }
+
     /// Re-applies the profiles, now through `matcher`, to every present device (at SIGHUP). A device can
     /// become or stop being a sync device, or change uid, and the events say so.
     public func reload(matcher: any DeviceMatcher) {
