@@ -220,8 +220,16 @@ public actor BrokerService {
     private func export(_ record: DeviceRecord, announce: Bool) async throws {
         let path = BrokerContract.devicePath(uid: record.uid)
         publish(record, at: path)
-        try await connection.export([deviceInterface(uid: record.uid, path: path)], at: path)
-        if announce { try await emitManagerSignal("DeviceAdded", [.objectPath(path)]) }
+        try await Self.export(deviceInterface(uid: record.uid, path: path), at: path, announce: announce, on: connection)
+    }
+
+    /// Exports a device object and signals DeviceAdded after its InterfacesAdded, in one visit to the
+    /// connection's queue: a hotplug's latency is mostly such hops between threads.
+    private static func export(
+        _ interface: DBusInterface, at path: DBusObjectPath, announce: Bool, on connection: isolated DBusConnection
+    ) async throws {
+        try await connection.export([interface], at: path)
+        if announce { try connection.emit(managerSignal("DeviceAdded", [.objectPath(path)])) }
     }
 
     /// Makes `record` a published device: listed, and its properties readable at `path`.
@@ -263,17 +271,28 @@ public actor BrokerService {
         suggestedOwners[uid] = nil
         deferredRequests[uid] = nil
         let path = BrokerContract.devicePath(uid: uid)
-        try await emitManagerSignal("DeviceRemoved", [.objectPath(path)])
         published.remove(at: path)
-        try await connection.unexport(at: path)
+        try await Self.unexport(at: path, on: connection)
+    }
+
+    /// Signals DeviceRemoved and unexports the device object (InterfacesRemoved), in one visit to the
+    /// connection's queue.
+    private static func unexport(at path: DBusObjectPath, on connection: isolated DBusConnection) throws(DBusError) {
+        try connection.emit(managerSignal("DeviceRemoved", [.objectPath(path)]))
+        try connection.unexport(at: path)
     }
 
     // MARK: Signals
 
     func emitManagerSignal(_ member: String, _ arguments: [DBusValue]) async throws {
-        try await connection.emit(DBusSignalEmission(
+        try await connection.emit(Self.managerSignal(member, arguments))
+    }
+
+    /// A signal of the Manager.
+    static func managerSignal(_ member: String, _ arguments: [DBusValue]) -> DBusSignalEmission {
+        DBusSignalEmission(
             path: BrokerContract.managerPath, interface: BrokerContract.managerInterface, member: member,
-            arguments: arguments))
+            arguments: arguments)
     }
 
     func emitPropertiesChanged(_ path: DBusObjectPath, _ interface: String, _ changed: [String: DBusValue]) async throws {
