@@ -308,6 +308,8 @@ if phases == .all {
     }
     var hotplugLatencies: [Duration] = []
     let clock = ContinuousClock()
+    let cpuBefore = cpuMilliseconds(daemon.processIdentifier)
+    let switchesBefore = contextSwitches(daemon.processIdentifier)
     for cycle in 0..<hotplugs {
         let syspath = syspaths[cycle % syspaths.count]
         umockdev_testbed_set_attribute(testbed, syspath, "serial", "H\(cycle)")  // a new device each time
@@ -319,6 +321,10 @@ if phases == .all {
         await departed(path)
     }
     report("uevent sent → DeviceAdded received (new device)", hotplugLatencies)
+    let switches = contextSwitches(daemon.processIdentifier).reduce(0) { $0 + $1.value - (switchesBefore[$1.key] ?? 0) }
+    say(String(format: "devsyncd per plug-in and unplug: %.0f µs CPU, %.1f context switches",
+               (cpuMilliseconds(daemon.processIdentifier) - cpuBefore) * 1000 / Double(hotplugs),
+               Double(switches) / Double(hotplugs)))
     say("resident memory after \(hotplugs) hotplugs: VmRSS \(memory(daemon.processIdentifier, "VmRSS")) kB")
     guard measuresPairings else { return }
 
@@ -351,6 +357,7 @@ if phases == .all {
 
 if phases == .hotplug {
     await client.close()
+    cleanUp()  // exit() runs no defer
     exit(0)
 }
 
