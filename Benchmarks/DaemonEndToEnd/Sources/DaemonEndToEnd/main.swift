@@ -15,7 +15,8 @@
 //   5. start with 500 devices present → org.devsync.Broker1 owned, which the daemon takes only once every
 //      cold-plugged device is published (checked with ListDevices), 3 runs.
 //
-// Options: `--hotplugs N`, `--pairings N`, `--starts N` change the counts; `--only start` runs phase 5 alone,
+// Options: `--hotplugs N`, `--pairings N`, `--starts N` change the counts; `--stored` approves the 500 devices
+// before the timed starts (known devices coming back, each with its state file); `--only start` runs phase 5 alone,
 // `--only hotplug` phase 3 alone (no idle pause, no pairing), for profiling one of them (DEVSYNCD may name a
 // wrapper script, e.g. one running devsyncd under `perf record`); `--daemon-log DIR` keeps each devsyncd's
 // stderr at info level in DIR (its log lines carry no timestamps; the wrapper can add them).
@@ -65,6 +66,9 @@ case "hotplug": .hotplug
 case let other?: { say("--only takes start or hotplug, not \(other)"); exit(2) }()
 }
 let daemonLogDirectory = textOption("--daemon-log")
+/// `--stored`: in phase 5 every one of the 500 devices is approved (stored) before the timed starts, so that
+/// each start brings known devices back (and updates their state files) instead of announcing new ones.
+let startsWithStoredDevices = CommandLine.arguments.contains("--stored")
 var logger = Logger(label: "devsync.bench.daemon")
 logger.logLevel = .warning
 
@@ -174,9 +178,13 @@ func addPlayer(port: String, serial: String) -> String {
 
 /// Starts devsyncd on the private bus with the shipped profiles and a fresh state directory; returns once it owns
 /// its bus name, and the time that took.
-@MainActor func startDaemon(_ label: String) async throws -> (Process, Duration) {
+@MainActor func startDaemon(_ label: String, stateFrom template: URL? = nil) async throws -> (Process, Duration) {
     let state = scratch.appendingPathComponent("state-\(label)")
-    try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+    if let template {
+        try FileManager.default.copyItem(at: template, to: state)
+    } else {
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+    }
     let owners = try await client.nameOwnerChanges(of: brokerName)
     var environment = plainEnvironment()
     environment["LD_PRELOAD"] = "libumockdev-preload.so.0"
@@ -372,11 +380,23 @@ func cpuMilliseconds(_ pid: Int32) -> Double {
         return total + (Double(text.split(separator: " ").first ?? "") ?? 0) / 1e6
     }
 }
+var stateTemplate: URL?
+if startsWithStoredDevices {
+    let (daemon, _) = try await startDaemon("stored")
+    let reply = try await client.call(destination: brokerName, path: managerPath, interface: managerInterface, member: "ListDevices")
+    for device in reply.first?.arrayElements ?? [] {
+        guard let path = device.objectPath else { continue }
+        _ = try await client.call(destination: brokerName, path: path, interface: deviceInterface, member: "Approve",
+                                  arguments: [.string("root"), .vardict([:])])
+    }
+    stopDaemon(daemon)
+    stateTemplate = scratch.appendingPathComponent("state-stored")
+}
 var starts: [Duration] = []
 var startCPU: [Double] = []
 var startSwitches: [Int] = []
 for run in 0..<startRuns {
-    let (daemon, elapsed) = try await startDaemon("cold-\(run)")
+    let (daemon, elapsed) = try await startDaemon("cold-\(run)", stateFrom: stateTemplate)
     startCPU.append(cpuMilliseconds(daemon.processIdentifier))
     startSwitches.append(contextSwitches(daemon.processIdentifier).values.reduce(0, +))
     let count = try await listDevices()
