@@ -102,10 +102,16 @@ public actor BrokerService {
 
     /// Exports the Manager and every current device, then follows the registry's events until ``stop()``.
     public func start() async throws {
-        await connection.exportObjectManager(at: BrokerContract.managerPath)
-        try await connection.export([managerInterface()], at: BrokerContract.managerPath)
         let (records, events) = await registry.devicesAndEvents()
-        for record in records { try await export(record, announce: false) }
+        var objects: [(path: DBusObjectPath, interfaces: [DBusInterface])] = [
+            (BrokerContract.managerPath, [managerInterface()])
+        ]
+        objects.reserveCapacity(records.count + 1)
+        for record in records {
+            let path = BrokerContract.devicePath(uid: record.uid)
+            objects.append((path, [publish(record)]))
+        }
+        try await Self.exportAtStart(objects, on: connection)
         logger.info("Broker API exported", metadata: ["devices": "\(records.count)"])
         eventTask = Task { [weak self] in
             for await event in events {
@@ -210,10 +216,37 @@ public actor BrokerService {
 
     private func export(_ record: DeviceRecord, announce: Bool) async throws {
         let path = BrokerContract.devicePath(uid: record.uid)
+        try await Self.export(publish(record), at: path, announce: announce, on: connection)
+    }
+
+    /// Exports a device object and signals DeviceAdded after its InterfacesAdded, in one visit to the
+    /// connection's queue: a hotplug's latency is mostly such hops between threads.
+    private static func export(
+        _ interface: DBusInterface, at path: DBusObjectPath, announce: Bool, on connection: isolated DBusConnection
+    ) async throws {
+        try await connection.export([interface], at: path)
+        if announce { try connection.emit(managerSignal("DeviceAdded", [.objectPath(path)])) }
+    }
+
+    /// Makes `record` a published device: listed, and returns its interface holding the current properties.
+    private func publish(_ record: DeviceRecord) -> DBusInterface {
         devices[record.uid] = record
-        let values = DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record))
-        try await connection.export([deviceInterface(uid: record.uid, values: values)], at: path)
-        if announce { try await emitManagerSignal("DeviceAdded", [.objectPath(path)]) }
+        return deviceInterface(
+            uid: record.uid, values: DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)))
+    }
+
+    /// Exports the objects of the start (the Manager first, then every device present) in one visit to the
+    /// connection's queue, and only then makes the Manager an ObjectManager.
+    ///
+    /// One visit rather than one hop there and back per device, which with hundreds of devices cost more than
+    /// the exports themselves; and the ObjectManager last, so that no device present at start gets an
+    /// InterfacesAdded of its own (its properties read and sent before the bus name is even owned): a client
+    /// finds them through GetManagedObjects once the name appears. Devices exported later are announced.
+    private static func exportAtStart(
+        _ objects: [(path: DBusObjectPath, interfaces: [DBusInterface])], on connection: isolated DBusConnection
+    ) async throws {
+        for object in objects { try await connection.export(object.interfaces, at: object.path) }
+        connection.exportObjectManager(at: BrokerContract.managerPath)
     }
 
     private func update(_ record: DeviceRecord) async throws {
@@ -233,15 +266,26 @@ public actor BrokerService {
         suggestedOwners[uid] = nil
         deferredRequests[uid] = nil
         let path = BrokerContract.devicePath(uid: uid)
-        try await emitManagerSignal("DeviceRemoved", [.objectPath(path)])
-        try await connection.unexport(at: path)
+        try await Self.unexport(at: path, on: connection)
+    }
+
+    /// Signals DeviceRemoved and unexports the device object (InterfacesRemoved), in one visit to the
+    /// connection's queue.
+    private static func unexport(at path: DBusObjectPath, on connection: isolated DBusConnection) throws(DBusError) {
+        try connection.emit(managerSignal("DeviceRemoved", [.objectPath(path)]))
+        try connection.unexport(at: path)
     }
 
     // MARK: Signals
 
     func emitManagerSignal(_ member: String, _ arguments: [DBusValue]) async throws {
-        try await connection.emit(DBusSignalEmission(
+        try await connection.emit(Self.managerSignal(member, arguments))
+    }
+
+    /// A signal of the Manager.
+    static func managerSignal(_ member: String, _ arguments: [DBusValue]) -> DBusSignalEmission {
+        DBusSignalEmission(
             path: BrokerContract.managerPath, interface: BrokerContract.managerInterface, member: member,
-            arguments: arguments))
+            arguments: arguments)
     }
 }

@@ -23,6 +23,26 @@ struct BrokerEventTests {
         }
     }
 
+    @Test("devices present when the broker starts are listed by GetManagedObjects without an InterfacesAdded each; a later one is announced")
+    func presentAtStart() async throws {
+        let present = (0..<3).map { TestDevice.observation(serial: "P\($0)") }
+        try await withBroker(present: present) { broker in
+            let later = await broker.arrive(TestDevice.observation(serial: "L1"))
+            let added = await broker.signals.all { $0.isSignal(objectManager, "InterfacesAdded") }
+            #expect(added.map { $0.arguments.first?.objectPath } == [later])
+            #expect(await broker.signals.all { $0.isSignal(BrokerContract.managerInterface, "DeviceAdded") }.count == 1)
+            let reply = try await broker.call(BrokerContract.managerPath, objectManager, "GetManagedObjects")
+            guard case .dictionary(_, _, let objects) = try #require(reply.first) else {
+                Issue.record("GetManagedObjects did not return a dictionary")
+                return
+            }
+            #expect(Set(objects.keys) == Set((0..<3).map { DBusValue.objectPath(TestDevice.path(serial: "P\($0)")) } + [.objectPath(later)]))
+            let first = objects[.objectPath(TestDevice.path(serial: "P0"))]?.stringDictionary
+            #expect(first?[BrokerContract.deviceInterface]?.stringDictionary?["Status"] == .string("pending"))
+            #expect(try await broker.deviceProperty(TestDevice.path(serial: "P2"), "Present") == .bool(true))
+        }
+    }
+
     @Test("a new device asks for approval with the suggested owner")
     func approvalRequested() async throws {
         try await withBroker(suggestedOwner: "nobody") { broker in

@@ -29,6 +29,28 @@ struct RegistryEventTests {
             ])
     }
 
+    @Test("a batch of source events (the cold-plug) has the effect and the events of handling them one by one")
+    func batchEqualsOneByOne() async throws {
+        let palm = Fixture.palm()
+        let batch: [SourceEvent] = [
+            .arrived(palm), .arrived(Fixture.camera()), .arrived(Fixture.phone()),
+            .departed(transport: .usb, sourceKey: palm.sourceKey), .arrived(Fixture.palm(serial: "PALM0002", port: "1-4")),
+        ]
+        let oneByOne = try RegistryHarness()
+        let oneByOneEvents = oneByOne.registry.events()
+        for event in batch { await oneByOne.registry.handle(event) }
+        let batched = try RegistryHarness()
+        let batchedEvents = batched.registry.events()
+        await batched.registry.handle(contentsOf: batch)
+
+        #expect(await batched.registry.devices() == oneByOne.registry.devices())
+        let uids = await batched.registry.devices().map(\.uid)
+        #expect(uids.contains("usb-0830-0061-PALM0002") && !uids.contains(palmUID))
+        let expected = await drain(oneByOneEvents, of: oneByOne.registry)
+        #expect(await drain(batchedEvents, of: batched.registry) == expected)
+        #expect(summary(expected).contains("removed \(palmUID)"))
+    }
+
     @Test("a subscriber that stops listening is dropped")
     func subscriberDropped() async throws {
         let harness = try RegistryHarness()

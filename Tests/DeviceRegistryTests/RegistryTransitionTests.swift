@@ -117,6 +117,21 @@ struct RegistryTransitionTests {
         #expect(summary(await drain(events, of: second.registry)) == ["arrived \(palmUID) approved"])
     }
 
+    @Test("known devices coming back in a cold-plug batch are stored with their new lastSeen by the time it returns")
+    func batchStoresKnownDevices() async throws {
+        let first = try RegistryHarness()
+        await first.registry.handle(contentsOf: [.arrived(Fixture.palm()), .arrived(Fixture.camera())])
+        try await first.registry.approve(uid: palmUID, owner: "alice")
+        first.clock.advance(by: 3600)
+
+        let second = try first.restarted()
+        await second.registry.handle(contentsOf: [.arrived(Fixture.camera()), .arrived(Fixture.palm())])
+        let stored = try DeviceStore(directory: first.directory.path, logger: LogCapture().logger).loadAll()
+        #expect(stored.map(\.uid) == [palmUID], "only the decided device is stored")
+        #expect(stored.first?.lastSeen == first.clock.now)
+        #expect(stored.first?.owner == "alice")
+    }
+
     @Test("a rejected device stays rejected when it comes back, even after a restart")
     func rejectedStaysRejected() async throws {
         let first = try RegistryHarness()

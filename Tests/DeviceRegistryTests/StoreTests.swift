@@ -35,6 +35,19 @@ struct StoreTests {
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/devices"))
     }
 
+    @Test("several records saved at once are each read back equal; an invalid uid is reported, the others stored")
+    func batchSave() throws {
+        let directory = TemporaryDirectory()
+        let store = try DeviceStore(directory: directory.path, logger: LogCapture().logger)
+        let devices = ["usb-0830-0061-A", "usb-0830-0061-B", "../escape", "usb-0830-0061-C"].map { Self.sample(uid: $0) }
+        let failures = store.save(contentsOf: devices)
+        #expect(failures.map(\.uid) == ["../escape"])
+        #expect(failures.first?.error.code == .invalidUID)
+        #expect(try store.loadAll() == devices.filter { $0.uid != "../escape" })
+        let names = try FileManager.default.contentsOfDirectory(atPath: store.devicesDirectory)
+        #expect(!names.contains { DeviceStore.isTemporary($0) }, "no temporary file is left: \(names)")
+    }
+
     @Test("a record is written as a readable key file, and read back equal")
     func roundTrip() throws {
         let directory = TemporaryDirectory()

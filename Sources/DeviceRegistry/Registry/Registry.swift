@@ -58,6 +58,8 @@ public actor Registry {
     private var records: [String: DeviceRecord] = [:]
     private var attachments: [AttachmentKey: Attachment] = [:]
     private var sequence = 0
+    /// Records to store at the end of a ``handle(contentsOf:)`` batch, by uid; nil outside one.
+    private var batchedWrites: [String: StoredDevice]?
 
     /// The wall clock in whole seconds since the epoch.
     public static let systemClock: @Sendable () -> Int64 = { Int64(time(nil)) }
@@ -158,6 +160,23 @@ public actor Registry {
                 return
             }
             detach(key)
+        }
+    }
+
+    /// Applies source events in order, as ``handle(_:)`` one by one would, in one visit to the actor (the
+    /// cold-plug of hundreds of devices at start).
+    ///
+    /// The known devices among them are stored once the batch is applied, each file still replaced atomically
+    /// but with one fsync of the state directory for all of them, not one per device; the files are written
+    /// when this returns.
+    public func handle(contentsOf events: [SourceEvent]) {
+        batchedWrites = [:]
+        for event in events { handle(event) }
+        let writes = batchedWrites ?? [:]
+        batchedWrites = nil
+        guard !writes.isEmpty else { return }
+        for failure in store.save(contentsOf: writes.values.sorted { $0.uid < $1.uid }) {
+            logger.error("Cannot store device", metadata: ["uid": "\(failure.uid)", "error": "\(failure.error)"])
         }
     }
 
@@ -386,6 +405,10 @@ public actor Registry {
     /// Stores a record after a source event; a failure is logged, since the device is still there to use.
     private func persist(_ record: DeviceRecord) {
         guard record.isStored else { return }
+        if batchedWrites != nil {
+            batchedWrites?[record.uid] = record.stored
+            return
+        }
         do {
             try store.save(record.stored)
         } catch {

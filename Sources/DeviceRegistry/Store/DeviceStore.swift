@@ -102,6 +102,38 @@ public struct DeviceStore: Sendable {
         }
     }
 
+    /// Writes several devices, each file replaced atomically as ``save(_:)`` does, with one fsync of the
+    /// directory for all the renames instead of one each (the cold-plug of many known devices at start).
+    ///
+    /// Returns the devices that could not be stored, with why; the others are stored.
+    public func save(contentsOf devices: [StoredDevice]) -> [(uid: String, error: StoreError)] {
+        var failures: [(uid: String, error: StoreError)] = []
+        var written: [String] = []
+        for device in devices {
+            do throws(StoreError) {
+                try checkUID(device.uid)
+                do throws(SystemError) {
+                    try FileSystem.writeAtomically(
+                        Array(DeviceKeyFile.encode(device).utf8), to: path(of: device.uid),
+                        temporaryPath: temporaryPath(of: device.uid), directory: devicesDirectory, syncsDirectory: false)
+                } catch {
+                    throw StoreError(error)
+                }
+                written.append(device.uid)
+            } catch {
+                failures.append((device.uid, error))
+            }
+        }
+        guard !written.isEmpty else { return failures }
+        do {
+            try FileSystem.syncDirectory(devicesDirectory)
+        } catch {
+            // The files are written, but their renames may not survive a power cut.
+            failures += written.map { ($0, StoreError(error)) }
+        }
+        return failures
+    }
+
     /// Removes the file of `uid`; a missing file is not an error.
     public func remove(uid: String) throws(StoreError) {
         try checkUID(uid)

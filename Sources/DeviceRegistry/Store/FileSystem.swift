@@ -120,9 +120,11 @@ enum FileSystem {
     }
 
     /// Replaces the file at `path` with `bytes` so that a crash leaves either the old or the new content:
-    /// write `temporaryPath` (same directory), fsync it, rename it over `path`, fsync the directory.
+    /// write `temporaryPath` (same directory), fsync it, rename it over `path`, fsync the directory (unless
+    /// `syncsDirectory` is false: the caller then fsyncs `directory` itself once the rename must be durable,
+    /// once for many files).
     static func writeAtomically(
-        _ bytes: [UInt8], to path: String, temporaryPath: String, directory: String
+        _ bytes: [UInt8], to path: String, temporaryPath: String, directory: String, syncsDirectory: Bool = true
     ) throws(SystemError) {
         let fd = try checked("open", temporaryPath) {
             system_open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
@@ -143,7 +145,7 @@ enum FileSystem {
             _ = system_unlink(temporaryPath)
             throw error
         }
-        try syncDirectory(directory)
+        if syncsDirectory { try syncDirectory(directory) }
     }
 
     /// Renames `path` to `newPath` (atomic within one file system).

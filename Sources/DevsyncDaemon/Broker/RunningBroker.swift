@@ -131,13 +131,18 @@ public final class RunningBroker: Sendable {
         // The devices present now ask for owners at once; with ApprovalPolicy=auto the active user must be known.
         if ownerConnection != nil { await tracker.waitForFirstAnswer() }
         // Cold-plug first, in this task, so that every device present at start-up is in the registry before the
-        // broker exports and takes its name; hotplug then continues in the feeder.
+        // broker exports and takes its name; hotplug then continues in the feeder. The enumeration's events are
+        // all in the stream once start() has returned: the registry takes them in one call, not one actor hop
+        // each.
         var coldPlugged = Set(usb.presentDevices)
         var iterator = usb.events.makeAsyncIterator()
+        var coldPlug: [SourceEvent] = []
+        coldPlug.reserveCapacity(coldPlugged.count)
         while !coldPlugged.isEmpty, let event = await iterator.next() {
-            await registry.handle(event)
+            coldPlug.append(event)
             coldPlugged.remove(Self.sourceKey(of: event))
         }
+        await registry.handle(contentsOf: coldPlug)
         let usbFeeder = Task { [registry, iterator] in
             var iterator = iterator
             while let event = await iterator.next() { await registry.handle(event) }

@@ -84,7 +84,8 @@ struct BrokerFixture: Sendable {
 
     static func make(
         polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
-        reload: BrokerService.ProfileReloader? = nil, bus existing: TestBus? = nil, announcesApprovalRequests: Bool = true
+        reload: BrokerService.ProfileReloader? = nil, bus existing: TestBus? = nil, announcesApprovalRequests: Bool = true,
+        present: [DeviceObservation] = []
     ) async throws -> BrokerFixture {
         let bus = try existing ?? TestBus()
         var logger = Logger(label: "bus-service-test")
@@ -94,6 +95,7 @@ struct BrokerFixture: Sendable {
             stateDirectory: stateDirectory.path, matcher: PassThroughMatcher(),
             ownerSuggester: suggestedOwner.map(FixedOwnerSuggester.init(name:)), clock: { 1_700_000_000 },
             logger: logger)
+        await registry.handle(contentsOf: present.map { .arrived($0) })
         let server = try await labelled("connect broker") { try await bus.connect("broker") }
         let authority: any PolkitAuthority =
             switch polkit {
@@ -163,11 +165,11 @@ struct BrokerFixture: Sendable {
 func withBroker<T>(
     polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
     reload: BrokerService.ProfileReloader? = nil, bus: TestBus? = nil, announcesApprovalRequests: Bool = true,
-    _ body: (BrokerFixture) async throws -> T
+    present: [DeviceObservation] = [], _ body: (BrokerFixture) async throws -> T
 ) async throws -> T {
     let fixture = try await BrokerFixture.make(
         polkit: polkit, suggestedOwner: suggestedOwner, policy: policy, reload: reload, bus: bus,
-        announcesApprovalRequests: announcesApprovalRequests)
+        announcesApprovalRequests: announcesApprovalRequests, present: present)
     do {
         let result = try await body(fixture)
         await fixture.stop()

@@ -14,6 +14,12 @@
 //   4. PropertiesChanged(Paired=true) from the bluez5 mock → DeviceAdded received, 300 pairings;
 //   5. start with 500 devices present → org.devsync.Broker1 owned, which the daemon takes only once every
 //      cold-plugged device is published (checked with ListDevices), 3 runs.
+//
+// Options: `--hotplugs N`, `--pairings N`, `--starts N` change the counts; `--stored` approves the 500 devices
+// before the timed starts (known devices coming back, each with its state file); `--only start` runs phase 5 alone,
+// `--only hotplug` phase 3 alone (no idle pause, no pairing), for profiling one of them (DEVSYNCD may name a
+// wrapper script, e.g. one running devsyncd under `perf record`); `--daemon-log DIR` keeps each devsyncd's
+// stderr at info level in DIR (its log lines carry no timestamps; the wrapper can add them).
 
 import CUmockdev
 import DBus
@@ -46,6 +52,23 @@ func option(_ name: String, _ fallback: Int) -> Int {
 }
 let hotplugs = option("--hotplugs", 1_000)
 let pairings = option("--pairings", 300)
+let startRuns = option("--starts", 3)
+/// The value following `name` on the command line.
+func textOption(_ name: String) -> String? {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count else { return nil }
+    return CommandLine.arguments[index + 1]
+}
+enum Phases { case all, start, hotplug }
+let phases: Phases = switch textOption("--only") {
+case nil: .all
+case "start": .start
+case "hotplug": .hotplug
+case let other?: { say("--only takes start or hotplug, not \(other)"); exit(2) }()
+}
+let daemonLogDirectory = textOption("--daemon-log")
+/// `--stored`: in phase 5 every one of the 500 devices is approved (stored) before the timed starts, so that
+/// each start brings known devices back (and updates their state files) instead of announcing new ones.
+let startsWithStoredDevices = CommandLine.arguments.contains("--stored")
 var logger = Logger(label: "devsync.bench.daemon")
 logger.logLevel = .warning
 
@@ -155,9 +178,13 @@ func addPlayer(port: String, serial: String) -> String {
 
 /// Starts devsyncd on the private bus with the shipped profiles and a fresh state directory; returns once it owns
 /// its bus name, and the time that took.
-@MainActor func startDaemon(_ label: String) async throws -> (Process, Duration) {
+@MainActor func startDaemon(_ label: String, stateFrom template: URL? = nil) async throws -> (Process, Duration) {
     let state = scratch.appendingPathComponent("state-\(label)")
-    try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+    if let template {
+        try FileManager.default.copyItem(at: template, to: state)
+    } else {
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+    }
     let owners = try await client.nameOwnerChanges(of: brokerName)
     var environment = plainEnvironment()
     environment["LD_PRELOAD"] = "libumockdev-preload.so.0"
@@ -167,11 +194,18 @@ func addPlayer(port: String, serial: String) -> String {
     daemon.executableURL = URL(fileURLWithPath: devsyncd)
     // `--bus system` with DBUS_SYSTEM_BUS_ADDRESS set: the one connection serves the API and watches BlueZ,
     // as on a desktop.
-    daemon.arguments = ["--bus", "system", "--state-dir", state.path, "--log-level", "warning",
+    daemon.arguments = ["--bus", "system", "--state-dir", state.path,
+                        "--log-level", daemonLogDirectory == nil ? "warning" : "info",
                         "--profiles", repository.appendingPathComponent("fdi-profiles").path]
     daemon.environment = environment
     daemon.standardOutput = FileHandle.nullDevice
-    daemon.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    if let daemonLogDirectory {
+        let log = "\(daemonLogDirectory)/devsyncd-\(label).log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        daemon.standardError = FileHandle(forWritingAtPath: log)
+    } else {
+        daemon.standardError = FileHandle(forWritingAtPath: "/dev/null")
+    }
     let clock = ContinuousClock()
     let start = clock.now
     try daemon.run()
@@ -227,26 +261,34 @@ func report(_ label: String, _ latencies: [Duration]) {
 // MARK: 1–4: a daemon with 100 devices
 
 for index in 0..<100 { addPlayer(port: "1-\(index + 1)", serial: "P\(index)") }
-let (daemon, _) = try await startDaemon("hundred")
 defer { cleanUp() }
-let published = try await listDevices()
-precondition(published == 100, "expected 100 devices published, got \(published)")
-try await Task.sleep(for: .seconds(1))
-say("resident memory, 100 devices: VmRSS \(memory(daemon.processIdentifier, "VmRSS")) kB, Pss \(memory(daemon.processIdentifier, "Pss", file: "smaps_rollup")) kB")
-
-// Idle: after a settling pause (libdispatch retires idle worker threads after a few seconds, itself a wake-up
-// that is not the daemon's doing), count what every thread did in 10 s; a thread that appears counts whole.
-try await Task.sleep(for: .seconds(6))
-let before = contextSwitches(daemon.processIdentifier)
-try await Task.sleep(for: .seconds(10))
-let after = contextSwitches(daemon.processIdentifier)
-let idleSwitches = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
-say("idle 10 s: \(idleSwitches) context switches (threads: \(before.count) before, \(after.count) after, \(Set(before.keys).subtracting(after.keys).count) exited)")
-
 var syspaths: [String] = []
 
+if phases == .all {
+    let (daemon, _) = try await startDaemon("hundred")
+    let published = try await listDevices()
+    precondition(published == 100, "expected 100 devices published, got \(published)")
+    try await Task.sleep(for: .seconds(1))
+    say("resident memory, 100 devices: VmRSS \(memory(daemon.processIdentifier, "VmRSS")) kB, Pss \(memory(daemon.processIdentifier, "Pss", file: "smaps_rollup")) kB")
+
+    // Idle: after a settling pause (libdispatch retires idle worker threads after a few seconds, itself a wake-up
+    // that is not the daemon's doing), count what every thread did in 10 s; a thread that appears counts whole.
+    try await Task.sleep(for: .seconds(6))
+    let before = contextSwitches(daemon.processIdentifier)
+    try await Task.sleep(for: .seconds(10))
+    let after = contextSwitches(daemon.processIdentifier)
+    let idleSwitches = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
+    say("idle 10 s: \(idleSwitches) context switches (threads: \(before.count) before, \(after.count) after, \(Set(before.keys).subtracting(after.keys).count) exited)")
+    try await measureHotplugAndPairing(daemon, pairings: true)
+    stopDaemon(daemon)
+} else if phases == .hotplug {
+    let (daemon, _) = try await startDaemon("hundred")
+    try await measureHotplugAndPairing(daemon, pairings: false)
+    stopDaemon(daemon)
+}
+
 /// Phases 3 and 4, with the Manager's signals followed by one iterator.
-@MainActor func measureHotplugAndPairing(_ daemon: Process) async throws {
+@MainActor func measureHotplugAndPairing(_ daemon: Process, pairings measuresPairings: Bool) async throws {
     let signals = try await client.signals(matchingAny: [
         DBusMatchRule(sender: brokerName, path: managerPath, interface: managerInterface, member: "DeviceAdded"),
         DBusMatchRule(sender: brokerName, path: managerPath, interface: managerInterface, member: "DeviceRemoved"),
@@ -274,6 +316,8 @@ var syspaths: [String] = []
     }
     var hotplugLatencies: [Duration] = []
     let clock = ContinuousClock()
+    let cpuBefore = cpuMilliseconds(daemon.processIdentifier)
+    let switchesBefore = contextSwitches(daemon.processIdentifier)
     for cycle in 0..<hotplugs {
         let syspath = syspaths[cycle % syspaths.count]
         umockdev_testbed_set_attribute(testbed, syspath, "serial", "H\(cycle)")  // a new device each time
@@ -285,7 +329,12 @@ var syspaths: [String] = []
         await departed(path)
     }
     report("uevent sent → DeviceAdded received (new device)", hotplugLatencies)
+    let switches = contextSwitches(daemon.processIdentifier).reduce(0) { $0 + $1.value - (switchesBefore[$1.key] ?? 0) }
+    say(String(format: "devsyncd per plug-in and unplug: %.0f µs CPU, %.1f context switches",
+               (cpuMilliseconds(daemon.processIdentifier) - cpuBefore) * 1000 / Double(hotplugs),
+               Double(switches) / Double(hotplugs)))
     say("resident memory after \(hotplugs) hotplugs: VmRSS \(memory(daemon.processIdentifier, "VmRSS")) kB")
+    guard measuresPairings else { return }
 
     let adapter = try DBusObjectPath("/org/bluez/hci0")
     var pairingLatencies: [Duration] = []
@@ -312,22 +361,54 @@ var syspaths: [String] = []
     }
     report("PropertiesChanged(Paired=true) sent → DeviceAdded received", pairingLatencies)
 }
-try await measureHotplugAndPairing(daemon)
-stopDaemon(daemon)
-
 // MARK: 5: start with 500 devices present
+
+if phases == .hotplug {
+    await client.close()
+    cleanUp()  // exit() runs no defer
+    exit(0)
+}
 
 for index in 0..<400 { addPlayer(port: "\(2 + index / 100)-\(1 + index % 100)", serial: "C\(index)") }
 for syspath in syspaths { umockdev_testbed_remove_device(testbed, syspath) }
+/// CPU time every thread of `pid` has run so far, in ms (`/proc/PID/task/*/schedstat`, nanoseconds); unlike the
+/// wall time it hardly depends on what else the machine runs.
+func cpuMilliseconds(_ pid: Int32) -> Double {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.reduce(0) { total, task in
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/schedstat", encoding: .utf8)) ?? ""
+        return total + (Double(text.split(separator: " ").first ?? "") ?? 0) / 1e6
+    }
+}
+var stateTemplate: URL?
+if startsWithStoredDevices {
+    let (daemon, _) = try await startDaemon("stored")
+    let reply = try await client.call(destination: brokerName, path: managerPath, interface: managerInterface, member: "ListDevices")
+    for device in reply.first?.arrayElements ?? [] {
+        guard let path = device.objectPath else { continue }
+        _ = try await client.call(destination: brokerName, path: path, interface: deviceInterface, member: "Approve",
+                                  arguments: [.string("root"), .vardict([:])])
+    }
+    stopDaemon(daemon)
+    stateTemplate = scratch.appendingPathComponent("state-stored")
+}
 var starts: [Duration] = []
-for run in 0..<3 {
-    let (daemon, elapsed) = try await startDaemon("cold-\(run)")
+var startCPU: [Double] = []
+var startSwitches: [Int] = []
+for run in 0..<startRuns {
+    let (daemon, elapsed) = try await startDaemon("cold-\(run)", stateFrom: stateTemplate)
+    startCPU.append(cpuMilliseconds(daemon.processIdentifier))
+    startSwitches.append(contextSwitches(daemon.processIdentifier).values.reduce(0, +))
     let count = try await listDevices()
     precondition(count == 500, "expected 500 devices published, got \(count)")
     starts.append(elapsed)
     stopDaemon(daemon)
 }
 starts.sort()
-say(String(format: "start with 500 devices → all published (bus name owned): median %.1f ms (min %.1f, max %.1f, 3 runs)",
-             micros(starts[1]) / 1000, micros(starts[0]) / 1000, micros(starts[2]) / 1000))
+startCPU.sort()
+startSwitches.sort()
+say(String(format: "start with 500 devices → all published (bus name owned): median %.1f ms (min %.1f, max %.1f, %d runs); "
+             + "devsyncd's CPU time by then: median %.1f ms, context switches: median %d",
+             micros(starts[starts.count / 2]) / 1000, micros(starts[0]) / 1000, micros(starts[starts.count - 1]) / 1000,
+             starts.count, startCPU[startCPU.count / 2], startSwitches[startSwitches.count / 2]))
 await client.close()
