@@ -77,6 +77,15 @@ public struct DBusMatchRule: Sendable, Hashable {
 }
 
 /// A change of the owner of a bus name, from NameOwnerChanged.
+extension DBusMatchRule {
+    /// The bus's `NameOwnerChanged` signals for `name`: subscribed together with other rules in one
+    /// `signals(matchingAny:)`, they arrive in bus order with the rest (`DBusNameOwnerChange(_:)` reads them).
+    public static func nameOwnerChanged(of name: String) -> DBusMatchRule {
+        DBusMatchRule(
+            sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged", arg0: name)
+    }
+}
+
 public struct DBusNameOwnerChange: Sendable, Hashable {
     /// The bus name whose owner changed.
     public var name: String
@@ -92,8 +101,10 @@ public struct DBusNameOwnerChange: Sendable, Hashable {
         self.newOwner = newOwner
     }
 
-    init?(_ message: DBusMessage) {
-        guard message.arguments.count == 3, let name = message.arguments[0].string,
+    /// The change a `NameOwnerChanged` signal of the bus reports; nil for any other message.
+    public init?(_ message: DBusMessage) {
+        guard message.interface == "org.freedesktop.DBus", message.member == "NameOwnerChanged",
+            message.arguments.count == 3, let name = message.arguments[0].string,
             let old = message.arguments[1].string, let new = message.arguments[2].string
         else { return nil }
         self.init(name: name, oldOwner: old.isEmpty ? nil : old, newOwner: new.isEmpty ? nil : new)

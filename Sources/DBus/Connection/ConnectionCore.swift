@@ -586,10 +586,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         }
     }
 
-    static func peerRule(_ name: String) -> DBusMatchRule {
-        DBusMatchRule(
-            sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged", arg0: name)
-    }
+    static func peerRule(_ name: String) -> DBusMatchRule { .nameOwnerChanged(of: name) }
 
     private func handleMethodCall(_ message: DBusMessage, wantsReply: Bool) {
         let address = ReplyAddress(serial: message.serial, destination: message.sender, wantsReply: wantsReply)

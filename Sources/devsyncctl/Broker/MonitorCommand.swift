@@ -26,30 +26,22 @@ struct MonitorCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures {
             let client = try await bus.connect()
-            let signals = try await client.connection.signals(
-                matching: DBusMatchRule(sender: Broker.busName, pathNamespace: Broker.managerPath))
-            let owners = try await client.connection.nameOwnerChanges(of: Broker.busName)
+            // One subscription for the broker's signals and its name's owner changes, so that they are shown in
+            // the order the bus delivered them (a job's end before the broker's exit).
+            let events = try await client.connection.signals(matchingAny: [
+                DBusMatchRule(sender: Broker.busName, pathNamespace: Broker.managerPath),
+                .nameOwnerChanged(of: Broker.busName),
+            ])
             var names: [DBusObjectPath: String] = [:]
             if try await client.brokerIsRunning() {
                 for device in try await client.devices() { names[device.path] = device.uid }
             }
             Output.error("devsyncctl: monitoring \(Broker.busName); interrupt to stop")
-            let (events, continuation) = AsyncStream<Incoming>.makeStream()
-            let signalTask = Task {
-                for await message in signals { continuation.yield(.signal(message)) }
-                continuation.finish()
-            }
-            let ownerTask = Task { for await change in owners { continuation.yield(.owner(change)) } }
-            defer {
-                signalTask.cancel()
-                ownerTask.cancel()
-            }
-            for await item in events {
+            for await message in events {
                 let event: Event?
-                switch item {
-                case .owner(let change):
+                if let change = DBusNameOwnerChange(message) {
                     event = Event(kind: change.newOwner == nil ? "broker-stopped" : "broker-started", subject: Broker.busName)
-                case .signal(let message):
+                } else {
                     event = describe(message, names: &names)
                 }
                 if let event {
@@ -60,12 +52,6 @@ struct MonitorCommand: AsyncParsableCommand {
             }
             throw BrokerFailure("the connection to the bus closed", status: ExitStatus.unavailable)
         }
-    }
-
-    /// A broker signal or a change of the broker name's owner, in one stream.
-    private enum Incoming: Sendable {
-        case signal(DBusMessage)
-        case owner(DBusNameOwnerChange)
     }
 
     /// The event a broker signal means, or nil for signals the monitor does not show; keeps `names` current.

@@ -63,12 +63,19 @@ struct SyncCommand: AsyncParsableCommand {
 
     /// The job signals and the broker's disappearance, merged into one stream.
     private func subscribe(_ connection: DBusConnection) async throws -> AsyncStream<JobEvent> {
-        let signals = try await connection.signals(
-            matching: DBusMatchRule(sender: Broker.busName, pathNamespace: Broker.jobsPath))
-        let owners = try await connection.nameOwnerChanges(of: Broker.busName)
+        // One subscription for the job's signals and the broker name's owner changes, so that they come in the
+        // order the bus delivered them: a job that finished before the broker exited is reported as finished.
+        let signals = try await connection.signals(matchingAny: [
+            DBusMatchRule(sender: Broker.busName, pathNamespace: Broker.jobsPath),
+            .nameOwnerChanged(of: Broker.busName),
+        ])
         let (stream, continuation) = AsyncStream<JobEvent>.makeStream()
         let signalTask = Task {
             for await message in signals {
+                if let change = DBusNameOwnerChange(message) {
+                    if change.newOwner == nil { continuation.yield(.brokerGone) }
+                    continue
+                }
                 guard let path = message.path else { continue }
                 if message.interface == Broker.jobInterface, message.member == "Finished" {
                     continuation.yield(.finished(
@@ -83,9 +90,6 @@ struct SyncCommand: AsyncParsableCommand {
                 }
             }
         }
-        let ownerTask = Task {
-            for await change in owners where change.newOwner == nil { continuation.yield(.brokerGone) }
-        }
         // Ctrl-C becomes an event, so the job can be cancelled rather than left running unwatched. The handler is
         // installed here, synchronously, before the job is invoked; until then an interrupt just ends devsyncctl,
         // before there is a job to cancel. (A libdispatch signal source was used first: on Linux it reads a
@@ -94,7 +98,6 @@ struct SyncCommand: AsyncParsableCommand {
         let interruptSource = try InterruptSource { continuation.yield(.interrupted) }
         continuation.onTermination = { _ in
             signalTask.cancel()
-            ownerTask.cancel()
             interruptSource.cancel()
         }
         return stream
