@@ -27,6 +27,9 @@ public actor BrokerService {
     var suggestedOwners: [String: String] = [:]
     /// Approval requests not yet signalled, by uid (only when the composition root announces them).
     var deferredRequests: [String: DeferredRequest] = [:]
+    /// ApprovalRequested signals held back until ``releaseHeldAnnouncements()`` (uids, in order), or nil when
+    /// signals go out at once: before the bus name is owned, no client would receive them.
+    var heldAnnouncements: [String]?
     var engines: [SyncEngine.Key: SyncEngine] = [:]
     var jobs: [DBusObjectPath: SyncJob] = [:]
     /// Finished jobs stay visible for a while; the oldest are dropped beyond ``keptFinishedJobs``.
@@ -89,9 +92,23 @@ public actor BrokerService {
         case resolved(owner: String?)
     }
 
+    /// Sends ApprovalRequested for every request held since ``start(holdingAnnouncements:)`` whose device is still
+    /// pending, with its suggested owner as it is now; later requests are signalled at once.
+    public func releaseHeldAnnouncements() async {
+        guard let held = heldAnnouncements else { return }
+        heldAnnouncements = nil
+        for uid in held where devices[uid]?.status == .pending {
+            await signalApprovalRequest(uid: uid, suggestedOwner: suggestedOwners[uid])
+        }
+    }
+
     private func signalApprovalRequest(uid: String, suggestedOwner: String?) async {
         guard devices[uid]?.status == .pending else { return }
         suggestedOwners[uid] = suggestedOwner
+        if heldAnnouncements != nil {
+            if heldAnnouncements?.contains(uid) == false { heldAnnouncements?.append(uid) }
+            return
+        }
         do {
             try await emitManagerSignal(
                 "ApprovalRequested", [.objectPath(BrokerContract.devicePath(uid: uid)), .string(suggestedOwner ?? "")])
@@ -101,7 +118,14 @@ public actor BrokerService {
     }
 
     /// Exports the Manager and every current device, then follows the registry's events until ``stop()``.
-    public func start() async throws {
+    ///
+    /// The registry's approval requests for the devices already there were made before this service listened.
+    /// When the composition root announces them (``announceApprovalRequest(uid:suggestedOwner:)``), each pending
+    /// device counts as requested here, so its owner's answer is signalled and makes that user its suggested
+    /// owner. With `holdingAnnouncements`, ApprovalRequested signals wait for ``releaseHeldAnnouncements()``,
+    /// which the composition root calls once it owns the bus name.
+    public func start(holdingAnnouncements: Bool = false) async throws {
+        if holdingAnnouncements { heldAnnouncements = [] }
         let (records, events) = await registry.devicesAndEvents()
         var objects: [(path: DBusObjectPath, interfaces: [DBusInterface])] = [
             (BrokerContract.managerPath, [managerInterface()])
@@ -113,6 +137,16 @@ public actor BrokerService {
         }
         try await Self.exportAtStart(objects, on: connection)
         logger.info("Broker API exported", metadata: ["devices": "\(records.count)"])
+        if !announcesApprovalRequests {
+            for record in records where record.status == .pending {
+                if case .resolved(let owner) = deferredRequests[record.uid] {
+                    deferredRequests[record.uid] = nil
+                    await signalApprovalRequest(uid: record.uid, suggestedOwner: owner)
+                } else {
+                    deferredRequests[record.uid] = .requested
+                }
+            }
+        }
         eventTask = Task { [weak self] in
             for await event in events {
                 guard let self else { return }

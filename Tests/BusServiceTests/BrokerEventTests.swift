@@ -81,6 +81,54 @@ struct BrokerEventTests {
         }
     }
 
+    @Test("devices present at start are requested too: their owner's answer is signalled and that owner may approve")
+    func approvalRequestsOfDevicesPresentAtStart() async throws {
+        let present = [TestDevice.observation(serial: "S1"), TestDevice.observation(serial: "S2")]
+        try await withBroker(announcesApprovalRequests: false, holdingAnnouncements: true, present: present) { broker in
+            let isRequest: @Sendable (DBusMessage) -> Bool = { $0.isSignal(BrokerContract.managerInterface, "ApprovalRequested") }
+            // The registry asked before the broker listened; the composition root's answers come now.
+            await broker.service.announceApprovalRequest(uid: TestDevice.uid(serial: "S1"), suggestedOwner: "nobody")
+            await broker.service.announceApprovalRequest(uid: TestDevice.uid(serial: "S2"), suggestedOwner: "root")
+            let requests = await broker.signals.wait(for: 2, where: isRequest)
+            #expect(requests.map(\.arguments) == [
+                [.objectPath(TestDevice.path(serial: "S1")), .string("nobody")],
+                [.objectPath(TestDevice.path(serial: "S2")), .string("root")],
+            ])
+            // The suggested owner may approve their device, not another's (no polkit allows it here).
+            func approve(_ serial: String) async throws -> CommandResult {
+                try await broker.bus.busctl(
+                    as: .nobody, "call", BrokerContract.busName, TestDevice.path(serial: serial).rawValue,
+                    BrokerContract.deviceInterface, "Approve", "sa{sv}", "", "1", "auth.no_user_interaction", "b", "true")
+            }
+            let own = try await approve("S1")
+            #expect(own.status == 0, "\(own.stderr)")
+            #expect(try await broker.deviceProperty(TestDevice.path(serial: "S1"), "Owner") == .string("nobody"))
+            let others = try await approve("S2")
+            #expect(others.status != 0)
+            #expect(try await broker.deviceProperty(TestDevice.path(serial: "S2"), "Status") == .string("pending"))
+        }
+    }
+
+    @Test("ApprovalRequested held at start goes out on release, once, with the owner known by then")
+    func heldAnnouncements() async throws {
+        try await withBroker(
+            announcesApprovalRequests: false, holdingAnnouncements: true, releasingHeldAnnouncements: false,
+            present: [TestDevice.observation(serial: "H1")]
+        ) { broker in
+            let isRequest: @Sendable (DBusMessage) -> Bool = { $0.isSignal(BrokerContract.managerInterface, "ApprovalRequested") }
+            await broker.service.announceApprovalRequest(uid: TestDevice.uid(serial: "H1"), suggestedOwner: "nobody")
+            // A barrier: the next device's DeviceAdded comes after anything the answer above would have sent.
+            await broker.arrive(TestDevice.observation(serial: "H2"))
+            #expect(await broker.signals.all(where: isRequest).isEmpty, "held until the name is owned")
+            await broker.service.releaseHeldAnnouncements()
+            await broker.service.releaseHeldAnnouncements()
+            let requests = await broker.signals.wait(for: 1, where: isRequest)
+            #expect(requests.first?.arguments == [.objectPath(TestDevice.path(serial: "H1")), .string("nobody")])
+            await broker.arrive(TestDevice.observation(serial: "H3"))
+            #expect(await broker.signals.all(where: isRequest).count == 1, "released once")
+        }
+    }
+
     @Test("a departure changes just Present, Profile and Properties (LastSeen too, on a moving clock); then a pending device is removed")
     func departure() async throws {
         try await withBroker { broker in

@@ -334,6 +334,28 @@ struct DevsyncdTests {
         }
     }
 
+    @Test("A device present at start gets ApprovalRequested with logind's active user once devsyncd owns its name")
+    func approvalRequestedForDevicesPresentAtStart() async throws {
+        try await inWorld { world in
+            let logind = try await startLogind(activeUser: "root", world)
+            defer { logind.kill() }
+            world.testbed.plug(.palm())
+            // As an applet subscribes: by the broker's name, which matches only while devsyncd owns it.
+            let requests = try await world.client.signals(
+                matching: DBusMatchRule(sender: Broker.name, interface: Broker.manager, member: "ApprovalRequested"))
+            let daemon = try await world.startDevsyncd(busArgument: "system")
+            defer { daemon.kill() }
+            let request = try await waiting(for: "ApprovalRequested") { () async -> DBusMessage? in
+                for await request in requests { return request }
+                return nil
+            }
+            let palm = try await Broker.device(uid: palmUID, world.client)
+            #expect(request?.arguments.first?.objectPath == palm)
+            #expect(request?.arguments.dropFirst().first?.string == "root")
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
     @Test("The owner callout gets the device's properties, and ApprovalRequested waits for and carries its answer")
     func calloutNamesTheOwner() async throws {
         try await inWorld { world in

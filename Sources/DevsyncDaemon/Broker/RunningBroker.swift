@@ -163,7 +163,8 @@ public final class RunningBroker: Sendable {
             configuration: configuration, registry: registry, connection: connection, broker: broker, usb: usb,
             usbFeeder: usbFeeder, otherFeeders: otherFeeders, background: background, ownerConnection: ownerConnection, logger: logger)
         do {
-            try await broker.start()
+            // ApprovalRequested for the devices present now waits until the name is owned: no client before that.
+            try await broker.start(holdingAnnouncements: true)
         } catch {
             await running.stop()
             throw StartError(.bus, "cannot export the broker's objects: \(error)")
@@ -175,6 +176,7 @@ public final class RunningBroker: Sendable {
             await running.stop()
             throw StartError(error.code == .nameTaken ? .nameTaken : .bus, message)
         }
+        await broker.releaseHeldAnnouncements()
         let deviceCount = await registry.devices().count
         logger.info(
             "devsyncd ready",

@@ -85,7 +85,7 @@ struct BrokerFixture: Sendable {
     static func make(
         polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
         reload: BrokerService.ProfileReloader? = nil, bus existing: TestBus? = nil, announcesApprovalRequests: Bool = true,
-        present: [DeviceObservation] = []
+        holdingAnnouncements: Bool = false, releasingHeldAnnouncements: Bool = true, present: [DeviceObservation] = []
     ) async throws -> BrokerFixture {
         let bus = try existing ?? TestBus()
         var logger = Logger(label: "bus-service-test")
@@ -110,8 +110,9 @@ struct BrokerFixture: Sendable {
         let signals = SignalRecorder()
         let name = await server.uniqueName
         await signals.record(try await labelled("AddMatch") { try await client.signals(matching: DBusMatchRule(sender: name)) })
-        try await labelled("start") { try await service.start() }
+        try await labelled("start") { try await service.start(holdingAnnouncements: holdingAnnouncements) }
         try await labelled("RequestName") { try await BrokerService.requestBusName(on: server) }
+        if releasingHeldAnnouncements { await service.releaseHeldAnnouncements() }
         return BrokerFixture(
             bus: bus, registry: registry, server: server, service: service, client: client, signals: signals,
             stateDirectory: stateDirectory)
@@ -165,11 +166,13 @@ struct BrokerFixture: Sendable {
 func withBroker<T>(
     polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
     reload: BrokerService.ProfileReloader? = nil, bus: TestBus? = nil, announcesApprovalRequests: Bool = true,
-    present: [DeviceObservation] = [], _ body: (BrokerFixture) async throws -> T
+    holdingAnnouncements: Bool = false, releasingHeldAnnouncements: Bool = true, present: [DeviceObservation] = [],
+    _ body: (BrokerFixture) async throws -> T
 ) async throws -> T {
     let fixture = try await BrokerFixture.make(
         polkit: polkit, suggestedOwner: suggestedOwner, policy: policy, reload: reload, bus: bus,
-        announcesApprovalRequests: announcesApprovalRequests, present: present)
+        announcesApprovalRequests: announcesApprovalRequests, holdingAnnouncements: holdingAnnouncements,
+        releasingHeldAnnouncements: releasingHeldAnnouncements, present: present)
     do {
         let result = try await body(fixture)
         await fixture.stop()
