@@ -33,15 +33,19 @@ extension USBDeviceSource {
 final class USBDeviceSourceTests: @unchecked Sendable {
     // @unchecked Sendable: each test has its own instance, and only that test's task touches `sources`.
     let logger = Logger(label: "test.udev")
-    /// Each test's own testbed, closed when the test ends.
+    /// Each test's own testbed; every test ends with `finish()`.
     let testbed = Testbed()
-    /// The sources a test made, stopped (before the testbed closes) when it ends.
+    /// The sources a test made, stopped (before the testbed closes) by `finish()`.
     private var sources: [USBDeviceSource] = []
 
     init() {}
 
-    deinit {
+    /// Stops the test's sources and closes its testbed. Each test defers this first thing: the suite instance's
+    /// deinit may run after the next test has made its testbed, and closing a testbed then (it unsets the
+    /// process-wide UMOCKDEV_DIR) broke the next one's sockets.
+    private func finish() {
         sources.forEach { $0.stopAndWait() }
+        sources = []
         testbed.close()
     }
 
@@ -78,6 +82,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("devices present at start arrive once each, complete, in cold-plug")
     func coldPlug() async throws {
+        defer { finish() }
         let fixtures: [USBFixture] = [.palm(), .iPhone(), .mtpPlayer(), .ptpCamera(), .nokiaN800(), .windowsMobile(), .usbStick()]
         let plugged = fixtures.map { testbed.plug($0) }
         let (source, tap) = try startedSource()
@@ -119,6 +124,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a cold-plug of a few hundred devices announces each exactly once, complete")
     func largeColdPlug() async throws {
+        defer { finish() }
         let count = 173
         let plugged = (0..<count).map { testbed.plug(.usbStick(port: "\(3 + $0 / 100)-\(1 + $0 % 100)")) }
         let (_, tap) = try startedSource()
@@ -131,6 +137,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a hotplugged device is one arrival carrying all its interfaces, however many uevents it sends")
     func hotplugFoldsIntoOneArrival() async throws {
+        defer { finish() }
         let (_, tap) = try startedSource()
         // umockdev sends each add as the kernel does, the usb_device's before its interfaces exist.
         let iPhone = testbed.plug(.iPhone())
@@ -146,6 +153,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a Palm is one arrival; its ttys fold into it or follow as changes, naming the HotSync port")
     func palmTTYsFoldOrChange() async throws {
+        defer { finish() }
         let (_, tap) = try startedSource()
         let palm = testbed.plug(.palm())
         // Whether a tty is already in sysfs when the source reads the device depends on scheduling; either way
@@ -160,6 +168,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("an unplugged device is one departure for its source key")
     func removalIsOneDeparture() async throws {
+        defer { finish() }
         let (source, tap) = try startedSource()
         let palm = testbed.plug(.palm())
         let plugged = await eventsThroughMarker(testbed, tap, port: "9-7")
@@ -171,6 +180,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a remove whose sysfs is already gone is still matched by its devpath")
     func removeWithoutSysfs() async throws {
+        defer { finish() }
         let plugged = testbed.plug(.usbStick())
         let (_, tap) = try startedSource()
         _ = await tap.first(1)
@@ -183,6 +193,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a tty bound long after the arrival is a change, not a second arrival")
     func lateTTYIsAChange() async throws {
+        defer { finish() }
         let (_, tap) = try startedSource()
         let plugged = testbed.plug(.palm(), ttys: false)
         let arrival = await tap.first(1)
@@ -198,6 +209,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("repeated uevents that add nothing new produce no events")
     func repeatedUeventsAreQuiet() async throws {
+        defer { finish() }
         // Plugged before the source starts, so that it is read complete: umockdev writes a hotplugged device's
         // files one by one, and a read racing that (a real kernel's sysfs is complete at the uevent) would make
         // the repeats below legitimately new facts.
@@ -213,6 +225,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a device that comes while the source enumerates is announced exactly once")
     func arrivalDuringEnumeration() async throws {
+        defer { finish() }
         let early = testbed.plug(.usbStick())
         let source = pacedSource()
         let tap = EventTap(source.events)
@@ -227,6 +240,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a device that comes and goes while the source enumerates leaves no trace")
     func arrivalAndDepartureDuringEnumeration() async throws {
+        defer { finish() }
         let source = pacedSource()
         let tap = EventTap(source.events)
         source.willEnumerate = { [testbed] in
@@ -241,6 +255,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("hostile strings are sanitized and never crash the source")
     func hostileStrings() async throws {
+        defer { finish() }
         var fixture = USBFixture.usbStick()
         fixture.serial = nil
         fixture.manufacturer = nil
@@ -263,6 +278,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a device whose interfaces never all appear is still announced, after the grace period")
     func incompleteDeviceIsSettled() async throws {
+        defer { finish() }
         let (_, tap) = try startedSource(configuration: .init(interfaceGracePeriod: .milliseconds(50)))
         var fixture = USBFixture.windowsMobile()
         fixture.interfaces.removeLast()
@@ -276,6 +292,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a device with no attributes but its uevent arrives with what udev gave, nothing invented")
     func missingAttributes() async throws {
+        defer { finish() }
         let bare = testbed.addDevice(
             subsystem: "usb", name: "3-1", parent: testbed.hostController,
             properties: [("DEVTYPE", "usb_device"), ("PRODUCT", "830/61/100"), ("ID_USB_INTERFACES", ":ff0000:")])
@@ -291,6 +308,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("a burst of 1,000 unplug/replug cycles loses nothing and leaves nothing over")
     func burst() async throws {
+        defer { finish() }
         let (source, tap) = try startedSource()
         let ports = (0..<10).map { testbed.plug(.usbStick(port: "4-\($0 + 1)")) }
         _ = await tap.first(ports.count)
@@ -317,6 +335,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("libusb reads the active configuration's interfaces from sysfs, without opening the device")
     func readsWithoutOpening() throws {
+        defer { finish() }
         let device = testbed.addDevice(
             subsystem: "usb", name: "5-1", parent: testbed.hostController,
             attributes: [("idVendor", "05ac"), ("idProduct", "12a8"), ("busnum", "5\n"), ("devnum", "3\n"),
@@ -330,6 +349,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
 
     @Test("each device plugged in reaches the registry with the shipped profile's plugin; removal follows")
     func registryResultForEachDevice() async throws {
+        defer { finish() }
         let fixtures: [USBFixture] = [.palm(), .iPhone(), .mtpPlayer(), .ptpCamera(), .nokiaN800(), .windowsMobile(), .usbStick()]
         let plugged = fixtures.map { testbed.plug($0) }
         let (_, tap) = try startedSource()
