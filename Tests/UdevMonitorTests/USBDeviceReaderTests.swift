@@ -152,3 +152,15 @@ final class Box<Value>: @unchecked Sendable {
     var value: Value
     init(_ value: Value) { self.value = value }
 }
+
+@Suite("Resolving a sysfs link's target")
+struct LinkResolutionTests {
+    @Test("a relative target is folded against the link's directory; an absolute one stands")
+    func resolve() {
+        #expect(UdevContext.resolve("../../../devices/pci0000:00/0000:00:14.0/usb1/1-2", from: "/sys/bus/usb/devices")
+                == "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-2")
+        #expect(UdevContext.resolve("./../x/./y", from: "/a/b") == "/a/x/y")
+        #expect(UdevContext.resolve("/sys/devices/x", from: "/sys/bus/usb/devices") == "/sys/devices/x")
+        #expect(UdevContext.resolve("../../../../../..", from: "/sys/bus") == "/")
+    }
+}

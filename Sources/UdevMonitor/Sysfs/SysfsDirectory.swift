@@ -120,6 +120,15 @@ struct SysfsDirectory: ~Copyable {
         return child.entries()
     }
 
+    /// The target of the symbolic link `name`, as stored (often relative: `../../../devices/…`); nil if `name` is
+    /// not a link.
+    func linkTarget(_ name: String) -> String? {
+        var target = [CChar](repeating: 0, count: 4096)
+        let length = readlinkat(dirfd(stream), name, &target, target.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Whether the entry `name` (a relative path) is a tty-class device: its `subsystem` link points at
     /// `…/class/tty`.
     func isTTY(_ name: String) -> Bool {

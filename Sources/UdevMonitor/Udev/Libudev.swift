@@ -63,11 +63,27 @@ extension UdevContext {
         guard let bus = SysfsDirectory(path: "/sys/bus/usb/devices") else { return [] }
         var devices: [UdevDevice] = []
         for name in bus.entries() where !name.contains(":") && !name.hasPrefix("usb") {
-            guard let device = udev_device_new_from_syspath(pointer, bus.path + "/" + name) else { continue }
+            // The device's own path, not the bus's link to it: libudev resolves the path one component at a time
+            // (an open and a stat each), and through the link it walks both.
+            let path = bus.linkTarget(name).map { Self.resolve($0, from: bus.path) } ?? bus.path + "/" + name
+            guard let device = udev_device_new_from_syspath(pointer, path) else { continue }
             devices.append(UdevDevice(copying: device))
             udev_device_unref(device)
         }
         return devices
+    }
+
+    /// `target` (a link's relative or absolute target) as an absolute path, `..` and `.` folded, against `base`.
+    static func resolve(_ target: String, from base: String) -> String {
+        var components = target.hasPrefix("/") ? [] : base.split(separator: "/")
+        for component in target.split(separator: "/") {
+            switch component {
+            case ".": continue
+            case "..": if !components.isEmpty { components.removeLast() }
+            default: components.append(component)
+            }
+        }
+        return "/" + components.joined(separator: "/")
     }
 }
 
