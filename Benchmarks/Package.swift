@@ -61,6 +61,15 @@ let package = Package(
             ],
             path: "Tools/BlueZPairing"
         ),
+        .executableTarget(
+            name: "DaemonEndToEnd",
+            dependencies: [
+                "BenchSupport", "UmockdevSupport",
+                .product(name: "DBus", package: "devsync"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/DaemonEndToEnd"
+        ),
         .target(name: "BenchSupport", path: "Support/BenchSupport"),
         .target(name: "UmockdevSupport", dependencies: ["CUmockdev"], path: "Support/UmockdevSupport"),
         .systemLibrary(name: "CUmockdev", path: "Support/CUmockdev", pkgConfig: "umockdev-1.0"),

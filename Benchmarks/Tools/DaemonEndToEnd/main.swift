@@ -1,8 +1,8 @@
 // The whole daemon, measured from outside (issue 6's figures, and issue 5's pairing figure end to end):
 //
 //   swift build -c release --product devsyncd            # in the repository root
-//   cd Benchmarks/DaemonEndToEnd && swift build -c release && \
-//       TMPDIR=/dev/shm LD_PRELOAD=libumockdev-preload.so.0 .build/release/DaemonEndToEnd
+//   swift build -c release --package-path Benchmarks --product DaemonEndToEnd && \
+//       TMPDIR=/dev/shm LD_PRELOAD=libumockdev-preload.so.0 Benchmarks/.build/release/DaemonEndToEnd
 //
 // devsyncd runs as its own process under umockdev's preload (the testbed lives in this process, which sends the
 // uevents), on a private dbus-daemon shared with dbusmock's bluez5. This process is also the client: a
@@ -21,11 +21,12 @@
 // wrapper script, e.g. one running devsyncd under `perf record`); `--daemon-log DIR` keeps each devsyncd's
 // stderr at info level in DIR (its log lines carry no timestamps; the wrapper can add them).
 
-import CUmockdev
+import BenchSupport
 import DBus
 import Foundation
 import Glibc
 import Logging
+import UmockdevSupport
 
 // MARK: Set-up
 
@@ -36,9 +37,8 @@ guard getenv("LD_PRELOAD").map({ String(cString: $0).contains("libumockdev-prelo
     say("run with LD_PRELOAD=libumockdev-preload.so.0 (and TMPDIR=/dev/shm), see the comment at the top")
     exit(2)
 }
-let repository = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+let repository = URL(fileURLWithPath: #filePath)  // Benchmarks/Tools/DaemonEndToEnd/main.swift
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let devsyncd = ProcessInfo.processInfo.environment["DEVSYNCD"] ?? repository.appendingPathComponent(".build/release/devsyncd").path
 guard FileManager.default.isExecutableFile(atPath: devsyncd) else {
     say("no devsyncd at \(devsyncd): run `swift build -c release --product devsyncd` in the repository root")
@@ -86,31 +86,13 @@ func plainEnvironment() -> [String: String] {
 var children: [Process] = []
 @MainActor func cleanUp() {
     for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL) }
+    bus.stop()
     try? FileManager.default.removeItem(at: scratch)
 }
 
 // A private bus (never the host's), the "system" bus of everything below.
-try """
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=\(scratch.path)/bus</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/>
-<allow send_type="method_call"/><allow send_type="signal"/></policy>
-<limit name="max_incoming_bytes">1000000000</limit><limit name="max_outgoing_bytes">1000000000</limit>
-</busconfig>
-""".write(to: scratch.appendingPathComponent("bus.conf"), atomically: true, encoding: .utf8)
-let busDaemon = Process()
-busDaemon.executableURL = URL(fileURLWithPath: "/usr/bin/dbus-daemon")
-busDaemon.arguments = ["--config-file=\(scratch.path)/bus.conf", "--nofork", "--print-address"]
-busDaemon.environment = plainEnvironment()
-let addressPipe = Pipe()
-busDaemon.standardOutput = addressPipe
-busDaemon.standardError = FileHandle.nullDevice
-try busDaemon.run()
-children.append(busDaemon)
-var addressBytes = Data()
-while !addressBytes.contains(UInt8(ascii: "\n")) { addressBytes.append(addressPipe.fileHandleForReading.availableData) }
-let address = String(String(decoding: addressBytes, as: UTF8.self).split(separator: "\n")[0])
+let bus = try PrivateBus(type: "system", label: "daemon-bench-bus")
+let address = bus.address
 
 let client = try await DBusConnection.connect(to: address, logger: logger)
 let brokerName = "org.devsync.Broker1"
@@ -141,16 +123,7 @@ let umockdevDirectory = String(cString: getenv("UMOCKDEV_DIR"))
 
 @MainActor func addDevice(_ subsystem: String, _ name: String, _ parent: String?, _ attributes: [(String, String)],
                _ properties: [(String, String)]) -> String {
-    var attributeList = attributes.flatMap { [strdup($0.0), strdup($0.1)] } + [nil]
-    var propertyList = properties.flatMap { [strdup($0.0), strdup($0.1)] } + [nil]
-    defer { (attributeList + propertyList).forEach { free($0) } }
-    let path = attributeList.withUnsafeMutableBufferPointer { a in
-        propertyList.withUnsafeMutableBufferPointer { p in
-            umockdev_testbed_add_devicev(testbed, subsystem, name, parent, a.baseAddress, p.baseAddress)
-        }
-    }
-    defer { g_free(path) }
-    return String(cString: path!)
+    UmockdevSupport.addDevice(testbed, subsystem, name, parent, attributes, properties)
 }
 
 let host = addDevice("pci", "0000:00:14.0", nil, [], [])
@@ -246,16 +219,12 @@ func contextSwitches(_ pid: Int32) -> [String: Int] {
     return switches
 }
 
-func micros(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
-}
-func percentile(_ sorted: [Duration], _ p: Double) -> Double {
-    micros(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
-}
+func micros(_ duration: Duration) -> Double { microseconds(duration) }
 func report(_ label: String, _ latencies: [Duration]) {
     let sorted = latencies.sorted()
+    func at(_ fraction: Double) -> Double { micros(percentile(sorted, fraction)) }
     say(String(format: "%@: %d, p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs", label, sorted.count,
-                 percentile(sorted, 0.5), percentile(sorted, 0.9), percentile(sorted, 0.99), micros(sorted.last!)))
+                 at(0.5), at(0.9), at(0.99), micros(sorted.last!)))
 }
 
 // MARK: 1–4: a daemon with 100 devices
