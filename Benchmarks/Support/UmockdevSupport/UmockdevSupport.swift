@@ -17,3 +17,89 @@ public func addDevice(
     defer { g_free(path) }
     return String(cString: path!)
 }
+
+/// When umockdev sent its uevents, as the kernel stamped them: a datagram socket in the testbed's directory,
+/// named like a monitor's (`event<digits>`), so that umockdev's sender, which sends each uevent to every such
+/// socket in turn, sends it here too. The kernel timestamps each datagram as it is queued (SO_TIMESTAMPNS,
+/// CLOCK_REALTIME), which is the moment "uevent sent" means, without umockdev's preparation of the message
+/// before it (it builds a libudev device from the testbed first, which no kernel does).
+///
+/// umockdev sends to the sockets one after another; a benchmark opens one of these before its monitor and one
+/// after, and takes the earlier of their stamps, which is never later than the send to the monitor.
+public final class UeventStamps {
+    private let descriptor: Int32
+    private let path: String
+    private var closed = false
+
+    /// A socket at `<UMOCKDEV_DIR>/event<number>`.
+    public init(number: Int) {
+        let directory = String(cString: getenv("UMOCKDEV_DIR"))
+        path = "\(directory)/event\(number)"
+        descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var on: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_TIMESTAMPNS, &on, socklen_t(MemoryLayout<Int32>.size))
+        var size: Int32 = 4 << 20
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        unlink(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        precondition(bound == 0, "cannot bind \(path): \(String(cString: strerror(errno)))")
+    }
+
+    deinit { close() }
+
+    /// Stops receiving: the socket goes, and umockdev skips its name from then on.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        unlink(path)
+        Glibc.close(descriptor)
+    }
+
+    /// The kernel's stamp (CLOCK_REALTIME nanoseconds) of the last datagram queued since the last call, or nil.
+    public func lastStamp() -> UInt64? {
+        var last: UInt64?
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var control = [UInt8](repeating: 0, count: 256)
+        while true {
+            let received: Int = buffer.withUnsafeMutableBytes { data in
+                control.withUnsafeMutableBytes { controlBytes in
+                    var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        var message = msghdr()
+                        message.msg_iov = vectorPointer
+                        message.msg_iovlen = 1
+                        message.msg_control = controlBytes.baseAddress
+                        message.msg_controllen = controlBytes.count
+                        let count = recvmsg(descriptor, &message, 0)
+                        guard count >= 0 else { return -1 }
+                        // The first control message is SCM_TIMESTAMPNS: a cmsghdr, then a timespec.
+                        let header = controlBytes.load(as: cmsghdr.self)
+                        if header.cmsg_level == SOL_SOCKET, header.cmsg_type == SO_TIMESTAMPNS {
+                            let stamp = controlBytes.loadUnaligned(
+                                fromByteOffset: MemoryLayout<cmsghdr>.size, as: timespec.self)
+                            last = UInt64(stamp.tv_sec) * 1_000_000_000 + UInt64(stamp.tv_nsec)
+                        }
+                        return count
+                    }
+                }
+            }
+            if received < 0 { return last }
+        }
+    }
+}
+
+/// CLOCK_REALTIME in nanoseconds, the clock of `UeventStamps`.
+public func realtimeNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_REALTIME, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+}

@@ -234,6 +234,7 @@ defer { cleanUp() }
 var syspaths: [String] = []
 
 if phases == .all {
+    let stampsBefore = UeventStamps(number: 900_001)  // before devsyncd's monitor socket; see UeventStamps
     let (daemon, _) = try await startDaemon("hundred")
     let published = try await listDevices()
     precondition(published == 100, "expected 100 devices published, got \(published)")
@@ -248,16 +249,30 @@ if phases == .all {
     let after = contextSwitches(daemon.processIdentifier)
     let idleSwitches = after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
     say("idle 10 s: \(idleSwitches) context switches (threads: \(before.count) before, \(after.count) after, \(Set(before.keys).subtracting(after.keys).count) exited)")
-    try await measureHotplugAndPairing(daemon, pairings: true)
+    try await measureHotplugAndPairing(daemon, pairings: true, stampsBefore: stampsBefore)
     stopDaemon(daemon)
 } else if phases == .hotplug {
+    let stampsBefore = UeventStamps(number: 900_001)
     let (daemon, _) = try await startDaemon("hundred")
-    try await measureHotplugAndPairing(daemon, pairings: false)
+    try await measureHotplugAndPairing(daemon, pairings: false, stampsBefore: stampsBefore)
     stopDaemon(daemon)
 }
 
 /// Phases 3 and 4, with the Manager's signals followed by one iterator.
-@MainActor func measureHotplugAndPairing(_ daemon: Process, pairings measuresPairings: Bool) async throws {
+@MainActor func measureHotplugAndPairing(
+    _ daemon: Process, pairings measuresPairings: Bool, stampsBefore: UeventStamps
+) async throws {
+    // The kernel's stamps of umockdev's datagrams to a socket opened before devsyncd's monitor and to one opened
+    // after: umockdev sends to devsyncd's between them (UeventStamps).
+    let stampsAfter = UeventStamps(number: 900_002)
+    defer {
+        stampsBefore.close()
+        stampsAfter.close()
+    }
+    func drainStamps() -> UInt64? {
+        guard let first = stampsBefore.lastStamp(), let second = stampsAfter.lastStamp() else { return nil }
+        return first / 2 + second / 2
+    }
     let signals = try await client.signals(matchingAny: [
         DBusMatchRule(sender: brokerName, path: managerPath, interface: managerInterface, member: "DeviceAdded"),
         DBusMatchRule(sender: brokerName, path: managerPath, interface: managerInterface, member: "DeviceRemoved"),
@@ -282,8 +297,10 @@ if phases == .all {
         umockdev_testbed_uevent(testbed, syspath, "remove")
         await departed(path)
         syspaths.append(syspath)
+        _ = drainStamps()  // a socket queues ten datagrams at most
     }
     var hotplugLatencies: [Duration] = []
+    var fromKernelStamp: [Duration] = []
     let clock = ContinuousClock()
     let cpuBefore = cpuMilliseconds(daemon.processIdentifier)
     let switchesBefore = contextSwitches(daemon.processIdentifier)
@@ -294,10 +311,14 @@ if phases == .all {
         umockdev_testbed_uevent(testbed, syspath, "add")
         let path = await next("DeviceAdded")
         hotplugLatencies.append(clock.now - start)
+        let received = realtimeNanoseconds()
+        if let sent = drainStamps() { fromKernelStamp.append(.nanoseconds(Int64(received) - Int64(sent))) }
         umockdev_testbed_uevent(testbed, syspath, "remove")
         await departed(path)
+        _ = drainStamps()
     }
     report("uevent sent → DeviceAdded received (new device)", hotplugLatencies)
+    report("the same from the kernel's stamp of umockdev's send (its preparation left out)", fromKernelStamp)
     let switches = contextSwitches(daemon.processIdentifier).reduce(0) { $0 + $1.value - (switchesBefore[$1.key] ?? 0) }
     say(String(format: "devsyncd per plug-in and unplug: %.0f µs CPU, %.1f context switches",
                (cpuMilliseconds(daemon.processIdentifier) - cpuBefore) * 1000 / Double(hotplugs),

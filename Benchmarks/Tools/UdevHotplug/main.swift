@@ -72,24 +72,41 @@ do {
     let host = addDevice(testbed, "pci", "0000:00:14.0", nil, [], [])
     let source = USBDeviceSource(logger: logger)
     var iterator = source.events.makeAsyncIterator()
+    // umockdev sends each uevent to its sockets one by one: stamps from one opened before the source's monitor
+    // and one after, the earlier of which is never later than the send to the monitor.
+    let stampsBefore = UeventStamps(number: 900_001)
     try source.start()
+    let stampsAfter = UeventStamps(number: 900_002)
     var devices: [String] = []
     for index in 0..<10 {
         devices.append(addStick(testbed, parent: host, port: "7-\(index + 1)", number: index))
         _ = await iterator.next()
+        _ = (stampsBefore.lastStamp(), stampsAfter.lastStamp())  // a socket queues ten datagrams at most
     }
     var latencies: [UInt64] = []
     var sendCosts: [UInt64] = []
     var afterSend: [UInt64] = []
+    var fromKernelStamp: [UInt64] = []
+    var stampSpread: [UInt64] = []
+    var beforeFirst = 0
     for cycle in 0..<1_000 {
         let device = devices[cycle % devices.count]
         umockdev_testbed_uevent(testbed, device, "remove")
         _ = await iterator.next()
+        _ = (stampsBefore.lastStamp(), stampsAfter.lastStamp())  // the remove's
         let before = monotonicNanoseconds()
         umockdev_testbed_uevent(testbed, device, "add")
         sendCosts.append(monotonicNanoseconds() - before)
         guard case .arrived = await iterator.next() else { fatalError("expected an arrival") }
+        let deliveredAt = realtimeNanoseconds()
         let delivered = monotonicNanoseconds() - before
+        if let first = stampsBefore.lastStamp(), let second = stampsAfter.lastStamp() {
+            // umockdev sent to the monitor between the two (it sends to each socket in directory order).
+            let (early, late) = (min(first, second), max(first, second))
+            fromKernelStamp.append(deliveredAt - min(deliveredAt, early / 2 + late / 2))
+            stampSpread.append(late - early)
+            if first < second { beforeFirst += 1 }
+        }
         latencies.append(delivered)
         afterSend.append(delivered - min(delivered, sendCosts.last!))
     }
@@ -102,6 +119,12 @@ do {
                  micros(sendCosts, 0.5), micros(sendCosts, 0.99)))
     print(String(format: "         send call returned → .arrived delivered: p50 %.0f µs, p99 %.0f µs",
                  micros(afterSend, 0.5), micros(afterSend, 0.99)))
+    fromKernelStamp.sort()
+    stampSpread.sort()
+    print(String(format: "hotplug: uevent sent (kernel stamps of umockdev's datagrams just before and after the monitor's) → .arrived delivered: p50 %.0f µs, p99 %.0f µs (%d; stamps %.0f µs apart at p50, socket opened first stamped first %d times)",
+                 micros(fromKernelStamp, 0.5), micros(fromKernelStamp, 0.99), fromKernelStamp.count, micros(stampSpread, 0.5), beforeFirst))
+    stampsBefore.close()
+    stampsAfter.close()
     source.stop()
     g_object_unref(testbed)
 }
