@@ -29,50 +29,24 @@ let package = Package(
 
         // Stand-alone measurements of whole paths (docs/benchmarks.md), built and run by hand:
         //   swift build -c release --package-path Benchmarks --product NAME && Benchmarks/.build/release/NAME
-        .executableTarget(
-            name: "UdevHotplug",
-            dependencies: [
-                "BenchSupport", "UmockdevSupport",
-                .product(name: "UdevMonitor", package: "devsync"),
-                .product(name: "DeviceRegistry", package: "devsync"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Tools/UdevHotplug"
-        ),
-        .executableTarget(
-            name: "BusRoundTrip",
-            dependencies: [
-                "BenchSupport",
-                .product(name: "BusService", package: "devsync"),
-                .product(name: "DBus", package: "devsync"),
-                .product(name: "DeviceRegistry", package: "devsync"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Tools/BusRoundTrip"
-        ),
-        .executableTarget(
-            name: "BlueZPairing",
-            dependencies: [
-                "BenchSupport",
-                .product(name: "Bluetooth", package: "devsync"),
-                .product(name: "DBus", package: "devsync"),
-                .product(name: "DeviceRegistry", package: "devsync"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Tools/BlueZPairing"
-        ),
-        .executableTarget(
-            name: "DaemonEndToEnd",
-            dependencies: [
-                "BenchSupport", "UmockdevSupport",
-                .product(name: "DBus", package: "devsync"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Tools/DaemonEndToEnd"
-        ),
+        tool("UdevHotplug", ["UmockdevSupport", devsync("UdevMonitor"), devsync("DeviceRegistry")]),
+        tool("BusRoundTrip", [devsync("BusService"), devsync("DBus"), devsync("DeviceRegistry")]),
+        tool("BlueZPairing", [devsync("Bluetooth"), devsync("DBus"), devsync("DeviceRegistry")]),
+        tool("DaemonEndToEnd", ["UmockdevSupport", devsync("DBus")]),
         .target(name: "BenchSupport", path: "Support/BenchSupport"),
         .target(name: "UmockdevSupport", dependencies: ["CUmockdev"], path: "Support/UmockdevSupport"),
         .systemLibrary(name: "CUmockdev", path: "Support/CUmockdev", pkgConfig: "umockdev-1.0"),
     ],
     swiftLanguageModes: [.v6]
 )
+
+/// A product of the main package.
+func devsync(_ name: String) -> Target.Dependency { .product(name: name, package: "devsync") }
+
+/// A stand-alone measurement in `Tools/NAME`, with the shared support and swift-log.
+func tool(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["BenchSupport"] + dependencies + [.product(name: "Logging", package: "swift-log")],
+        path: "Tools/\(name)")
+}
