@@ -92,7 +92,7 @@ let package = Package(
         // umockdev testbed); never in a product.
         .target(
             name: "DevsyncTestSupport",
-            dependencies: ["BusService", "DBus", "CUmockdev", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BusService", "DBus", "DeviceRegistry", "CUmockdev", .product(name: "Logging", package: "swift-log")],
             path: "Tests/DevsyncTestSupport"
         ),
         .testTarget(name: "DBusTests", dependencies: ["DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -1,5 +1,6 @@
 import BusService
 import DBus
+import DevsyncTestSupport
 import DeviceRegistry
 import Foundation
 import Testing

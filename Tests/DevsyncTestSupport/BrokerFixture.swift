@@ -1,49 +1,58 @@
 import BusService
 import DBus
 import DeviceRegistry
-import DevsyncTestSupport
 import Foundation
 import Logging
 import Synchronization
 
 /// Applies no profiles: the test's observations already carry their `sync.*` keys.
-struct PassThroughMatcher: DeviceMatcher {
-    func match(_ properties: DeviceProperties) -> MatchOutcome {
+public struct PassThroughMatcher: DeviceMatcher {
+    public init() {}
+    public func match(_ properties: DeviceProperties) -> MatchOutcome {
         MatchOutcome(properties: properties, appliedRules: [SourceLocation(file: "test.fdi", line: 7, column: 3)])
     }
 }
 
 /// Suggests the same owner for every device.
-struct FixedOwnerSuggester: OwnerSuggesting {
-    var name: String
-    func suggestedOwner(for device: DeviceRecord) -> String? { name }
+public struct FixedOwnerSuggester: OwnerSuggesting {
+    public var name: String
+    public init(name: String) { self.name = name }
+    public func suggestedOwner(for device: DeviceRecord) -> String? { name }
 }
 
 /// A polkit that allows exactly the listed actions and records who asked.
-struct FixedPolkit: PolkitAuthority {
-    var allowed: Set<String>
-    func isAuthorized(sender: String, action: String, allowUserInteraction: Bool) async throws -> Bool {
+public struct FixedPolkit: PolkitAuthority {
+    public var allowed: Set<String>
+    public init(allowed: Set<String>) { self.allowed = allowed }
+    public func isAuthorized(sender: String, action: String, allowUserInteraction: Bool) async throws -> Bool {
         allowed.contains(action)
     }
 }
 
 /// A polkit that refuses everything and records each question.
-final class RecordingPolkit: PolkitAuthority {
-    struct Question: Sendable, Hashable {
-        var action: String
-        var allowUserInteraction: Bool
+public final class RecordingPolkit: PolkitAuthority {
+    public struct Question: Sendable, Hashable {
+        public var action: String
+        public var allowUserInteraction: Bool
+
+        public init(action: String, allowUserInteraction: Bool) {
+            self.action = action
+            self.allowUserInteraction = allowUserInteraction
+        }
     }
 
-    let questions = Mutex<[Question]>([])
+    public let questions = Mutex<[Question]>([])
 
-    func isAuthorized(sender: String, action: String, allowUserInteraction: Bool) async throws -> Bool {
+    public init() {}
+
+    public func isAuthorized(sender: String, action: String, allowUserInteraction: Bool) async throws -> Bool {
         questions.withLock { $0.append(Question(action: action, allowUserInteraction: allowUserInteraction)) }
         return false
     }
 }
 
 /// Where the broker's polkit answers come from in a test.
-enum PolkitChoice {
+public enum PolkitChoice {
     /// A ``RecordingPolkit``.
     case recording(RecordingPolkit)
     /// A ``FixedPolkit``.
@@ -53,8 +62,8 @@ enum PolkitChoice {
 }
 
 /// Test devices, as a USB source would report them with a profile already applied.
-enum TestDevice {
-    static func observation(
+public enum TestDevice {
+    public static func observation(
         serial: String, sourceKey: String? = nil, vendor: String = "Palm", model: String = "Tungsten T",
         plugin: String = "palm-sync", datatypes: [String] = ["contacts", "calendar"], extra: [String: PropertyValue] = [:]
     ) -> DeviceObservation {
@@ -68,21 +77,21 @@ enum TestDevice {
         return DeviceObservation(transport: .usb, sourceKey: sourceKey ?? "/devices/usb1/\(serial)", properties: properties)
     }
 
-    static func uid(serial: String) -> String { "usb-0830-0060-\(serial)" }
-    static func path(serial: String) -> DBusObjectPath { BrokerContract.devicePath(uid: uid(serial: serial)) }
+    public static func uid(serial: String) -> String { "usb-0830-0060-\(serial)" }
+    public static func path(serial: String) -> DBusObjectPath { BrokerContract.devicePath(uid: uid(serial: serial)) }
 }
 
 /// A broker on a private bus, its registry, and a client connection that records every signal the broker sends.
-struct BrokerFixture: Sendable {
-    let bus: TestBus
-    let registry: Registry
-    let server: DBusConnection
-    let service: BrokerService
-    let client: DBusConnection
-    let signals: SignalRecorder
-    let stateDirectory: URL
+public struct BrokerFixture: Sendable {
+    public let bus: TestBus
+    public let registry: Registry
+    public let server: DBusConnection
+    public let service: BrokerService
+    public let client: DBusConnection
+    public let signals: SignalRecorder
+    public let stateDirectory: URL
 
-    static func make(
+    public static func make(
         polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
         reload: BrokerService.ProfileReloader? = nil, bus existing: TestBus? = nil, announcesApprovalRequests: Bool = true,
         holdingAnnouncements: Bool = false, releasingHeldAnnouncements: Bool = true, present: [DeviceObservation] = []
@@ -118,7 +127,7 @@ struct BrokerFixture: Sendable {
             stateDirectory: stateDirectory)
     }
 
-    func stop() async {
+    public func stop() async {
         await signals.stop()
         await service.stop()
         await client.close()
@@ -128,7 +137,7 @@ struct BrokerFixture: Sendable {
 
     /// Reports a device arrival to the registry and waits until the broker announced it.
     @discardableResult
-    func arrive(_ observation: DeviceObservation) async -> DBusObjectPath {
+    public func arrive(_ observation: DeviceObservation) async -> DBusObjectPath {
         await registry.handle(.arrived(observation))
         let uid = DeviceIdentity(transport: observation.transport, properties: observation.properties).uid
         let path = BrokerContract.devicePath(uid: uid)
@@ -137,7 +146,7 @@ struct BrokerFixture: Sendable {
     }
 
     /// Calls a broker method as the root client.
-    func call(
+    public func call(
         _ path: DBusObjectPath, _ interface: String, _ member: String, _ arguments: [DBusValue] = []
     ) async throws -> [DBusValue] {
         try await labelled("\(member) on \(path)") {
@@ -147,7 +156,7 @@ struct BrokerFixture: Sendable {
     }
 
     /// Reads one property as the root client.
-    func property(_ path: DBusObjectPath, _ interface: String, _ name: String) async throws -> DBusValue {
+    public func property(_ path: DBusObjectPath, _ interface: String, _ name: String) async throws -> DBusValue {
         let reply = try await labelled("Get \(name) of \(path)") {
             try await client.call(
                 destination: BrokerContract.busName, path: path, interface: "org.freedesktop.DBus.Properties",
@@ -157,13 +166,13 @@ struct BrokerFixture: Sendable {
     }
 
     /// Reads one device property.
-    func deviceProperty(_ path: DBusObjectPath, _ name: String) async throws -> DBusValue {
+    public func deviceProperty(_ path: DBusObjectPath, _ name: String) async throws -> DBusValue {
         try await property(path, BrokerContract.deviceInterface, name)
     }
 }
 
 /// Runs `body` with a fresh broker and always tears it down.
-func withBroker<T>(
+public func withBroker<T>(
     polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
     reload: BrokerService.ProfileReloader? = nil, bus: TestBus? = nil, announcesApprovalRequests: Bool = true,
     holdingAnnouncements: Bool = false, releasingHeldAnnouncements: Bool = true, present: [DeviceObservation] = [],
@@ -184,7 +193,7 @@ func withBroker<T>(
 }
 
 /// The D-Bus error name a call failed with, or nil if it succeeded.
-func errorName(_ body: () async throws -> Void) async -> String? {
+public func errorName(_ body: () async throws -> Void) async -> String? {
     do {
         try await body()
         return nil
@@ -194,7 +203,7 @@ func errorName(_ body: () async throws -> Void) async -> String? {
 }
 
 /// What a test step was doing when it failed; keeps the D-Bus error's name readable for `errorName`.
-func labelled<T>(_ label: String, _ body: () async throws -> T) async throws -> T {
+public func labelled<T>(_ label: String, _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as DBusError where error.name == DBusError.Name.noReply {
