@@ -242,15 +242,17 @@ struct BrokerCommandTests {
         }
     }
 
-    @Test("interrupting sync cancels the job and exits 6")
-    func syncInterrupted() async throws {
+    @Test("interrupting sync cancels the job and exits 6, also when devsyncctl was started with SIGINT blocked",
+          arguments: [false, true])
+    func syncInterrupted(startedWithInterruptsBlocked: Bool) async throws {
         try await withBroker { broker in
             let path = await broker.arrive(TestDevice.observation(serial: "C1"))
             try await broker.approve(path)
             let engine = try await TestEngine.start(on: broker.bus)
             defer { Task { await engine.connection.close() } }
 
-            let sync = try RunningCommand(["--bus", broker.bus.address, "sync", "usb-0830-0060-C1"])
+            let sync = try RunningCommand(
+                ["--bus", broker.bus.address, "sync", "usb-0830-0060-C1"], blockingInterrupts: startedWithInterruptsBlocked)
             defer { sync.kill() }
             // devsyncctl handles SIGINT before it invokes the action, so by now an interrupt is caught.
             let request = try #require(await engine.nextSync())

@@ -11,10 +11,21 @@ final class RunningCommand: Sendable {
     /// Yields the exit status once.
     private let exit: AsyncStream<Int32>
 
-    init(_ arguments: [String]) throws {
+    /// Starts devsyncctl with `arguments`; with `blockingInterrupts`, with SIGINT blocked as a parent running on a
+    /// libdispatch worker thread leaves it (python3 blocks it and execs devsyncctl, keeping the process).
+    init(_ arguments: [String], blockingInterrupts: Bool = false) throws {
         process = Process()
-        process.executableURL = try binary()
-        process.arguments = arguments
+        if blockingInterrupts {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            process.arguments = [
+                "-c",
+                "import os, signal, sys; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}); os.execv(sys.argv[1], sys.argv[1:])",
+                try binary().path,
+            ] + arguments
+        } else {
+            process.executableURL = try binary()
+            process.arguments = arguments
+        }
         process.standardInput = FileHandle.nullDevice
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
@@ -30,28 +41,31 @@ final class RunningCommand: Sendable {
         try process.run()
     }
 
-    /// Splits what the pipe delivers into lines, without blocking a thread on read.
+    /// Splits what the pipe delivers into lines, read on a thread of its own until end of file.
+    ///
+    /// (FileHandle's readabilityHandler was used first: under load its end of file sometimes never came, and a
+    /// test waiting for a command's last line of standard error hung until its time limit.)
     private static func lines(of handle: FileHandle) -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream()
-        let pending = Mutex(Data())
-        handle.readabilityHandler = { handle in
-            let chunk = handle.availableData
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.finish()
-                return
-            }
-            let complete: [String] = pending.withLock { buffer in
-                buffer.append(chunk)
-                var found: [String] = []
-                while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                    found.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
-                    buffer.removeSubrange(buffer.startIndex...newline)
+        let descriptor = handle.fileDescriptor
+        let reader = Thread {
+            var pending = Data()
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                pending.append(contentsOf: buffer[0..<count])
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    continuation.yield(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending.removeSubrange(pending.startIndex...newline)
                 }
-                return found
             }
-            for line in complete { continuation.yield(line) }
+            if !pending.isEmpty { continuation.yield(String(decoding: pending, as: UTF8.self)) }
+            continuation.finish()
+            withExtendedLifetime(handle) {}
         }
+        reader.start()
         return stream
     }
 
