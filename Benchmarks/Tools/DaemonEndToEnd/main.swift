@@ -231,6 +231,7 @@ func report(_ label: String, _ latencies: [Duration]) {
 
 for index in 0..<100 { addPlayer(port: "1-\(index + 1)", serial: "P\(index)") }
 defer { cleanUp() }
+defer { g_object_unref(testbed) }  // umockdev removes its directory
 var syspaths: [String] = []
 
 if phases == .all {
@@ -355,6 +356,7 @@ if phases == .all {
 
 if phases == .hotplug {
     await client.close()
+    g_object_unref(testbed)
     cleanUp()  // exit() runs no defer
     exit(0)
 }
