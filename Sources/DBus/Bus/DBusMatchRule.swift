@@ -76,7 +76,6 @@ public struct DBusMatchRule: Sendable, Hashable {
     }
 }
 
-/// A change of the owner of a bus name, from NameOwnerChanged.
 extension DBusMatchRule {
     /// The bus's `NameOwnerChanged` signals for `name`: subscribed together with other rules in one
     /// `signals(matchingAny:)`, they arrive in bus order with the rest (`DBusNameOwnerChange(_:)` reads them).
@@ -86,6 +85,7 @@ extension DBusMatchRule {
     }
 }
 
+/// A change of the owner of a bus name, from NameOwnerChanged.
 public struct DBusNameOwnerChange: Sendable, Hashable {
     /// The bus name whose owner changed.
     public var name: String

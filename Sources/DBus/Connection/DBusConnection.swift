@@ -412,14 +412,12 @@ public actor DBusConnection {
     ) throws(DBusError) -> [String: DBusValue] {
         guard var interfaces = core.objects[path] else { throw ConnectionCore.unknownObject(path) }
         guard let index = interfaces.firstIndex(where: { $0.name == interface }) else {
-            throw DBusError(
-                name: DBusError.Name.unknownInterface, message: "Object '\(path)' does not implement interface '\(interface)'")
+            throw ConnectionCore.unknownInterface(interface, at: path)
         }
         var changed: [String: DBusValue] = [:]
         for (name, value) in values {
             guard let slot = interfaces[index].properties.firstIndex(where: { $0.name == name }) else {
-                throw DBusError(
-                    name: DBusError.Name.unknownProperty, message: "Interface '\(interface)' has no property '\(name)'")
+                throw ConnectionCore.unknownProperty(name, of: interface)
             }
             let property = interfaces[index].properties[slot]
             guard property.value != nil else {

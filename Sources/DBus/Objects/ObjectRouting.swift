@@ -58,9 +58,7 @@ extension ConnectionCore {
         let method: DBusMethod
         if let interfaceName {
             guard let interface = interfaces.first(where: { $0.name == interfaceName }) else {
-                return .immediate(.failure(DBusError(
-                    name: DBusError.Name.unknownInterface,
-                    message: "Object '\(path)' does not implement interface '\(interfaceName)'")))
+                return .immediate(.failure(Self.unknownInterface(interfaceName, at: path)))
             }
             guard let found = interface.methods.first(where: { $0.name == member }) else {
                 return .immediate(.failure(Self.unknownMethod(interfaceName, member)))
@@ -92,18 +90,14 @@ extension ConnectionCore {
         let member = message.member ?? ""
         func find(_ interfaceName: String) -> Result<DBusInterface, DBusError> {
             guard let interface = interfaces.first(where: { $0.name == interfaceName }) else {
-                return .failure(DBusError(
-                    name: DBusError.Name.unknownInterface,
-                    message: "Object '\(path)' does not implement interface '\(interfaceName)'"))
+                return .failure(Self.unknownInterface(interfaceName, at: path))
             }
             return .success(interface)
         }
         func property(_ interfaceName: String, _ name: String) -> Result<DBusProperty, DBusError> {
             find(interfaceName).flatMap { interface in
                 guard let property = interface.properties.first(where: { $0.name == name }) else {
-                    return .failure(DBusError(
-                        name: DBusError.Name.unknownProperty,
-                        message: "Interface '\(interfaceName)' has no property '\(name)'"))
+                    return .failure(Self.unknownProperty(name, of: interfaceName))
                 }
                 return .success(property)
             }
@@ -155,6 +149,14 @@ extension ConnectionCore {
 
     static func unknownMethod(_ interface: String, _ member: String) -> DBusError {
         DBusError(name: DBusError.Name.unknownMethod, message: "Interface '\(interface)' has no method '\(member)'")
+    }
+
+    static func unknownInterface(_ interface: String, at path: DBusObjectPath) -> DBusError {
+        DBusError(name: DBusError.Name.unknownInterface, message: "Object '\(path)' does not implement interface '\(interface)'")
+    }
+
+    static func unknownProperty(_ name: String, of interface: String) -> DBusError {
+        DBusError(name: DBusError.Name.unknownProperty, message: "Interface '\(interface)' has no property '\(name)'")
     }
 
     static let interfacesAndPropertiesType = DBusType.dictionary(
