@@ -92,11 +92,16 @@ public struct DeviceStore: Sendable {
 
     /// Writes `device` to its file, replacing the previous version atomically.
     public func save(_ device: StoredDevice) throws(StoreError) {
+        try write(device, syncsDirectory: true)
+    }
+
+    /// Replaces the file of `device` atomically; the directory is fsynced only with `syncsDirectory`.
+    private func write(_ device: StoredDevice, syncsDirectory: Bool) throws(StoreError) {
         try checkUID(device.uid)
         do {
             try FileSystem.writeAtomically(
                 Array(DeviceKeyFile.encode(device).utf8), to: path(of: device.uid),
-                temporaryPath: temporaryPath(of: device.uid), directory: devicesDirectory)
+                temporaryPath: temporaryPath(of: device.uid), directory: devicesDirectory, syncsDirectory: syncsDirectory)
         } catch {
             throw StoreError(error)
         }
@@ -111,14 +116,7 @@ public struct DeviceStore: Sendable {
         var written: [String] = []
         for device in devices {
             do throws(StoreError) {
-                try checkUID(device.uid)
-                do throws(SystemError) {
-                    try FileSystem.writeAtomically(
-                        Array(DeviceKeyFile.encode(device).utf8), to: path(of: device.uid),
-                        temporaryPath: temporaryPath(of: device.uid), directory: devicesDirectory, syncsDirectory: false)
-                } catch {
-                    throw StoreError(error)
-                }
+                try write(device, syncsDirectory: false)
                 written.append(device.uid)
             } catch {
                 failures.append((device.uid, error))
