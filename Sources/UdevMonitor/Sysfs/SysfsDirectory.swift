@@ -132,10 +132,7 @@ struct SysfsDirectory: ~Copyable {
     /// Whether the entry `name` (a relative path) is a tty-class device: its `subsystem` link points at
     /// `…/class/tty`.
     func isTTY(_ name: String) -> Bool {
-        var target = [CChar](repeating: 0, count: 256)
-        let length = readlinkat(dirfd(stream), name + "/subsystem", &target, target.count - 1)
-        guard length > 0 else { return false }
-        return String(decoding: target[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).hasSuffix("/tty")
+        linkTarget(name + "/subsystem")?.hasSuffix("/tty") ?? false
     }
 }
 
