@@ -91,10 +91,9 @@ struct SyncCommand: AsyncParsableCommand {
             }
         }
         // Ctrl-C becomes an event, so the job can be cancelled rather than left running unwatched. The handler is
-        // installed here, synchronously, before the job is invoked; until then an interrupt just ends devsyncctl,
-        // before there is a job to cancel. (A libdispatch signal source was used first: on Linux it reads a
-        // signalfd, which only sees a signal that is blocked in every thread, so an interrupt delivered to a
-        // thread that had it unblocked could be lost, leaving the job running and devsyncctl waiting for it.)
+        // installed here, synchronously, before the job is invoked (a libdispatch signal source registers
+        // asynchronously and had to be waited for); until then an interrupt just ends devsyncctl, before there is
+        // a job to cancel.
         let interruptSource = try InterruptSource { continuation.yield(.interrupted) }
         continuation.onTermination = { _ in
             signalTask.cancel()
