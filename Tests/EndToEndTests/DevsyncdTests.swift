@@ -92,10 +92,7 @@ struct DevsyncdTests {
 
             let added = try await Broker.signals("DeviceAdded", world.client)
             world.testbed.plug(.mtpPlayer())
-            let path = try await waiting(for: "DeviceAdded") { () async -> DBusObjectPath? in
-                for await signal in added { return signal.arguments.first?.objectPath }
-                return nil
-            }
+            let path = try await first("DeviceAdded", of: added)?.arguments.first?.objectPath
             let player = try await Broker.device(uid: playerUID, world.client)
             #expect(path == player)
             #expect(try await Broker.property("Plugin", of: player, world.client).string == "mtp")
@@ -139,7 +136,7 @@ struct DevsyncdTests {
             let added = try await Broker.signals("DeviceAdded", world.client)
 
             let plugged = world.testbed.plug(.mtpPlayer())
-            _ = try await waiting(for: "DeviceAdded") { for await _ in added { return } }
+            try await first("DeviceAdded", of: added)
             let player = try await Broker.device(uid: playerUID, world.client)
             let reject = try await world.bus.gdbus(
                 "call", "--dest", Broker.name, "--object-path", "\(player)", "--method", "\(Broker.device).Reject", "{}")
@@ -186,7 +183,7 @@ struct DevsyncdTests {
                 """.write(to: admin.appendingPathComponent("50-gadget.fdi"), atomically: true, encoding: .utf8)
             let added = try await Broker.signals("DeviceAdded", world.client)
             daemon.send(SIGHUP)
-            _ = try await waiting(for: "DeviceAdded after SIGHUP") { for await _ in added { return } }
+            try await first("DeviceAdded after SIGHUP", of: added)
             let gadget = try await Broker.device(uid: gadgetUID, world.client)
             #expect(try await Broker.property("Plugin", of: gadget, world.client).string == "file-sync")
             #expect(try await Broker.property("Profile", of: gadget, world.client).string?.contains("50-gadget.fdi") == true)
@@ -274,7 +271,7 @@ struct DevsyncdTests {
             polkit.kill()
             let added = try await Broker.signals("DeviceAdded", world.client)
             world.testbed.plug(.mtpPlayer())
-            _ = try await waiting(for: "DeviceAdded after the peers left") { for await _ in added { return } }
+            try await first("DeviceAdded after the peers left", of: added)
             let player = try await Broker.device(uid: playerUID, world.client)
             #expect(try await Broker.property("Status", of: player, world.client).string == "pending")
             // Root is authorized without polkit, so a decision still goes through.
@@ -345,10 +342,7 @@ struct DevsyncdTests {
                 matching: DBusMatchRule(sender: Broker.name, interface: Broker.manager, member: "ApprovalRequested"))
             let daemon = try await world.startDevsyncd(busArgument: "system")
             defer { daemon.kill() }
-            let request = try await waiting(for: "ApprovalRequested") { () async -> DBusMessage? in
-                for await request in requests { return request }
-                return nil
-            }
+            let request = try await first("ApprovalRequested", of: requests)
             let palm = try await Broker.device(uid: palmUID, world.client)
             #expect(request?.arguments.first?.objectPath == palm)
             #expect(request?.arguments.dropFirst().first?.string == "root")
@@ -429,17 +423,14 @@ struct DevsyncdTests {
         return logind
     }
 
-    /// An executable `/bin/sh` script in the world's directory.
     /// Plugs `fixture` in and returns the first ApprovalRequested signal that follows.
     private func firstApprovalRequest(afterPlugging fixture: USBFixture, _ world: World) async throws -> DBusMessage? {
         let requests = try await Broker.signals("ApprovalRequested", world.client)
         world.testbed.plug(fixture)
-        return try await waiting(for: "ApprovalRequested") { () async -> DBusMessage? in
-            for await request in requests { return request }
-            return nil
-        }
+        return try await first("ApprovalRequested", of: requests)
     }
 
+    /// An executable `/bin/sh` script in the world's directory.
     private func writeCallout(_ body: String, _ world: World) throws -> URL {
         let url = world.directory.appendingPathComponent("owner-callout")
         try "#!/bin/sh\n\(body)\n".write(to: url, atomically: true, encoding: .utf8)
@@ -479,7 +470,7 @@ struct DevsyncdTests {
                 "org.bluez.Device1", "1", "Class", "u", "5898764")
             #expect(update.status == 0, "\(update.stderr)")
             try await mock("PairDevice", "ssi", "hci0", "00:16:20:AB:CD:EF", "5898764")
-            _ = try await waiting(for: "DeviceAdded for the paired phone") { for await _ in added { return } }
+            try await first("DeviceAdded for the paired phone", of: added)
 
             let phone = try await Broker.device(uid: "bt-00:16:20:AB:CD:EF", world.client)
             #expect(try await Broker.property("Transport", of: phone, world.client).string == "bluetooth")
@@ -507,7 +498,7 @@ struct DevsyncdTests {
             let unpair = try await world.bus.busctl(
                 "call", "org.bluez", "/org/bluez/hci0", "org.bluez.Adapter1", "RemoveDevice", "o", devicePath)
             #expect(unpair.status == 0, "\(unpair.stderr)")
-            _ = try await waiting(for: "DeviceRemoved after unpairing") { for await _ in removed { return } }
+            try await first("DeviceRemoved after unpairing", of: removed)
 
             #expect(try await daemon.stop() == 0)
         }

@@ -29,6 +29,15 @@ struct TimedOut: Error, CustomStringConvertible {
     var description: String { "gave up waiting for \(what)" }
 }
 
+/// The first message `stream` delivers (nil if it ends first), waited for with `waiting`'s bound.
+@discardableResult
+func first(_ what: String, of stream: AsyncStream<DBusMessage>) async throws -> DBusMessage? {
+    try await waiting(for: what) { () async -> DBusMessage? in
+        for await message in stream { return message }
+        return nil
+    }
+}
+
 /// Runs `body`, giving up after a generous bound so that a broken daemon fails the test instead of hanging it.
 /// The bound is a safety net, not a measurement: nothing asserts how long anything took.
 func waiting<T: Sendable>(for what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
