@@ -147,7 +147,9 @@ public actor BrokerService {
                 }
             }
         }
-        eventTask = Task { [weak self] in
+        // On the connection's queue: each event's export and signals are sent from the thread that received the
+        // event, when the registry runs there too (devsyncd), rather than after a hop through the task pool.
+        eventTask = Task(executorPreference: connection.taskExecutor) { [weak self] in
             for await event in events {
                 guard let self else { return }
                 await self.apply(event)

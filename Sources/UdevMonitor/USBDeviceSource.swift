@@ -37,7 +37,7 @@ public final class USBDeviceSource: @unchecked Sendable {
 
     private let configuration: Configuration
     private let logger: Logger
-    private let queue = DispatchQueue(label: "org.devsync.udev")
+    private let queue: DispatchQueue
     private let continuation: AsyncStream<SourceEvent>.Continuation
     private var context: UdevContext?
     private var monitor: UdevMonitorSocket?
@@ -55,7 +55,13 @@ public final class USBDeviceSource: @unchecked Sendable {
     var didStop: (() -> Void)?
 
     /// A source that has not started; `events` yields nothing until `start()`.
-    public init(configuration: Configuration = Configuration(), logger: Logger) {
+    ///
+    /// - Parameter queue: the serial queue the source reads udev on, or nil for one of its own. A daemon passes
+    ///   the queue its consumer runs on, so an event reaches the consumer without waking another thread; the
+    ///   consumer must then never block that queue, and must not call `start()`, `stop()` or
+    ///   `presentDevices` from it.
+    public init(configuration: Configuration = Configuration(), queue: DispatchQueue? = nil, logger: Logger) {
+        self.queue = queue ?? DispatchQueue(label: "org.devsync.udev")
         self.configuration = configuration
         self.logger = logger
         self.folder = USBEventFolder(reader: USBDeviceReader(), logger: logger)

@@ -25,9 +25,14 @@ public actor DBusConnection {
     /// Runs the actor on the connection's queue.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    private init(label: String, logger: Logger) {
+    /// The connection's queue as a task executor: a task created with this preference
+    /// (`Task(executorPreference:)`) runs on the connection's queue, and so do the default actors it calls;
+    /// its calls into the connection then need no thread hop.
+    public nonisolated var taskExecutor: any TaskExecutor { executor }
+
+    private init(queue: DispatchQueue?, logger: Logger) {
         _ = threadsInitialised
-        let queue = DispatchQueue(label: label)
+        let queue = queue ?? DispatchQueue(label: "dbus.connection")
         executor = QueueExecutor(queue: queue)
         core = ConnectionCore(queue: queue, logger: logger)
         self.logger = logger
@@ -39,24 +44,28 @@ public actor DBusConnection {
     }
 
     /// Connects to the bus at `address` (such as `unix:path=/run/dbus/system_bus_socket`) and registers with it.
-    public static func connect(to address: String, logger: Logger) async throws -> DBusConnection {
-        let connection = DBusConnection(label: "dbus.connection", logger: logger)
+    ///
+    /// - Parameter queue: the serial queue the connection runs on, shared with other work on that queue (a
+    ///   daemon's event sources), or nil for a queue of its own. Nothing on the queue may block it waiting for
+    ///   the connection.
+    public static func connect(to address: String, queue: DispatchQueue? = nil, logger: Logger) async throws -> DBusConnection {
+        let connection = DBusConnection(queue: queue, logger: logger)
         try await connection.open(address: address)
         return connection
     }
 
     /// Connects to the system bus: `DBUS_SYSTEM_BUS_ADDRESS` if set, else the standard socket.
-    public static func system(logger: Logger) async throws -> DBusConnection {
+    public static func system(queue: DispatchQueue? = nil, logger: Logger) async throws -> DBusConnection {
         let address = environment("DBUS_SYSTEM_BUS_ADDRESS") ?? "unix:path=/run/dbus/system_bus_socket"
-        return try await connect(to: address, logger: logger)
+        return try await connect(to: address, queue: queue, logger: logger)
     }
 
     /// Connects to the session bus named by `DBUS_SESSION_BUS_ADDRESS`.
-    public static func session(logger: Logger) async throws -> DBusConnection {
+    public static func session(queue: DispatchQueue? = nil, logger: Logger) async throws -> DBusConnection {
         guard let address = environment("DBUS_SESSION_BUS_ADDRESS") else {
             throw DBusError(name: DBusError.Name.badAddress, message: "DBUS_SESSION_BUS_ADDRESS is not set")
         }
-        return try await connect(to: address, logger: logger)
+        return try await connect(to: address, queue: queue, logger: logger)
     }
 
     private static func environment(_ name: String) -> String? {

@@ -61,9 +61,13 @@ public final class RunningBroker: Sendable {
         let profiles = ProfileSource(directories: configuration.profileDirectories, logger: logger)
         let matcher = profiles.load().matcher
 
+        // One serial queue carries a hotplug from udev's socket to the bus: the udev source reads there, the
+        // feeders and the registry run there (the connection as their task executor), and so do the broker and
+        // the connection. A uevent becomes DeviceAdded on the thread that read it, with no thread woken between.
+        let queue = DispatchQueue(label: "org.devsync.daemon")
         let connection: DBusConnection
         do {
-            connection = try await Self.connect(to: configuration.bus, logger: logger)
+            connection = try await Self.connect(to: configuration.bus, queue: queue, logger: logger)
         } catch {
             throw StartError(.bus, "cannot connect to the \(configuration.bus) bus: \(error)")
         }
@@ -120,7 +124,7 @@ public final class RunningBroker: Sendable {
                 policy: configuration.approvalPolicy, logger: logger)
         })
 
-        let usb = USBDeviceSource(logger: logger)
+        let usb = USBDeviceSource(queue: queue, logger: logger)
         do {
             try usb.start()
         } catch {
@@ -143,7 +147,7 @@ public final class RunningBroker: Sendable {
             coldPlugged.remove(Self.sourceKey(of: event))
         }
         await registry.handle(contentsOf: coldPlug)
-        let usbFeeder = Task { [registry, iterator] in
+        let usbFeeder = Task(executorPreference: connection.taskExecutor) { [registry, iterator] in
             var iterator = iterator
             while let event = await iterator.next() { await registry.handle(event) }
         }
@@ -154,7 +158,7 @@ public final class RunningBroker: Sendable {
             sources.append(BlueZWatcher(connection: ownerConnection, logger: logger).events())
         }
         let otherFeeders = sources.map { source in
-            Task { [registry] in
+            Task(executorPreference: connection.taskExecutor) { [registry] in
                 for await event in source { await registry.handle(event) }
             }
         }
@@ -218,11 +222,13 @@ public final class RunningBroker: Sendable {
 
     // MARK: Steps
 
-    private static func connect(to bus: DaemonConfiguration.Bus, logger: Logger) async throws -> DBusConnection {
+    private static func connect(
+        to bus: DaemonConfiguration.Bus, queue: DispatchQueue, logger: Logger
+    ) async throws -> DBusConnection {
         switch bus {
-        case .system: try await DBusConnection.system(logger: logger)
-        case .session: try await DBusConnection.session(logger: logger)
-        case .address(let address): try await DBusConnection.connect(to: address, logger: logger)
+        case .system: try await DBusConnection.system(queue: queue, logger: logger)
+        case .session: try await DBusConnection.session(queue: queue, logger: logger)
+        case .address(let address): try await DBusConnection.connect(to: address, queue: queue, logger: logger)
         }
     }
 
