@@ -278,13 +278,33 @@ if phases == .all {
         DBusMatchRule(sender: brokerName, path: managerPath, interface: managerInterface, member: "DeviceAdded"),
         DBusMatchRule(sender: brokerName, path: managerPath, interface: managerInterface, member: "DeviceRemoved"),
     ])
-    var signalIterator = signals.makeAsyncIterator()
-    func next(_ member: String) async -> DBusObjectPath {
+    // Each signal is stamped as the client's connection receives it: a task on the connection's queue (its task
+    // executor) reads the stream, as a client reading its socket in its main loop would, and forwards the signal
+    // with its stamps to this actor (that wake-up of the main thread is after the stamp, and reported apart).
+    struct Received: Sendable {
+        var member: String
+        var path: DBusObjectPath?
+        var at: ContinuousClock.Instant
+        var realtime: UInt64
+    }
+    let (received, forward) = AsyncStream.makeStream(of: Received.self)
+    let forwarder = Task(executorPreference: client.taskExecutor) {
+        for await signal in signals {
+            forward.yield(Received(member: signal.member ?? "", path: signal.arguments.first?.objectPath,
+                                   at: ContinuousClock.now, realtime: realtimeNanoseconds()))
+        }
+        forward.finish()
+    }
+    defer { forwarder.cancel() }
+    var signalIterator = received.makeAsyncIterator()
+    /// The next `member` signal's path, when the client's connection received it and when this actor did.
+    func nextStamped(_ member: String) async -> (path: DBusObjectPath, at: ContinuousClock.Instant, realtime: UInt64, onMainActor: ContinuousClock.Instant) {
         while let signal = await signalIterator.next(isolation: MainActor.shared) {
-            if signal.member == member, let path = signal.arguments.first?.objectPath { return path }
+            if signal.member == member, let path = signal.path { return (path, signal.at, signal.realtime, ContinuousClock.now) }
         }
         fatalError("the signal stream ended before \(member)")
     }
+    func next(_ member: String) async -> DBusObjectPath { await nextStamped(member).path }
     /// A pending device that leaves is dropped, as bolt drops a device it never stored: DeviceRemoved.
     func departed(_ path: DBusObjectPath) async {
         let removed = await next("DeviceRemoved")
@@ -301,6 +321,7 @@ if phases == .all {
         _ = drainStamps()  // a socket queues ten datagrams at most
     }
     var hotplugLatencies: [Duration] = []
+    var onMainActorLatencies: [Duration] = []
     var fromKernelStamp: [Duration] = []
     let clock = ContinuousClock()
     let cpuBefore = cpuMilliseconds(daemon.processIdentifier)
@@ -310,16 +331,17 @@ if phases == .all {
         umockdev_testbed_set_attribute(testbed, syspath, "serial", "H\(cycle)")  // a new device each time
         let start = clock.now
         umockdev_testbed_uevent(testbed, syspath, "add")
-        let path = await next("DeviceAdded")
-        hotplugLatencies.append(clock.now - start)
-        let received = realtimeNanoseconds()
-        if let sent = drainStamps() { fromKernelStamp.append(.nanoseconds(Int64(received) - Int64(sent))) }
+        let (path, receivedAt, receivedRealtime, onMainActor) = await nextStamped("DeviceAdded")
+        hotplugLatencies.append(receivedAt - start)
+        onMainActorLatencies.append(onMainActor - start)
+        if let sent = drainStamps() { fromKernelStamp.append(.nanoseconds(Int64(receivedRealtime) - Int64(sent))) }
         umockdev_testbed_uevent(testbed, syspath, "remove")
         await departed(path)
         _ = drainStamps()
     }
     report("uevent sent → DeviceAdded received (new device)", hotplugLatencies)
     report("the same from the kernel's stamp of umockdev's send (its preparation left out)", fromKernelStamp)
+    report("uevent sent → DeviceAdded handed to the client's main actor (one more wake-up)", onMainActorLatencies)
     let switches = contextSwitches(daemon.processIdentifier).reduce(0) { $0 + $1.value - (switchesBefore[$1.key] ?? 0) }
     say(String(format: "devsyncd per plug-in and unplug: %.0f µs CPU, %.1f context switches",
                (cpuMilliseconds(daemon.processIdentifier) - cpuBefore) * 1000 / Double(hotplugs),
