@@ -195,6 +195,10 @@ public actor BrokerService {
     private func apply(_ event: RegistryEvent) async {
         do {
             switch event {
+            case .departed(let record) where record.status == .pending && devices[record.uid] != nil:
+                // `removed` follows at once (RegistryEvent's contract): publishing Present=false first would only
+                // send a PropertiesChanged for an object about to go.
+                return
             case .arrived(let record), .changed(let record), .departed(let record):
                 if record.status != .pending {
                     suggestedOwners[record.uid] = nil

@@ -142,6 +142,50 @@ struct ClientTests {
         }
     }
 
+    @Test("emitted signals carry every kind of value, a fresh serial each, and reach only a unicast destination")
+    func signalSerialsAndValues() async throws {
+        try await ExportedTestObject.with { fixture in
+            let listener = try await fixture.bus.connect("listener")
+            let bystander = try await fixture.bus.connect("bystander")
+            let rule = DBusMatchRule(sender: fixture.serverName, interface: TestObject.interfaceName, member: "Poked")
+            let received = try await listener.signals(matching: rule)
+            let overheard = try await bystander.signals(matching: rule)
+            let values: [DBusValue] = [
+                .byte(7), .bool(true), .int16(-2), .uint16(3), .int32(-4), .uint32(5), .int64(-6), .uint64(7),
+                .double(0.5), .string("caf\u{E9}"), .objectPath(TestObject.path),
+                .strings(["a", ""]), .structure([.string("s"), .int64(1)]),
+                .dictionary(key: .string, value: .variant, ["k": .variant(.array(.byte, [.byte(1)]))]),
+                .array(.structure([.int32, .string]), []),
+            ]
+            for _ in 0..<3 {
+                try await fixture.server.emit(DBusSignalEmission(
+                    path: TestObject.path, interface: TestObject.interfaceName, member: "Poked", arguments: values))
+            }
+            try await fixture.server.emit(DBusSignalEmission(
+                path: TestObject.path, interface: TestObject.interfaceName, member: "Poked", arguments: ["to you"],
+                destination: await listener.uniqueName))
+            try await fixture.server.emit(DBusSignalEmission(
+                path: TestObject.path, interface: TestObject.interfaceName, member: "Poked", arguments: ["to all"]))
+            var iterator = received.makeAsyncIterator()
+            var serials: [UInt32] = []
+            for _ in 0..<3 {
+                let signal = try #require(await iterator.next())
+                #expect(signal.arguments == values)
+                #expect(signal.signature == values.map(\.signature).joined())
+                serials.append(signal.serial)
+            }
+            #expect(await iterator.next()?.arguments == ["to you"])
+            #expect(await iterator.next()?.arguments == ["to all"])
+            #expect(!serials.contains(0))
+            #expect(serials == serials.sorted() && Set(serials).count == 3)
+            var others = overheard.makeAsyncIterator()
+            for _ in 0..<3 { _ = await others.next() }
+            #expect(await others.next()?.arguments == ["to all"])
+            await listener.close()
+            await bystander.close()
+        }
+    }
+
     @Test("a subscription to a well-known sender ignores the same signal from other connections")
     func wellKnownSender() async throws {
         try await TestBus.with { bus in

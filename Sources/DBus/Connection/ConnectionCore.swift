@@ -487,12 +487,33 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         try DBusNames.requireMember(signal.member)
         if let destination = signal.destination { try DBusNames.requireBusName(destination) }
         try checkFileDescriptors(signal.arguments, connection)
+        if let body = Marshalling.body(signal.arguments),
+            let message = Marshalling.signal(
+                path: signal.path, interface: signal.interface, member: signal.member,
+                destination: signal.destination, signature: body.signature, body: body.bytes)
+        {
+            defer { dbus_message_unref(message) }
+            guard dbus_connection_send(connection, message, nil) != 0 else { throw .failed("out of memory") }
+            return
+        }
         guard let message = dbus_message_new_signal(signal.path.rawValue, signal.interface, signal.member) else {
             throw .failed("out of memory")
         }
         defer { dbus_message_unref(message) }
         if let destination = signal.destination { dbus_message_set_destination(message, destination) }
         try Marshalling.append(signal.arguments, to: message)
+        guard dbus_connection_send(connection, message, nil) != 0 else { throw .failed("out of memory") }
+    }
+
+    /// Emits a broadcast signal whose body is already marshalled (``WireWriter``, from offset 0); the interface
+    /// and member are the caller's constants.
+    func emit(path: DBusObjectPath, interface: String, member: String, signature: String, body: [UInt8]) throws(DBusError) {
+        assertOnQueue()
+        let connection = try requireOpen()
+        guard let message = Marshalling.signal(
+            path: path, interface: interface, member: member, destination: nil, signature: signature, body: body)
+        else { throw .failed("libdbus refused the \(member) signal") }
+        defer { dbus_message_unref(message) }
         guard dbus_connection_send(connection, message, nil) != 0 else { throw .failed("out of memory") }
     }
 

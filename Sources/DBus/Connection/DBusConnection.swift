@@ -388,6 +388,16 @@ public actor DBusConnection {
         let removed = previous.filter { old in !interfaces.contains { $0.name == old.name } }.map(\.name)
         if !removed.isEmpty { try emitInterfacesRemoved(manager: manager, path: path, names: removed) }
         if !added.isEmpty {
+            // Stored properties only (the usual case): the body is the object's GetManagedObjects entry, which is
+            // kept for that reply, or the same entry for the added interfaces alone.
+            let entry = added.count == interfaces.count
+                ? try core.marshalledEntry(at: path) : try ConnectionCore.entry(path, added)
+            if let entry {
+                try core.emit(
+                    path: manager, interface: Introspection.objectManager, member: "InterfacesAdded",
+                    signature: "oa{sa{sv}}", body: entry)
+                return
+            }
             let payload = await ConnectionCore.interfacesAndProperties(added)
             try core.emit(DBusSignalEmission(
                 path: manager, interface: Introspection.objectManager, member: "InterfacesAdded",

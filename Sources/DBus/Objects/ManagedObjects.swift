@@ -42,7 +42,15 @@ extension ConnectionCore {
     /// The `{oa{sa{sv}}}` entry of the object at `path`; nil if one of its properties has a getter.
     func marshalledEntry(at path: DBusObjectPath) throws(DBusError) -> [UInt8]? {
         if let entry = marshalledEntries[path] { return entry }
-        guard let interfaces = objects[path], interfaces.allSatisfy(\.isStored) else { return nil }
+        guard let interfaces = objects[path], let entry = try Self.entry(path, interfaces) else { return nil }
+        marshalledEntries[path] = entry
+        return entry
+    }
+
+    /// `path` and `interfaces` with their properties, `oa{sa{sv}}`: a GetManagedObjects entry, and the body of
+    /// InterfacesAdded; nil if one of the properties has a getter.
+    static func entry(_ path: DBusObjectPath, _ interfaces: [DBusInterface]) throws(DBusError) -> [UInt8]? {
+        guard interfaces.allSatisfy(\.isStored) else { return nil }
         var writer = WireWriter()
         writer.string(path.rawValue)
         try writer.array(elementAlignment: 8) { (writer: inout WireWriter) throws(DBusError) in
@@ -52,7 +60,6 @@ extension ConnectionCore {
                 try writer.vardict(interface.properties.lazy.compactMap { property in property.value.map { (property.name, $0) } })
             }
         }
-        marshalledEntries[path] = writer.bytes
         return writer.bytes
     }
 }
