@@ -32,10 +32,13 @@ let package = Package(
         tool("UdevHotplug", ["UmockdevSupport", devsync("UdevMonitor"), devsync("DeviceRegistry")]),
         tool("BusRoundTrip", [devsync("BusService"), devsync("DBus"), devsync("DeviceRegistry")]),
         tool("BlueZPairing", [devsync("Bluetooth"), devsync("DBus"), devsync("DeviceRegistry")]),
-        tool("DaemonEndToEnd", ["UmockdevSupport", devsync("DBus")]),
+        tool("DaemonEndToEnd", ["UmockdevSupport", "SignalStamps", devsync("DBus")]),
         .target(name: "BenchSupport", path: "Support/BenchSupport"),
         .target(name: "UmockdevSupport", dependencies: ["CUmockdev"], path: "Support/UmockdevSupport"),
         .systemLibrary(name: "CUmockdev", path: "Support/CUmockdev", pkgConfig: "umockdev-1.0"),
+        // A plain libdbus client on its own thread, stamping signals as it reads them (DaemonEndToEnd).
+        .target(name: "SignalStamps", dependencies: ["CLibDBus"], path: "Support/SignalStamps"),
+        .systemLibrary(name: "CLibDBus", path: "Support/CLibDBus", pkgConfig: "dbus-1"),
     ],
     swiftLanguageModes: [.v6]
 )
