@@ -17,8 +17,10 @@ public actor BrokerService {
     let authorizer: CallerAuthorizer
     let policy: ApprovalPolicy
     let reloadProfiles: ProfileReloader?
-    /// Whether the registry's approval requests are signalled as they come; see ``init(connection:registry:authorizer:policy:reloadProfiles:announcesApprovalRequests:logger:)``.
+    /// Whether the registry's approval requests are signalled as they come; see ``init(connection:registry:authorizer:policy:reloadProfiles:announcesApprovalRequests:onApprovalRequest:logger:)``.
     let announcesApprovalRequests: Bool
+    /// Told of each approval request left to the composition root.
+    let onApprovalRequest: (@Sendable (_ uid: String) -> Void)?
     let logger: Logger
 
     /// The devices as last exported, by uid.
@@ -50,10 +52,16 @@ public actor BrokerService {
     ///     with the registry's synchronous owner suggestion. False leaves the signal to the composition root,
     ///     which calls ``announceApprovalRequest(uid:suggestedOwner:)`` once it has resolved the owner (devsyncd's
     ///     owner callout may take seconds); until then the registry's suggestion is the provisional owner.
+    ///   - onApprovalRequest: with `announcesApprovalRequests` false, called with the uid of each device whose
+    ///     approval request is left to the composition root: every pending device present at ``start(holdingAnnouncements:)``,
+    ///     then each request as the registry makes it, once the device's object and its DeviceAdded are out.
+    ///     The composition root resolves the owner there, off the path of the hotplug's signals.
     public init(
         connection: DBusConnection, registry: Registry, authorizer: CallerAuthorizer, policy: ApprovalPolicy = .ask,
-        reloadProfiles: ProfileReloader? = nil, announcesApprovalRequests: Bool = true, logger: Logger
+        reloadProfiles: ProfileReloader? = nil, announcesApprovalRequests: Bool = true,
+        onApprovalRequest: (@Sendable (_ uid: String) -> Void)? = nil, logger: Logger
     ) {
+        self.onApprovalRequest = onApprovalRequest
         self.connection = connection
         self.registry = registry
         self.authorizer = authorizer
@@ -139,6 +147,7 @@ public actor BrokerService {
         logger.info("Broker API exported", metadata: ["devices": "\(records.count)"])
         if !announcesApprovalRequests {
             for record in records where record.status == .pending {
+                onApprovalRequest?(record.uid)
                 if case .resolved(let owner) = deferredRequests[record.uid] {
                     deferredRequests[record.uid] = nil
                     await signalApprovalRequest(uid: record.uid, suggestedOwner: owner)
@@ -214,6 +223,7 @@ public actor BrokerService {
             case .approvalRequested(let uid, let suggestedOwner):
                 suggestedOwners[uid] = suggestedOwner
                 guard announcesApprovalRequests else {
+                    onApprovalRequest?(uid)
                     if case .resolved(let owner) = deferredRequests[uid] {
                         deferredRequests[uid] = nil
                         await signalApprovalRequest(uid: uid, suggestedOwner: owner)

@@ -108,20 +108,32 @@ public final class RunningBroker: Sendable {
             })
         }
         // ApprovalRequested waits for the owner (the callout may take up to its timeout): the broker leaves the
-        // signal to resolveOwners, which announces each request once its owner is known.
+        // signal to resolveOwners, which announces each request once its owner is known. The broker hands over
+        // each request once the device is published, so resolving never delays a hotplug's DeviceAdded.
+        let (requests, requested) = AsyncStream.makeStream(of: String.self)
         let polkit = PolkitClient(connection: connection, logger: logger)
         let broker = BrokerService(
             connection: connection, registry: registry,
             authorizer: CallerAuthorizer(polkit: polkit, logger: logger),
             policy: configuration.approvalPolicy == .auto ? .auto : .ask,
             reloadProfiles: { [registry] in await Self.reload(profiles, into: registry) },
-            announcesApprovalRequests: false, logger: logger)
-        // Subscribed before any source runs, so no cold-plug device's approval request is missed.
-        let requests = registry.events()
+            announcesApprovalRequests: false, onApprovalRequest: { requested.yield($0) }, logger: logger)
         background.append(Task { [registry] in
             await Self.resolveOwners(
-                events: requests, registry: registry, broker: broker, owners: owners,
+                requests: requests, registry: registry, broker: broker, owners: owners,
                 policy: configuration.approvalPolicy, logger: logger)
+        })
+        // A decided or departed device's resolved owner is dropped; on the daemon's queue, where the registry
+        // yields, so that following it wakes no other thread.
+        let decisions = registry.events()
+        background.append(Task(executorPreference: connection.taskExecutor) {
+            for await event in decisions {
+                switch event {
+                case .changed(let record) where record.status != .pending: owners.forget(uid: record.uid)
+                case .removed(let uid): owners.forget(uid: uid)
+                default: break
+                }
+            }
         })
 
         let usb = USBDeviceSource(queue: queue, logger: logger)
@@ -256,38 +268,29 @@ public final class RunningBroker: Sendable {
     /// Each request is resolved in a task of its own: a callout may take up to its timeout, and other devices
     /// must not wait for it. A discarding group, so that finished requests do not accumulate.
     private static func resolveOwners(
-        events: AsyncStream<RegistryEvent>, registry: Registry, broker: BrokerService, owners: OwnerResolution,
+        requests: AsyncStream<String>, registry: Registry, broker: BrokerService, owners: OwnerResolution,
         policy: DaemonConfiguration.ApprovalPolicy, logger: Logger
     ) async {
         await withDiscardingTaskGroup { group in
-            for await event in events {
-                switch event {
-                case .approvalRequested(let uid, _):
-                    group.addTask {
-                        guard let record = await registry.device(uid: uid), record.status == .pending else { return }
-                        let owner = await owners.resolveOwner(for: record)
-                        if policy == .auto, let owner {
-                            do {
-                                try await registry.approve(uid: uid, owner: owner)
-                                logger.info("Device approved automatically", metadata: ["uid": "\(uid)", "owner": "\(owner)"])
-                                owners.forget(uid: uid)
-                                return
-                            } catch {
-                                // Decided or gone meanwhile; nothing to approve.
-                                logger.debug("Automatic approval skipped", metadata: ["uid": "\(uid)", "error": "\(error)"])
-                            }
-                        } else if policy == .auto {
-                            logger.notice("No owner to approve for; the device stays pending", metadata: ["uid": "\(uid)"])
+            for await uid in requests {
+                group.addTask {
+                    guard let record = await registry.device(uid: uid), record.status == .pending else { return }
+                    let owner = await owners.resolveOwner(for: record)
+                    if policy == .auto, let owner {
+                        do {
+                            try await registry.approve(uid: uid, owner: owner)
+                            logger.info("Device approved automatically", metadata: ["uid": "\(uid)", "owner": "\(owner)"])
+                            owners.forget(uid: uid)
+                            return
+                        } catch {
+                            // Decided or gone meanwhile; nothing to approve.
+                            logger.debug("Automatic approval skipped", metadata: ["uid": "\(uid)", "error": "\(error)"])
                         }
-                        await broker.announceApprovalRequest(uid: uid, suggestedOwner: owner)
-                        logger.info("Device awaits approval", metadata: ["uid": "\(uid)", "suggested-owner": "\(owner ?? "-")"])
+                    } else if policy == .auto {
+                        logger.notice("No owner to approve for; the device stays pending", metadata: ["uid": "\(uid)"])
                     }
-                case .changed(let record) where record.status != .pending:
-                    owners.forget(uid: record.uid)
-                case .removed(let uid):
-                    owners.forget(uid: uid)
-                default:
-                    break
+                    await broker.announceApprovalRequest(uid: uid, suggestedOwner: owner)
+                    logger.info("Device awaits approval", metadata: ["uid": "\(uid)", "suggested-owner": "\(owner ?? "-")"])
                 }
             }
             group.cancelAll()
