@@ -16,12 +16,13 @@ extension ConnectionCore {
 
     /// The manager whose subtree holds `path`, if any (the nearest one above it).
     func manager(of path: DBusObjectPath) -> DBusObjectPath? {
-        var current = path.parent
-        while let candidate = current {
-            if managers.contains(candidate) { return candidate }
-            current = candidate.parent
+        // The nearest manager above `path`: the longest of the (few) managers that are its ancestors. Walking up
+        // by `parent` built a new path string for every element, on every export.
+        var nearest: DBusObjectPath?
+        for manager in managers where path.isDescendant(of: manager, orSelf: false) {
+            if manager.rawValue.utf8.count > nearest?.rawValue.utf8.count ?? -1 { nearest = manager }
         }
-        return nil
+        return nearest
     }
 
     func route(_ message: DBusMessage, connection: DBusConnection) -> Route {
