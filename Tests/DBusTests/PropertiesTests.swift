@@ -152,4 +152,39 @@ struct PropertiesTests {
             await server.close()
         }
     }
+
+    @Test("InterfacesAdded of stored properties comes from the nearest manager and carries only the interfaces added")
+    func interfacesAddedFromNearestManager() async throws {
+        try await TestBus.with { bus in
+            let server = try await bus.connect("server")
+            let outer = try DBusObjectPath("/org/example")
+            let inner = try DBusObjectPath("/org/example/Devices")
+            await server.exportObjectManager(at: outer)
+            await server.exportObjectManager(at: inner)
+            let watcher = try await bus.connect("watcher")
+            let signals = try await watcher.signals(
+                matching: DBusMatchRule(interface: "org.freedesktop.DBus.ObjectManager", member: "InterfacesAdded"))
+            var iterator = signals.makeAsyncIterator()
+            let path = inner.appending(escaping: "usb 1-2")
+            let device = DBusInterface("org.example.Device", properties: [
+                DBusProperty("Vendor", type: .string, value: "Pa\u{0}lm"),
+                DBusProperty("Interfaces", type: .array(.byte), value: .array(.byte, [.byte(8), .byte(255)])),
+            ])
+            try await server.export([device], at: path)
+            let first = try #require(await iterator.next())
+            #expect(first.path == inner)
+            let (firstPath, interfaces) = try first.arguments.decode(DBusObjectPath.self, [String: [String: DBusValue]].self)
+            #expect(firstPath == path)
+            #expect(interfaces["org.example.Device"]?["Vendor"] == .string("Pa\u{FFFD}lm"))
+            #expect(interfaces["org.example.Device"]?["Interfaces"] == .array(.byte, [.byte(8), .byte(255)]))
+            let battery = DBusInterface("org.example.Battery", properties: [DBusProperty("Level", type: .uint32, value: .uint32(80))])
+            try await server.export([device, battery], at: path)
+            let second = try #require(await iterator.next())
+            #expect(second.path == inner)
+            let (_, added) = try second.arguments.decode(DBusObjectPath.self, [String: [String: DBusValue]].self)
+            #expect(added == ["org.example.Battery": ["Level": .uint32(80)]])
+            await watcher.close()
+            await server.close()
+        }
+    }
 }
