@@ -6,7 +6,8 @@
 //
 // devsyncd runs as its own process under umockdev's preload (the testbed lives in this process, which sends the
 // uevents), on a private dbus-daemon shared with dbusmock's bluez5. This process is also the client: a
-// connection of the project's binding subscribed to the Manager's signals, as an applet would be.
+// connection of the project's binding subscribed to the Manager's signals, as an applet would be, drives the
+// phases; a plain libdbus connection on its own thread (Support/SignalStamps) times DeviceAdded as it reads it.
 //
 //   1. resident memory with 100 devices published, and again after 1,000 hotplugs;
 //   2. wake-ups of every devsyncd thread over 10 idle seconds (context switches from /proc);
