@@ -12,34 +12,10 @@ final class PreparedReply: @unchecked Sendable {  // used only on the owning con
     /// Loads a method return carrying `body` (marshalled with ``WireWriter`` from offset 0) of `signature`; nil if
     /// libdbus does not accept it.
     init?(body: [UInt8], signature: String) {
-        var header = WireWriter()
-        header.byte(UInt8(ascii: "l"))
-        header.byte(UInt8(DBUS_MESSAGE_TYPE_METHOD_RETURN))
-        header.byte(1)  // NO_REPLY_EXPECTED, as every reply the connection sends
-        header.byte(1)  // protocol version
-        header.integer(UInt32(body.count))
-        header.integer(UInt32(1))  // serial: a loaded message needs one; a copy gets the connection's own
-        try? header.array(elementAlignment: 8) { (fields: inout WireWriter) throws(DBusError) in
-            fields.pad(to: 8)
-            fields.byte(5)  // REPLY_SERIAL, overwritten per reply
-            fields.signature("u")
-            fields.integer(UInt32(1))
-            fields.pad(to: 8)
-            fields.byte(8)  // SIGNATURE
-            fields.signature("g")
-            fields.signature(signature)
-        }
-        header.pad(to: 8)
-        header.bytes.append(contentsOf: body)
-        var error = CDBus.DBusError()
-        dbus_error_init(&error)
-        defer { dbus_error_free(&error) }
-        let loaded = header.bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                dbus_message_demarshal(chars.baseAddress, Int32(chars.count), &error)
-            }
-        }
-        guard let loaded else { return nil }
+        // The reply serial is overwritten per reply; a copy gets the connection's own serial.
+        guard let loaded = Marshalling.load(
+            type: DBUS_MESSAGE_TYPE_METHOD_RETURN, fields: [.replySerial(1), .signature(signature)], body: body)
+        else { return nil }
         template = loaded
         bodySize = body.count
     }

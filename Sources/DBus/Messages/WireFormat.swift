@@ -3,7 +3,7 @@
 /// Alignment is relative to the start of `bytes`, so bytes written from a start that is a multiple of 8 can be
 /// placed at any multiple of 8 of a message body (each entry of an `a{…}` or `a(…)` starts on one). Strings are
 /// sanitized like ``Marshalling/append(_:to:)`` does; the finished message is still validated by libdbus when it
-/// is loaded (``Marshalling/message(fromBody:signature:)``), so a mistake here cannot reach the bus.
+/// is loaded (``Marshalling/load(type:fields:body:)``), so a mistake here cannot reach the bus.
 struct WireWriter {
     /// The longest array the specification allows (64 MiB).
     static let maximumArrayLength = 64 << 20
