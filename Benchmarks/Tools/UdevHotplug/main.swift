@@ -69,8 +69,8 @@ if !coldPlugTimes.isEmpty {
                  coldPlugTimes[2], coldPlugTimes[0], coldPlugTimes[4]))
 }
 
-/// A task executor over a serial queue, as devsyncd's D-Bus connection is: the consumer below runs on the queue
-/// the source reads udev on, so a folded arrival reaches it without waking another thread.
+/// A task executor over a serial queue, as devsyncd's D-Bus connection is: a consumer on it runs on the queue the
+/// source reads udev on, so a folded arrival reaches it without waking another thread.
 final class QueueTaskExecutor: TaskExecutor {
     let queue: DispatchQueue
     init(queue: DispatchQueue) { self.queue = queue }
@@ -81,74 +81,39 @@ final class QueueTaskExecutor: TaskExecutor {
     }
 }
 
-// Hotplug, the consumer on the source's queue (as devsyncd consumes it): 1,000 remove/add cycles over ten present
-// devices. The consumer stamps each arrival as it receives it and hands the stamp to this thread, which sends the
-// next uevent (the sender must not be the source's thread: umockdev's send is a synchronous call).
-if !CommandLine.arguments.contains("--own-queue-only") {
-    let testbed = umockdev_testbed_new()!
-    let host = addDevice(testbed, "pci", "0000:00:14.0", nil, [], [])
-    let queue = DispatchQueue(label: "bench.udev")
-    let source = USBDeviceSource(queue: queue, logger: logger)
-    let (stamps, stamped) = AsyncStream.makeStream(of: (realtime: UInt64, monotonic: UInt64, arrived: Bool).self)
-    let consumer = Task(executorPreference: QueueTaskExecutor(queue: queue)) {
-        for await event in source.events {
-            let arrived = if case .arrived = event { true } else { false }
-            stamped.yield((realtimeNanoseconds(), monotonicNanoseconds(), arrived))
-        }
-        stamped.finish()
+/// An event as the consumer received it: whether it was an arrival, and when (CLOCK_REALTIME, CLOCK_MONOTONIC).
+struct Delivery: Sendable {
+    var arrived: Bool
+    var realtime: UInt64
+    var monotonic: UInt64
+
+    init(_ event: SourceEvent) {
+        arrived = if case .arrived = event { true } else { false }
+        (realtime, monotonic) = (realtimeNanoseconds(), monotonicNanoseconds())
     }
-    var received = stamps.makeAsyncIterator()
-    let stampsBefore = UeventStamps(number: 900_003)
-    try source.start()
-    let stampsAfter = UeventStamps(number: 900_004)
-    var devices: [String] = []
-    for index in 0..<10 {
-        devices.append(addStick(testbed, parent: host, port: "7-\(index + 1)", number: index))
-        _ = await received.next()
-        _ = (stampsBefore.lastStamp(), stampsAfter.lastStamp())
-    }
-    var latencies: [UInt64] = []
-    var fromKernelStamp: [UInt64] = []
-    for cycle in 0..<1_000 {
-        let device = devices[cycle % devices.count]
-        umockdev_testbed_uevent(testbed, device, "remove")
-        _ = await received.next()
-        _ = (stampsBefore.lastStamp(), stampsAfter.lastStamp())
-        let before = monotonicNanoseconds()
-        umockdev_testbed_uevent(testbed, device, "add")
-        guard let stamp = await received.next(), stamp.arrived else { fatalError("expected an arrival") }
-        latencies.append(stamp.monotonic - before)
-        if let first = stampsBefore.lastStamp(), let second = stampsAfter.lastStamp() {
-            fromKernelStamp.append(stamp.realtime - min(stamp.realtime, first / 2 + second / 2))
-        }
-    }
-    latencies.sort()
-    fromKernelStamp.sort()
-    print(String(format: "hotplug, consumer on the source's queue: 1000 arrivals, uevent sent → .arrived delivered: p50 %.0f µs, p99 %.0f µs; from the kernel stamps: p50 %.0f µs, p99 %.0f µs (%d)",
-                 micros(latencies, 0.5), micros(latencies, 0.99), micros(fromKernelStamp, 0.5), micros(fromKernelStamp, 0.99), fromKernelStamp.count))
-    stampsBefore.close()
-    stampsAfter.close()
-    source.stop()
-    await consumer.value
-    g_object_unref(testbed)
 }
 
-// Hotplug, the consumer on a thread of its own (the main actor): 1,000 remove/add cycles over ten present devices,
-// one at a time.
-do {
+/// 1,000 remove/add cycles over ten present sticks, one at a time, on a fresh testbed. `start` starts the source;
+/// `next` returns the consumer's next delivery. Stamps come from sockets numbered `stampNumber` and the next one.
+@MainActor func measureHotplug(
+    _ label: String, stampNumber: Int, start: () throws -> Void, next: @MainActor () async -> Delivery
+) async throws {
     let testbed = umockdev_testbed_new()!
+    defer { g_object_unref(testbed) }
     let host = addDevice(testbed, "pci", "0000:00:14.0", nil, [], [])
-    let source = USBDeviceSource(logger: logger)
-    var iterator = source.events.makeAsyncIterator()
     // umockdev sends each uevent to its sockets one by one: stamps from one opened before the source's monitor
     // and one after, the earlier of which is never later than the send to the monitor.
-    let stampsBefore = UeventStamps(number: 900_001)
-    try source.start()
-    let stampsAfter = UeventStamps(number: 900_002)
+    let stampsBefore = UeventStamps(number: stampNumber)
+    try start()
+    let stampsAfter = UeventStamps(number: stampNumber + 1)
+    defer {
+        stampsBefore.close()
+        stampsAfter.close()
+    }
     var devices: [String] = []
     for index in 0..<10 {
         devices.append(addStick(testbed, parent: host, port: "7-\(index + 1)", number: index))
-        _ = await iterator.next()
+        _ = await next()
         _ = (stampsBefore.lastStamp(), stampsAfter.lastStamp())  // a socket queues ten datagrams at most
     }
     var latencies: [UInt64] = []
@@ -160,39 +125,64 @@ do {
     for cycle in 0..<1_000 {
         let device = devices[cycle % devices.count]
         umockdev_testbed_uevent(testbed, device, "remove")
-        _ = await iterator.next()
+        _ = await next()
         _ = (stampsBefore.lastStamp(), stampsAfter.lastStamp())  // the remove's
         let before = monotonicNanoseconds()
         umockdev_testbed_uevent(testbed, device, "add")
-        sendCosts.append(monotonicNanoseconds() - before)
-        guard case .arrived = await iterator.next() else { fatalError("expected an arrival") }
-        let deliveredAt = realtimeNanoseconds()
-        let delivered = monotonicNanoseconds() - before
+        let sent = monotonicNanoseconds()
+        let delivery = await next()
+        guard delivery.arrived else { fatalError("expected an arrival") }
+        let delivered = delivery.monotonic - before
         if let first = stampsBefore.lastStamp(), let second = stampsAfter.lastStamp() {
             // umockdev sent to the monitor between the two (it sends to each socket in directory order).
             let (early, late) = (min(first, second), max(first, second))
-            fromKernelStamp.append(deliveredAt - min(deliveredAt, early / 2 + late / 2))
+            fromKernelStamp.append(delivery.realtime - min(delivery.realtime, early / 2 + late / 2))
             stampSpread.append(late - early)
             if first < second { beforeFirst += 1 }
         }
         latencies.append(delivered)
-        afterSend.append(delivered - min(delivered, sendCosts.last!))
+        sendCosts.append(sent - before)
+        afterSend.append(delivered - min(delivered, sent - before))
     }
     latencies.sort()
     sendCosts.sort()
     afterSend.sort()
-    print(String(format: "hotplug: 1000 arrivals, uevent sent → .arrived delivered: p50 %.0f µs, p99 %.0f µs, max %.0f µs",
-                 micros(latencies, 0.5), micros(latencies, 0.99), Double(latencies.last!) / 1000))
-    print(String(format: "         of which umockdev's synchronous send call: p50 %.0f µs, p99 %.0f µs",
-                 micros(sendCosts, 0.5), micros(sendCosts, 0.99)))
-    print(String(format: "         send call returned → .arrived delivered: p50 %.0f µs, p99 %.0f µs",
-                 micros(afterSend, 0.5), micros(afterSend, 0.99)))
     fromKernelStamp.sort()
     stampSpread.sort()
-    print(String(format: "hotplug: uevent sent (kernel stamps of umockdev's datagrams just before and after the monitor's) → .arrived delivered: p50 %.0f µs, p99 %.0f µs (%d; stamps %.0f µs apart at p50, socket opened first stamped first %d times)",
+    print("hotplug, \(label):")
+    print(String(format: "  uevent sent (kernel stamps of umockdev's datagrams just before and after the monitor's) → .arrived delivered: p50 %.0f µs, p99 %.0f µs (%d; stamps %.0f µs apart at p50, socket opened first stamped first %d times)",
                  micros(fromKernelStamp, 0.5), micros(fromKernelStamp, 0.99), fromKernelStamp.count, micros(stampSpread, 0.5), beforeFirst))
-    stampsBefore.close()
-    stampsAfter.close()
+    print(String(format: "  umockdev_testbed_uevent called → .arrived delivered: p50 %.0f µs, p99 %.0f µs, max %.0f µs",
+                 micros(latencies, 0.5), micros(latencies, 0.99), Double(latencies.last!) / 1000))
+    print(String(format: "  of which umockdev's synchronous send call: p50 %.0f µs, p99 %.0f µs; send call returned → delivered: p50 %.0f µs, p99 %.0f µs",
+                 micros(sendCosts, 0.5), micros(sendCosts, 0.99), micros(afterSend, 0.5), micros(afterSend, 0.99)))
+}
+
+// The consumer on the source's queue, as devsyncd consumes: it stamps each event as it receives it and hands the
+// stamp to this thread, which sends the next uevent (the sender must not be the source's thread: umockdev's send
+// is a synchronous call).
+if !CommandLine.arguments.contains("--own-queue-only") {
+    let queue = DispatchQueue(label: "bench.udev")
+    let source = USBDeviceSource(queue: queue, logger: logger)
+    let (deliveries, delivered) = AsyncStream.makeStream(of: Delivery.self)
+    let consumer = Task(executorPreference: QueueTaskExecutor(queue: queue)) {
+        for await event in source.events { delivered.yield(Delivery(event)) }
+        delivered.finish()
+    }
+    var iterator = deliveries.makeAsyncIterator()
+    try await measureHotplug("consumer on the source's queue", stampNumber: 900_003, start: { try source.start() }) {
+        await iterator.next(isolation: MainActor.shared)!
+    }
     source.stop()
-    g_object_unref(testbed)
+    await consumer.value
+}
+
+// The consumer on the main actor, a thread of its own: one wake-up more.
+do {
+    let source = USBDeviceSource(logger: logger)
+    var iterator = source.events.makeAsyncIterator()
+    try await measureHotplug("consumer on the main actor", stampNumber: 900_001, start: { try source.start() }) {
+        Delivery(await iterator.next(isolation: MainActor.shared)!)
+    }
+    source.stop()
 }
