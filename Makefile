@@ -109,6 +109,14 @@ endif
 ifneq ($(GLIBC_HAS_RELR),)
 DAEMON_RELEASE_FLAGS += -Xlinker -z -Xlinker pack-relative-relocs
 endif
+# The Swift runtime is C++: static-stdlib-args.lnk asks for -lstdc++, which the linker takes from the first
+# directory holding a libstdc++.so. $(STATIC_SCRATCH)/libstdc++ holds one that is a linker script naming GCC's
+# libstdc++.a, so that the few parts of it the runtime uses are linked in (and ordered) instead of mapping
+# libstdc++.so.6 (1.1 MB resident).
+LIBSTDCXX_A       := $(shell $(SWIFT_BIN_DIR)/clang -print-file-name=libstdc++.a 2>/dev/null)
+ifneq ($(filter /%,$(wildcard $(LIBSTDCXX_A))),)
+DAEMON_RELEASE_FLAGS += -Xswiftc -L$(abspath $(STATIC_SCRATCH))/libstdc++
+endif
 endif
 
 PROFILES := $(notdir $(wildcard fdi-profiles/*.fdi))
@@ -122,6 +130,10 @@ endif
 	@if [ -f $(DAEMON_ORDER_FILE) ] && [ $(DAEMON_ORDER_FILE) -nt $(STATIC_SCRATCH)/release/devsyncd ] || \
 	    [ data/devsyncd-text.ld -nt $(STATIC_SCRATCH)/release/devsyncd ]; then \
 	    rm -f $(STATIC_SCRATCH)/release/devsyncd; fi
+ifneq ($(filter -Xswiftc -L%/libstdc++,$(DAEMON_RELEASE_FLAGS)),)
+	mkdir -p $(STATIC_SCRATCH)/libstdc++
+	echo 'INPUT($(LIBSTDCXX_A))' > $(STATIC_SCRATCH)/libstdc++/libstdc++.so
+endif
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncd --static-swift-stdlib --scratch-path $(STATIC_SCRATCH) \
 	    $(DAEMON_RELEASE_FLAGS)
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncctl
