@@ -89,8 +89,9 @@ STATIC_SCRATCH    ?= .build-static
 # With the toolchain's ld.lld, devsyncd is linked with every function in a section of its own, placed in the
 # order of data/devsyncd.order (the functions it runs, found by `make orderfile`: those never run stay in pages
 # never touched), its relative relocations packed (DT_RELR, glibc 2.36) and no symbol table exported for
-# dlopen'ed modules it has none of (static-stdlib-args.lnk asks for -export-dynamic): 18.3 → 13 MB resident
-# with 100 devices (docs/benchmarks.md). Without ld.lld the link is the toolchain's default, and larger.
+# dlopen'ed modules it has none of (static-stdlib-args.lnk asks for -export-dynamic): 18.3 → 13.2 MB resident
+# with 100 devices, 11.4–11.8 MB with libstdc++.a below (docs/benchmarks.md, "code layout"). Without ld.lld the
+# link is the toolchain's default, and larger.
 # A name in the order file that no longer exists costs memory, never the link.
 SWIFT_BIN_DIR     := $(abspath $(shell $(SWIFT) -print-target-info 2>/dev/null | sed -n 's/.*"runtimeResourcePath": "\(.*\)".*/\1/p')/../../bin)
 LLD               ?= $(firstword $(wildcard $(SWIFT_BIN_DIR)/ld.lld) $(shell command -v ld.lld))
