@@ -4,6 +4,7 @@
 #                (dbusmock) — plug in, pair, approve, sync through examples/reference-engine, unplug, stop
 #   make bench   run the benchmarks in Benchmarks/ (figures go to docs/benchmarks.md)
 #   make release                    release build (devsyncd with the Swift runtime linked in)
+#   make orderfile                  profile the release devsyncd, rewrite data/devsyncd.order, relink
 #   make install / make uninstall   release build and install under DESTDIR/PREFIX (docs/install.md)
 
 SWIFT        ?= swift
@@ -16,7 +17,7 @@ SWIFT_FLAGS  ?=
 APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
                 umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin systemd
 
-.PHONY: all deps build check demo bench clean release install install-files uninstall
+.PHONY: all deps build check demo bench clean release orderfile install install-files uninstall
 
 all: build
 
@@ -84,13 +85,68 @@ DAEMON_BUILD_DIR  ?= $(BUILD_DIR)
 # toolchain's needed at run time. devsyncctl links Foundation, which would make a static binary far larger, so it
 # stays dynamic. The flag changes every compile command, hence a scratch path of its own.
 STATIC_SCRATCH    ?= .build-static
+# The kernel maps code 64 KiB around each page fault, so where a function lies decides what becomes resident.
+# With the toolchain's ld.lld, devsyncd is linked with every function in a section of its own, placed in the
+# order of data/devsyncd.order (the functions it runs, found by `make orderfile`: those never run stay in pages
+# never touched), its relative relocations packed (DT_RELR, glibc 2.36) and no symbol table exported for
+# dlopen'ed modules it has none of (static-stdlib-args.lnk asks for -export-dynamic): 18.3 → 13.2 MB resident
+# with 100 devices, 11.4–11.8 MB with libstdc++.a below (docs/benchmarks.md, "code layout"). Without ld.lld the
+# link is the toolchain's default, and larger.
+# A name in the order file that no longer exists costs memory, never the link.
+SWIFT_BIN_DIR     := $(abspath $(shell $(SWIFT) -print-target-info 2>/dev/null | sed -n 's/.*"runtimeResourcePath": "\(.*\)".*/\1/p')/../../bin)
+LLD               ?= $(firstword $(wildcard $(SWIFT_BIN_DIR)/ld.lld) $(shell command -v ld.lld))
+DAEMON_ORDER_FILE ?= data/devsyncd.order
+GLIBC_HAS_RELR    := $(shell getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ split($$2, v, "."); print (v[1] > 2 || (v[1] == 2 && v[2] >= 36)) ? "yes" : "" }')
+# Function sections: swiftc skips code generation when a module's IR is unchanged, whatever the code generation
+# flags; hence -disable-incremental-llvm-codegen, or a scratch path built before would keep its objects.
+DAEMON_RELEASE_FLAGS := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -Xfrontend \
+                        -Xswiftc -disable-incremental-llvm-codegen -Xcc -ffunction-sections
+ifneq ($(LLD),)
+DAEMON_RELEASE_FLAGS += -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic -Xlinker -Map=$(abspath $(STATIC_SCRATCH))/devsyncd.map \
+                        -Xlinker $(abspath data/devsyncd-text.ld)
+ifneq ($(wildcard $(DAEMON_ORDER_FILE)),)
+DAEMON_RELEASE_FLAGS += -Xlinker --symbol-ordering-file=$(abspath $(DAEMON_ORDER_FILE)) -Xlinker --no-warn-symbol-ordering
+endif
+ifneq ($(GLIBC_HAS_RELR),)
+DAEMON_RELEASE_FLAGS += -Xlinker -z -Xlinker pack-relative-relocs
+endif
+# The Swift runtime is C++: static-stdlib-args.lnk asks for -lstdc++, which the linker takes from the first
+# directory holding a libstdc++.so. $(STATIC_SCRATCH)/libstdc++ holds one that is a linker script naming GCC's
+# libstdc++.a, so that the few parts of it the runtime uses are linked in (and ordered) instead of mapping
+# libstdc++.so.6 (1.1 MB resident).
+LIBSTDCXX_A       := $(shell $(SWIFT_BIN_DIR)/clang -print-file-name=libstdc++.a 2>/dev/null)
+ifneq ($(filter /%,$(wildcard $(LIBSTDCXX_A))),)
+DAEMON_RELEASE_FLAGS += -Xswiftc -L$(abspath $(STATIC_SCRATCH))/libstdc++
+endif
+endif
 
 PROFILES := $(notdir $(wildcard fdi-profiles/*.fdi))
 INSTALL  ?= install
 
 release:
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncd --static-swift-stdlib --scratch-path $(STATIC_SCRATCH)
+ifeq ($(LLD),)
+	@echo "make release: no ld.lld next to $(SWIFT) or on PATH; devsyncd is linked without its order file (more memory)" >&2
+endif
+	@# SwiftPM relinks when the flags change, not when the order file does.
+	@if [ -f $(DAEMON_ORDER_FILE) ] && [ $(DAEMON_ORDER_FILE) -nt $(STATIC_SCRATCH)/release/devsyncd ] || \
+	    [ data/devsyncd-text.ld -nt $(STATIC_SCRATCH)/release/devsyncd ]; then \
+	    rm -f $(STATIC_SCRATCH)/release/devsyncd; fi
+ifneq ($(filter -Xswiftc -L%/libstdc++,$(DAEMON_RELEASE_FLAGS)),)
+	mkdir -p $(STATIC_SCRATCH)/libstdc++
+	echo 'INPUT($(LIBSTDCXX_A))' > $(STATIC_SCRATCH)/libstdc++/libstdc++.so
+endif
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncd --static-swift-stdlib --scratch-path $(STATIC_SCRATCH) \
+	    $(DAEMON_RELEASE_FLAGS)
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncctl
+
+# Profiles the release devsyncd under valgrind and rewrites data/devsyncd.order (Benchmarks/Daemon/orderfile.py);
+# `make release` then links with it. Rerun after changes that rename or add many functions.
+orderfile: release
+	@command -v valgrind >/dev/null || { echo "make orderfile: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+	@test -n "$(LLD)" || { echo "make orderfile: needs ld.lld (the link map)" >&2; exit 1; }
+	/usr/bin/python3 Benchmarks/Daemon/orderfile.py --binary $(STATIC_SCRATCH)/release/devsyncd \
+	    --map $(STATIC_SCRATCH)/devsyncd.map --ctl .build/release/devsyncctl --output $(DAEMON_ORDER_FILE)
+	$(MAKE) release
 
 install: release
 	$(MAKE) install-files BUILD_DIR=.build/release DAEMON_BUILD_DIR=$(STATIC_SCRATCH)/release

@@ -10,13 +10,30 @@ import ServiceLifecycle
 /// flags are parsed by ``CommandLineOverrides/parse(_:)``. Exit statuses: devsyncd(8).
 @main
 enum Devsyncd {
-    static func main() async {
+    static func main() {
         // Before any task reaches the global executor: libdispatch's global queues would start a timer that
         // wakes the daemon every second, idle or not (Sources/CTaskPool/task_pool.c).
         devsync_task_pool_install(0)
         // libdbus and libbluetooth write to sockets whose peer may vanish; that must be an EPIPE, not death.
         signal(SIGPIPE, SIG_IGN)
 
+        // Not an async main: its main thread would end in dispatch_main's pthread_exit, whose forced unwind
+        // reads the binary's whole unwind table (0.3 MB of .eh_frame_hdr, resident from then on; docs/
+        // benchmarks.md, "devsyncd: memory"). The daemon runs as a task, and the main thread sleeps with every
+        // signal blocked, so that the signals libdispatch reads from its signalfd (SIGTERM, SIGINT, SIGHUP)
+        // stay pending for it as they did once the main thread had ended. The task ends the process.
+        Task.detached {
+            await run()
+            exit(0)
+        }
+        var all = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, nil)
+        while true { pause() }
+    }
+
+    /// Parses the flags and runs the broker until a signal or an error stops it.
+    private static func run() async {
         let configuration: DaemonConfiguration
         do {
             switch try CommandLineOverrides.parse(Array(CommandLine.arguments.dropFirst())) {
