@@ -488,12 +488,10 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         if let destination = signal.destination { try DBusNames.requireBusName(destination) }
         try checkFileDescriptors(signal.arguments, connection)
         if let body = Marshalling.body(signal.arguments),
-            let message = Marshalling.signal(
-                path: signal.path, interface: signal.interface, member: signal.member,
+            try sendMarshalled(
+                on: connection, path: signal.path, interface: signal.interface, member: signal.member,
                 destination: signal.destination, signature: body.signature, body: body.bytes)
         {
-            defer { dbus_message_unref(message) }
-            guard dbus_connection_send(connection, message, nil) != 0 else { throw .failed("out of memory") }
             return
         }
         guard let message = dbus_message_new_signal(signal.path.rawValue, signal.interface, signal.member) else {
@@ -510,11 +508,24 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     func emit(path: DBusObjectPath, interface: String, member: String, signature: String, body: [UInt8]) throws(DBusError) {
         assertOnQueue()
         let connection = try requireOpen()
-        guard let message = Marshalling.signal(
-            path: path, interface: interface, member: member, destination: nil, signature: signature, body: body)
+        guard try sendMarshalled(
+            on: connection, path: path, interface: interface, member: member, destination: nil, signature: signature,
+            body: body)
         else { throw .failed("libdbus refused the \(member) signal") }
+    }
+
+    /// Sends a signal whose body was marshalled in Swift (``Marshalling/signal(path:interface:member:destination:signature:body:)``);
+    /// false, with nothing sent, when libdbus refuses the message.
+    private func sendMarshalled(
+        on connection: OpaquePointer, path: DBusObjectPath, interface: String, member: String, destination: String?,
+        signature: String, body: [UInt8]
+    ) throws(DBusError) -> Bool {
+        guard let message = Marshalling.signal(
+            path: path, interface: interface, member: member, destination: destination, signature: signature, body: body)
+        else { return false }
         defer { dbus_message_unref(message) }
         guard dbus_connection_send(connection, message, nil) != 0 else { throw .failed("out of memory") }
+        return true
     }
 
     func sendReply(_ address: ReplyAddress, _ result: Result<[DBusValue], DBusError>) {
@@ -599,15 +610,13 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
             sendWithoutReply(
                 destination: "org.freedesktop.DBus", path: try! DBusObjectPath("/org/freedesktop/DBus"),
                 interface: "org.freedesktop.DBus", member: "RemoveMatch",
-                arguments: [.string(Self.peerRule(change.name).text)])
+                arguments: [.string(DBusMatchRule.nameOwnerChanged(of: change.name).text)])
         }
         for subscription in subscriptions.values
         where subscription.rule.matches(message, ownerOf: { senderOwners[$0]?.owner }) {
             subscription.deliver(message)
         }
     }
-
-    static func peerRule(_ name: String) -> DBusMatchRule { .nameOwnerChanged(of: name) }
 
     private func handleMethodCall(_ message: DBusMessage, wantsReply: Bool) {
         let address = ReplyAddress(serial: message.serial, destination: message.sender, wantsReply: wantsReply)

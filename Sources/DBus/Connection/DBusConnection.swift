@@ -265,7 +265,7 @@ public actor DBusConnection {
         }
         core.senderOwners[name] = TrackedName()
         do {
-            _ = try await callBus("AddMatch", [.string(ConnectionCore.peerRule(name).text)])
+            _ = try await callBus("AddMatch", [.string(DBusMatchRule.nameOwnerChanged(of: name).text)])
             let owner = try await nameOwner(of: name)
             // A NameOwnerChanged that arrived while we asked is newer than the reply.
             if core.senderOwners[name]?.changed == false { core.senderOwners[name]?.owner = owner }
@@ -283,7 +283,7 @@ public actor DBusConnection {
             return
         }
         core.senderOwners[name] = nil
-        removeMatch(ConnectionCore.peerRule(name))
+        removeMatch(DBusMatchRule.nameOwnerChanged(of: name))
     }
 
     // MARK: Bus names
@@ -325,7 +325,7 @@ public actor DBusConnection {
         try DBusNames.requireBusName(name)
         let (stream, continuation) = AsyncStream<DBusNameOwnerChange>.makeStream()
         let id = try await subscribe(
-            ConnectionCore.peerRule(name),
+            DBusMatchRule.nameOwnerChanged(of: name),
             deliver: { message in if let change = DBusNameOwnerChange(message) { continuation.yield(change) } },
             finish: { continuation.finish() })
         continuation.onTermination = { [weak self] _ in Task { await self?.unsubscribe(id) } }
@@ -344,7 +344,7 @@ public actor DBusConnection {
         if cacheable, !core.watchedPeers.contains(sender) {
             core.watchedPeers.insert(sender)
             do {
-                _ = try await callBus("AddMatch", [.string(ConnectionCore.peerRule(sender).text)])
+                _ = try await callBus("AddMatch", [.string(DBusMatchRule.nameOwnerChanged(of: sender).text)])
             } catch {
                 core.watchedPeers.remove(sender)
                 throw error
@@ -369,7 +369,7 @@ public actor DBusConnection {
     }
 
     private func unwatchPeer(_ sender: String) {
-        removeMatch(ConnectionCore.peerRule(sender))
+        removeMatch(DBusMatchRule.nameOwnerChanged(of: sender))
     }
 
     // MARK: Exported objects
