@@ -110,6 +110,19 @@ public actor BrokerService {
         }
     }
 
+    /// Leaves the approval request of `uid` to the composition root (``announcesApprovalRequests`` false): tells
+    /// it through ``onApprovalRequest``, then signals at once if its owner's answer came first, or else waits for
+    /// ``announceApprovalRequest(uid:suggestedOwner:)``.
+    private func deferApprovalRequest(uid: String) async {
+        onApprovalRequest?(uid)
+        if case .resolved(let owner) = deferredRequests[uid] {
+            deferredRequests[uid] = nil
+            await signalApprovalRequest(uid: uid, suggestedOwner: owner)
+        } else {
+            deferredRequests[uid] = .requested
+        }
+    }
+
     private func signalApprovalRequest(uid: String, suggestedOwner: String?) async {
         guard devices[uid]?.status == .pending else { return }
         suggestedOwners[uid] = suggestedOwner
@@ -146,15 +159,7 @@ public actor BrokerService {
         try await Self.exportAtStart(objects, on: connection)
         logger.info("Broker API exported", metadata: ["devices": "\(records.count)"])
         if !announcesApprovalRequests {
-            for record in records where record.status == .pending {
-                onApprovalRequest?(record.uid)
-                if case .resolved(let owner) = deferredRequests[record.uid] {
-                    deferredRequests[record.uid] = nil
-                    await signalApprovalRequest(uid: record.uid, suggestedOwner: owner)
-                } else {
-                    deferredRequests[record.uid] = .requested
-                }
-            }
+            for record in records where record.status == .pending { await deferApprovalRequest(uid: record.uid) }
         }
         // On the connection's queue: each event's export and signals are sent from the thread that received the
         // event, when the registry runs there too (devsyncd), rather than after a hop through the task pool.
@@ -222,16 +227,7 @@ public actor BrokerService {
                 try await remove(uid: uid)
             case .approvalRequested(let uid, let suggestedOwner):
                 suggestedOwners[uid] = suggestedOwner
-                guard announcesApprovalRequests else {
-                    onApprovalRequest?(uid)
-                    if case .resolved(let owner) = deferredRequests[uid] {
-                        deferredRequests[uid] = nil
-                        await signalApprovalRequest(uid: uid, suggestedOwner: owner)
-                    } else {
-                        deferredRequests[uid] = .requested
-                    }
-                    return
-                }
+                guard announcesApprovalRequests else { return await deferApprovalRequest(uid: uid) }
                 try await emitManagerSignal(
                     "ApprovalRequested",
                     [.objectPath(BrokerContract.devicePath(uid: uid)), .string(suggestedOwner ?? "")])
