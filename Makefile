@@ -158,7 +158,7 @@ install-files:
 	$(INSTALL) -D -m 755 $(BUILD_DIR)/devsyncctl $(DESTDIR)$(BINDIR)/devsyncctl
 	$(INSTALL) -d $(DESTDIR)$(PROFILEDIR)
 	$(INSTALL) -m 644 $(addprefix fdi-profiles/,$(PROFILES)) $(DESTDIR)$(PROFILEDIR)/
-	$(INSTALL) -D -m 644 rules/85-devsync.rules $(DESTDIR)$(UDEVRULESDIR)/85-devsync.rules
+	$(INSTALL) -D -m 644 rules/70-devsync.rules $(DESTDIR)$(UDEVRULESDIR)/70-devsync.rules
 	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@systemdunitdir@|$(SYSTEMDUNITDIR)|g' \
 	    data/devsyncd.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
@@ -182,7 +182,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/devsyncd $(DESTDIR)$(BINDIR)/devsyncctl
 	rm -f $(addprefix $(DESTDIR)$(PROFILEDIR)/,$(PROFILES))
 	@rmdir $(DESTDIR)$(PROFILEDIR) $(DESTDIR)$(DATADIR)/devsync 2>/dev/null || true
-	rm -f $(DESTDIR)$(UDEVRULESDIR)/85-devsync.rules $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-devsync.rules $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
 	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.devsync.Broker1.conf $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
 	rm -f $(DESTDIR)$(POLKITACTIONDIR)/org.devsync.policy
 	! cmp -s data/devsyncd.conf $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || rm -f $(DESTDIR)$(CONFIGDIR)/devsyncd.conf

@@ -20,7 +20,7 @@ expect() { # mode path
 }
 expect 755 /usr/libexec/devsyncd
 expect 755 /usr/bin/devsyncctl
-expect 644 /usr/lib/udev/rules.d/85-devsync.rules
+expect 644 /usr/lib/udev/rules.d/70-devsync.rules
 expect 644 /usr/lib/systemd/system/devsyncd.service
 expect 644 /usr/share/dbus-1/system.d/org.devsync.Broker1.conf
 expect 644 /usr/share/dbus-1/system-services/org.devsync.Broker1.service
@@ -39,7 +39,7 @@ done
 "$root/usr/bin/devsyncctl" profiles check --profiles "$root/usr/share/devsync/fdi-profiles" >/dev/null \
     || fail "the installed profiles do not check clean"
 "$root/usr/bin/devsyncctl" profiles export-udev --profiles "$root/usr/share/devsync/fdi-profiles" \
-    | cmp -s - "$root/usr/lib/udev/rules.d/85-devsync.rules" || fail "85-devsync.rules does not match the profiles"
+    | cmp -s - "$root/usr/lib/udev/rules.d/70-devsync.rules" || fail "70-devsync.rules does not match the profiles"
 
 # The unit names the installed daemon, no placeholder is left, and systemd accepts it.
 unit="$root/usr/lib/systemd/system/devsyncd.service"

@@ -9,7 +9,7 @@ let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().del
 
 /// The committed rules file, as lines.
 func committedRules() throws -> String {
-    try String(contentsOf: repository.appendingPathComponent("rules/85-devsync.rules"), encoding: .utf8)
+    try String(contentsOf: repository.appendingPathComponent("rules/70-devsync.rules"), encoding: .utf8)
 }
 
 /// The `ENV{PRODUCT}` globs of the rules lines that send a device to the tagging label, as udev splits them on `|`.
@@ -62,12 +62,12 @@ func product(_ vendor: Int, _ product: Int) -> String {
 
 @Suite("devsyncctl profiles export-udev")
 struct ExportUdevTests {
-    @Test("the committed rules/85-devsync.rules is what export-udev generates from fdi-profiles")
+    @Test("the committed rules/70-devsync.rules is what export-udev generates from fdi-profiles")
     func committedIsFresh() throws {
         let result = try devsyncctl(["profiles", "export-udev", "--profiles", repository.appendingPathComponent("fdi-profiles").path])
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output == (try committedRules()),
-                "regenerate: devsyncctl profiles export-udev --profiles fdi-profiles --output rules/85-devsync.rules")
+                "regenerate: devsyncctl profiles export-udev --profiles fdi-profiles --output rules/70-devsync.rules")
     }
 
     @Test("--output writes the same text to a file")

@@ -3,16 +3,18 @@ import DeviceRegistry
 import Foundation
 
 extension ProfilesCommand {
-    /// `profiles export-udev`: the udev rules that tag the devices the profiles name.
+    /// `profiles export-udev`: the udev rules for the devices the profiles offer a plugin for.
     struct ExportUdev: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "export-udev",
-            abstract: "Write the udev rules (85-devsync.rules) that tag the devices the profiles name.",
+            abstract: "Write the udev rules (70-devsync.rules) for the devices the profiles offer a sync plugin for.",
             discussion: """
-                Each profile rule that tests usb.vendor_id (and usb.product_id) for equality, or a product range, \
-                becomes a line matching udev's PRODUCT; a fixed block covers the device classes of \
-                90-generic-classes.fdi. Rules that set sync.ignore are listed in a comment and not tagged. Exits \
-                with status 1 if a profile has an error (the rules are written all the same).
+                Each profile rule that sets sync.plugin becomes a line with the conditions udev can test on a \
+                usb_device: usb.vendor_id and usb.product_id (equality or a range) as udev's PRODUCT, usb.interfaces \
+                as ID_USB_INTERFACES, udev.NAME as NAME. A recognised device is tagged devsync, uaccess (the seat's \
+                user may open it) and systemd (devsyncd starts). Rules that set sync.ignore come first and exclude \
+                their devices; rules udev cannot preselect are listed in a comment. Exits with status 1 if a \
+                profile has an error (the rules are written all the same).
                 """)
 
         @Option(name: .customLong("profiles"), help: ArgumentHelp(

@@ -1,10 +1,13 @@
 import DeviceRegistry
 
-/// The udev rules file that tags the USB devices devsync may care about and starts the daemon for them.
+/// The udev rules file (`70-devsync.rules`) that recognises the USB devices the profiles offer a sync plugin for,
+/// lets the seat's user open them and starts the daemon for them.
 ///
-/// The rules only preselect: a tagged device that no profile claims costs the daemon one lookup, while a device
-/// the rules miss is never seen by a monitor that filters on the tag. So the file over-approximates the profiles:
-/// a rule's vendor and product ids are kept and its other conditions (interfaces, serials…) dropped.
+/// Every line comes from a profile rule that sets `sync.plugin` (or `sync.ignore`), translated condition by
+/// condition into udev's terms: vendor and product ids into `ENV{PRODUCT}` globs, `usb.interfaces` into
+/// `ENV{ID_USB_INTERFACES}`, `udev.NAME` into `ENV{NAME}`. A condition udev cannot test on a usb_device is dropped,
+/// which only widens the line (devsyncd applies the full profile anyway); a rule left with nothing udev can test is
+/// listed as not covered. A rule that merely describes a device (`ID_PDA`: a kind, no plugin) starts nothing.
 struct UdevRules {
     /// Which products of a vendor a profile rule names.
     enum Products: Hashable {
@@ -16,49 +19,174 @@ struct UdevRules {
         case range(ClosedRange<Int>)
     }
 
-    /// One vendor/product selection taken from a profile rule.
+    /// The vendor/product part of a profile rule.
     struct ProductMatch: Hashable {
-        /// The USB vendor id.
-        var vendor: Int
-        /// The products of `vendor` it names.
+        /// The USB vendor ids (usually one).
+        var vendors: [Int]
+        /// The products of `vendors` it names.
         var products: Products
-        /// Where the rule is, relative to its profile directory, for the comment.
-        var source: String
-        /// Vendor and model as the rule names them, for the comment.
-        var label: String
-        /// Whether the rule sets `sync.ignore`: such devices are listed in a comment and not tagged.
-        var ignored: Bool
 
         /// The glob(s) for udev's `PRODUCT` ("%x/%x/%x": vendor/product/bcdDevice, lower-case hex, no zero padding).
         var productGlob: String {
-            let vendorHex = String(vendor, radix: 16)
-            switch products {
-            case .any: return "\(vendorHex)/*"
-            case .ids(let ids): return ids.map { "\(vendorHex)/\(String($0, radix: 16))/*" }.joined(separator: "|")
-            case .range(let range):
-                return HexGlob.patterns(range).map { "\(vendorHex)/\($0)/*" }.joined(separator: "|")
-            }
+            vendors.map { vendor in
+                let vendorHex = String(vendor, radix: 16)
+                switch products {
+                case .any: return "\(vendorHex)/*"
+                case .ids(let ids): return ids.map { "\(vendorHex)/\(String($0, radix: 16))/*" }.joined(separator: "|")
+                case .range(let range):
+                    return HexGlob.patterns(range).map { "\(vendorHex)/\($0)/*" }.joined(separator: "|")
+                }
+            }.joined(separator: "|")
         }
     }
 
-    /// The selections, in profile order, without repeats of the same glob.
-    var matches: [ProductMatch]
+    /// One profile rule in udev's terms.
+    struct Selection: Hashable {
+        /// The udev match keys (`ENV{PRODUCT}=="…"`), all of which must hold.
+        var matches: [String]
+        /// Whether the rule names vendor ids (it goes to the product block, else to the class block).
+        var namesVendor: Bool
+        /// Where the rule is, relative to its profile directory.
+        var source: String
+        /// What the rule says the device is: vendor and model, else the plugin it offers.
+        var label: String
+        /// The rule's conditions udev cannot test on a usb_device, as the profile writes them.
+        var dropped: [String]
+    }
 
-    /// The selections the `profiles` name; `relativeTo` are the profile directories, stripped from sources.
+    /// A rule that offers a plugin but that udev cannot preselect.
+    struct Uncovered: Hashable {
+        /// Where the rule is.
+        var source: String
+        /// What it offers.
+        var label: String
+        /// Its conditions on the device (not those on what earlier rules decided).
+        var conditions: [String]
+    }
+
+    /// Devices the profiles ignore (`sync.ignore`), in profile order: matched first and sent past every other line.
+    var ignored: [Selection] = []
+    /// `sync.ignore` rules with a condition udev cannot test: only listed, since dropping it would ignore too much.
+    var ignoredUntranslated: [Selection] = []
+    /// Devices that a rule offers a plugin for, in profile order, without repeats of the same matches.
+    var selections: [Selection] = []
+    /// Rules offering a plugin that no udev line stands for.
+    var uncovered: [Uncovered] = []
+
+    /// The rules for the `profiles`; `relativeTo` are the profile directories, stripped from sources.
     init(_ profiles: ProfileSet, relativeTo directories: [String]) {
-        var seen = Set<String>()
-        matches = []
+        var seen = Set<[String]>()
         for rule in profiles.rules {
-            guard var match = Self.productMatch(rule) else { continue }
-            guard seen.insert(match.productGlob).inserted else { continue }
+            let ignores = rule.actions.contains(.merge(key: PropertyKey.syncIgnore, .value(.bool(true))))
+            let plugin = Self.plugin(rule)
+            guard ignores || plugin != nil, Self.isUSB(rule) else { continue }
             var file = rule.location.file
             for directory in directories {
                 let prefix = directory.hasSuffix("/") ? directory : directory + "/"
                 if file.hasPrefix(prefix) { file.removeFirst(prefix.count); break }
             }
-            match.source = "\(file):\(rule.location.line)"
-            matches.append(match)
+            let source = "\(file):\(rule.location.line)"
+            let label = Self.label(rule, plugin: plugin)
+            guard let selection = Self.selection(rule, source: source, label: label) else {
+                if !ignores {
+                    let tested = rule.conditions.filter { $0.key != PropertyKey.infoSubsystem && !$0.key.hasPrefix("sync.") }
+                    uncovered.append(Uncovered(source: source, label: label, conditions: tested.map(\.description)))
+                }
+                continue
+            }
+            if ignores {
+                if selection.dropped.isEmpty { ignored.append(selection) } else { ignoredUntranslated.append(selection) }
+            } else if seen.insert(selection.matches).inserted {
+                selections.append(selection)
+            }
         }
+    }
+
+    /// The plugin a rule offers: its `sync.plugin` merge ("" for one copied from another key), nil if none.
+    static func plugin(_ rule: ProfileRule) -> String? {
+        for case .merge(key: PropertyKey.syncPlugin, let value) in rule.actions {
+            switch value {
+            case .value(.string(let name)) where !name.isEmpty: return name
+            case .copy: return ""
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    /// Whether a rule can hold for a USB device: no `info.subsystem` test names another subsystem, and some
+    /// condition tests a USB or udev property (a rule testing neither would be every USB device, or none).
+    static func isUSB(_ rule: ProfileRule) -> Bool {
+        var usb = false
+        for condition in rule.conditions {
+            if condition.key == PropertyKey.infoSubsystem {
+                guard case .string("usb") = condition.test else { return false }
+                usb = true
+            } else if condition.key.hasPrefix("usb.") || condition.key.hasPrefix(udevPrefix) {
+                usb = true
+            }
+        }
+        return usb
+    }
+
+    /// Profile keys that mirror a udev property: `udev.NAME` is the usb_device's `NAME`.
+    static let udevPrefix = "udev."
+
+    /// Vendor and model as the rule names them, else the plugin it offers.
+    static func label(_ rule: ProfileRule, plugin: String?) -> String {
+        var vendorName: String?, model: String?
+        for case .merge(key: let key, .value(.string(let text))) in rule.actions {
+            if key == PropertyKey.syncVendor { vendorName = text }
+            if key == PropertyKey.syncModel { model = text }
+        }
+        let named = [vendorName, model].compactMap { $0 }.joined(separator: " ")
+        if !named.isEmpty { return named }
+        if let plugin, !plugin.isEmpty { return "plugin \(plugin)" }
+        return plugin == nil ? "ignored" : "a plugin"
+    }
+
+    /// The rule in udev's terms, or nil if udev can test none of its conditions.
+    static func selection(_ rule: ProfileRule, source: String, label: String) -> Selection? {
+        var matches: [String] = []
+        var dropped: [String] = []
+        let product = productMatch(rule)
+        if let product {
+            // An empty id list (a range whose bounds cross) selects nothing.
+            if case .ids(let ids) = product.products, ids.isEmpty { return nil }
+            matches.append("ENV{PRODUCT}==\"\(product.productGlob)\"")
+        }
+        for condition in rule.conditions {
+            switch condition.key {
+            case PropertyKey.usbVendorID, PropertyKey.usbProductID:
+                if product == nil { dropped.append(condition.description) }
+            case PropertyKey.infoSubsystem:
+                continue  // isUSB checked it; SUBSYSTEM=="usb" is the file's own condition
+            case let key where key.hasPrefix("sync."):
+                continue  // what earlier rules decided (sync.plugin exists="false"…): only ever narrows
+            case PropertyKey.usbInterfaces:
+                let triples: [String]? = switch condition.test {
+                case .contains(let triple): [triple]
+                case .containsOutOf(let list): list
+                default: nil
+                }
+                if let globs = triples?.map(interfaceGlob), globs.allSatisfy({ $0 != nil }) {
+                    matches.append("ENV{ID_USB_INTERFACES}==\"\(globs.compactMap { $0 }.joined(separator: "|"))\"")
+                } else {
+                    dropped.append(condition.description)
+                }
+            case let key where key.hasPrefix(udevPrefix):
+                let name = String(key.dropFirst(udevPrefix.count))
+                if let glob = propertyGlob(condition.test), isPropertyName(name) {
+                    matches.append("ENV{\(name)}==\"\(glob)\"")
+                } else {
+                    dropped.append(condition.description)
+                }
+            default:
+                dropped.append(condition.description)
+            }
+        }
+        guard !matches.isEmpty else { return nil }
+        return Selection(matches: matches, namesVendor: product != nil, source: source, label: label, dropped: dropped)
     }
 
     /// The vendor/product selection of `rule`, or nil if it tests no `usb.vendor_id` for equality.
@@ -84,35 +212,65 @@ struct UdevRules {
             default: continue
             }
         }
-        // A rule naming several vendors is rare enough that its first one is kept only with a single vendor.
-        guard vendors.count == 1, let vendor = vendors.first else { return nil }
-        let products: Products
-        if let ids {
-            products = .ids(ids)
-        } else if lower != nil || upper != nil {
-            // An open-ended bound would expand to most of the id space: the vendor stands in for it.
-            guard let lower, let upper else { return ProductMatch(vendor: vendor, products: .any, rule) }
-            products = lower <= upper ? .range(lower...upper) : .ids([])
-        } else {
-            products = .any
-        }
-        if case .ids(let list) = products, list.isEmpty { return nil }
-        return ProductMatch(vendor: vendor, products: products, rule)
+        guard !vendors.isEmpty else { return nil }
+        if let ids { return ProductMatch(vendors: vendors, products: .ids(ids)) }
+        // An open-ended bound would expand to most of the id space: the vendor stands in for it.
+        guard let lower, let upper else { return ProductMatch(vendors: vendors, products: .any) }
+        return ProductMatch(vendors: vendors, products: lower <= upper ? .range(lower...upper) : .ids([]))
     }
 
-    /// The rules file, byte for byte as committed in `rules/85-devsync.rules`.
+    /// `ff/fe/02` as its entry in udev's `ID_USB_INTERFACES` (":fffe02:ff4201:", usb_id's "%02x%02x%02x" per
+    /// distinct interface), or nil if it is not three hex bytes.
+    static func interfaceGlob(_ triple: String) -> String? {
+        let parts = triple.lowercased().split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else { return nil }
+        return "*:\(parts.joined()):*"
+    }
+
+    /// A glob for a `udev.NAME` test that udev's `ENV{NAME}==` can make exactly, or nil.
+    static func propertyGlob(_ test: MatchTest) -> String? {
+        switch test {
+        case .exists(true): return "?*"
+        case .string(let value): return isLiteral(value) ? value : nil
+        case .stringOutOf(let values): return values.allSatisfy(isLiteral) ? values.joined(separator: "|") : nil
+        default: return nil
+        }
+    }
+
+    /// Whether a value means itself in a udev glob and a quoted rules value.
+    static func isLiteral(_ value: String) -> Bool {
+        !value.isEmpty && !value.contains { "*?[]|\"\\\n".contains($0) }
+    }
+
+    /// Whether udev would take `name` as a property name.
+    static func isPropertyName(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+    }
+
+    /// The rules file, byte for byte as committed in `rules/70-devsync.rules`.
     var text: String {
         var lines = Self.header
-        for match in matches where match.ignored {
-            lines.append("# not tagged, the profile sets sync.ignore: \(match.productGlob) (\(match.source) \(match.label))")
+        if !ignored.isEmpty || !ignoredUntranslated.isEmpty {
+            lines.append("")
+            lines.append("# Devices the profiles ignore (sync.ignore): never recognised, whatever a line below says.")
         }
+        for selection in ignored {
+            lines.append("# \(selection.source) \(selection.label)")
+            lines.append(selection.line(goto: "devsync_end"))
+        }
+        for selection in ignoredUntranslated {
+            lines.append("# not excluded here, udev cannot test \(selection.dropped.joined(separator: ", ")): \(selection.source)")
+        }
+        let products = selections.filter(\.namesVendor), classes = selections.filter { !$0.namesVendor }
         lines.append("")
-        lines.append("# Devices the profiles name by vendor and product id (\(matches.filter { !$0.ignored }.count) selections).")
-        for match in matches where !match.ignored {
-            lines.append("# \(match.source) \(match.label)")
-            lines.append("ENV{PRODUCT}==\"\(match.productGlob)\", GOTO=\"devsync_candidate\"")
+        lines.append("# Devices the profiles name by vendor and product id (\(products.count) selections).")
+        for selection in products { lines += selection.lines }
+        lines += Self.classIntroduction
+        lines.append("# Device classes: rules that offer a plugin by interface class or udev property (\(classes.count) selections).")
+        for selection in classes { lines += selection.lines }
+        for rule in uncovered {
+            lines.append("# not covered, udev cannot test \(rule.conditions.joined(separator: " && ")): \(rule.source) \(rule.label)")
         }
-        lines += Self.classBlock
         lines += Self.footer
         return lines.joined(separator: "\n") + "\n"
     }
@@ -120,71 +278,56 @@ struct UdevRules {
     static let header = [
         "# do not edit: generated by devsyncctl profiles export-udev",
         "#",
-        "# devsync: tag the USB devices devsyncd may offer as sync devices, and start devsyncd when one appears.",
-        "# The tag is a preselection: devsyncd's monitor listens for tagged devices only and matches them against",
-        "# the full profiles itself. Rules name a device by ENV{PRODUCT} (\"vendor/product/bcdDevice\" in lower-case",
-        "# hex without leading zeros, from the kernel's uevent) rather than ATTR{idVendor}: the uevent's properties",
-        "# are still there on remove, when sysfs attributes are gone, so add, change, bind and remove are all",
-        "# tagged alike and devsyncd sees a device leave. Product ranges are written as hex globs ([0-9a-f]).",
-        "# TAG+=\"systemd\" with SYSTEMD_WANTS starts devsyncd.service (Type=dbus) on plug-in; on remove it is inert.",
-        "# Set ENV{ID_DEVSYNC_IGNORE}=\"1\" in a rule that runs earlier (a name before 85-) to hide a device.",
+        "# devsync: recognise the USB devices devsync's profiles offer a sync plugin for, let the user at the seat",
+        "# open them, and start devsyncd when one appears. Each line stands for one profile rule that sets",
+        "# sync.plugin, with the conditions udev can test on a usb_device; the others are left to devsyncd, which",
+        "# applies the full profiles to every USB device it sees. A recognised device gets three tags:",
+        "#   devsync   marks it for administrators (udevadm info, udevadm trigger --tag-match=devsync). devsyncd does",
+        "#             not filter on it: it watches every USB device, so profiles added at run time take effect at once.",
+        "#   uaccess   before 71-seat.rules and 73-seat-late.rules, which give the active seat's user an ACL on its",
+        "#             device node (/dev/bus/usb/…), as libmtp's 69-libmtp.rules does; its ttys below get it too.",
+        "#   systemd   with SYSTEMD_WANTS, starts devsyncd.service (Type=dbus) on plug-in; on remove it is inert.",
+        "# Rules name a device by ENV{PRODUCT} (\"vendor/product/bcdDevice\" in lower-case hex without leading",
+        "# zeros, from the kernel's uevent) rather than ATTR{idVendor}: the uevent's properties are still there on",
+        "# remove, when sysfs attributes are gone. Product ranges are written as hex globs ([0-9a-f]).",
+        "# Set ENV{ID_DEVSYNC_IGNORE}=\"1\" in a rule that runs earlier (a file name sorting before 70-devsync) to",
+        "# hide a device. After adding profiles, regenerate this file into /etc/udev/rules.d (docs/udev.md).",
         "",
         "ENV{ID_DEVSYNC_IGNORE}==\"1\", GOTO=\"devsync_end\"",
         "ACTION!=\"add|change|remove|bind\", GOTO=\"devsync_end\"",
+        "# A tty below a recognised device (a Palm's HotSync port ttyUSB1, a phone's ttyACM0): the seat's user too.",
+        "SUBSYSTEM==\"tty\", TAGS==\"devsync\", TAG+=\"uaccess\", GOTO=\"devsync_end\"",
         "SUBSYSTEM!=\"usb\", GOTO=\"devsync_end\"",
         "ENV{DEVTYPE}!=\"usb_device\", GOTO=\"devsync_end\"",
-        "",
     ]
 
-    /// What `90-generic-classes.fdi` recognises, in udev's terms; fixed, because class rules test no ids.
-    static let classBlock = [
+    static let classIntroduction = [
         "",
-        "# Device classes (90-generic-classes.fdi). ID_USB_INTERFACES is \":ccsspp:ccsspp:\", set by udev's usb_id",
-        "# builtin for usb_device; on remove, udev reads ID_* back from its database, so these match then too.",
-        "# MTP, as libmtp's 69-libmtp.hwdb and 69-libmtp.rules mark it.",
-        "ENV{ID_MTP_DEVICE}==\"1\", GOTO=\"devsync_candidate\"",
-        "# Mass storage media players, as media-player-info and libmtp mark them.",
-        "ENV{ID_MEDIA_PLAYER}==\"?*\", GOTO=\"devsync_candidate\"",
-        "# A PDA a local rule marked.",
-        "ENV{ID_PDA}==\"?*\", GOTO=\"devsync_candidate\"",
-        "# PTP still image (06/01/01): cameras, and MTP players, which present the same triple.",
-        "ENV{ID_USB_INTERFACES}==\"*:060101:*\", GOTO=\"devsync_candidate\"",
-        "# Apple usbmux (ff/fe/02): iPhone, iPad, iPod touch.",
-        "ENV{ID_USB_INTERFACES}==\"*:fffe02:*\", GOTO=\"devsync_candidate\"",
-        "# RNDIS (e0/01/03, and 02/02/ff as Windows Mobile presents it) and ActiveSync (ef/01/01).",
-        "ENV{ID_USB_INTERFACES}==\"*:e00103:*\", GOTO=\"devsync_candidate\"",
-        "ENV{ID_USB_INTERFACES}==\"*:0202ff:*\", GOTO=\"devsync_candidate\"",
-        "ENV{ID_USB_INTERFACES}==\"*:ef0101:*\", GOTO=\"devsync_candidate\"",
-        "# CDC OBEX (02/0b/00): phones with a SyncML agent.",
-        "ENV{ID_USB_INTERFACES}==\"*:020b00:*\", GOTO=\"devsync_candidate\"",
-        "# MTP found by interface name only (no udev property) is not covered: udev sees no name on usb_device.",
+        "# ID_USB_INTERFACES is \":ccsspp:ccsspp:\", set by udev's usb_id builtin for usb_device (50-udev-default.rules);",
+        "# ID_MTP_DEVICE comes from libmtp's 69-libmtp.rules, ID_MEDIA_PLAYER from media-player-info and libmtp. On",
+        "# remove, udev reads ID_* back from its database, so these match then too.",
     ]
 
     static let footer = [
         "GOTO=\"devsync_end\"",
         "",
         "LABEL=\"devsync_candidate\"",
-        "TAG+=\"devsync\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"devsyncd.service\"",
+        "TAG+=\"devsync\", TAG+=\"uaccess\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"devsyncd.service\"",
         "",
         "LABEL=\"devsync_end\"",
     ]
 }
 
-extension UdevRules.ProductMatch {
-    /// The selection of `products` of `vendor` that `rule` makes.
-    fileprivate init(vendor: Int, products: UdevRules.Products, _ rule: ProfileRule) {
-        var vendorName: String?, model: String?, ignored = false
-        for action in rule.actions {
-            guard case .merge(let key, .value(let value)) = action else { continue }
-            switch (key, value) {
-            case (PropertyKey.syncVendor, .string(let text)): vendorName = text
-            case (PropertyKey.syncModel, .string(let text)): model = text
-            case (PropertyKey.syncIgnore, .bool(let flag)): ignored = flag
-            default: break
-            }
-        }
-        self.init(vendor: vendor, products: products, source: "", label: [vendorName, model].compactMap { $0 }.joined(separator: " "),
-                  ignored: ignored)
+extension UdevRules.Selection {
+    /// The rules line: every match, then a jump to `label`.
+    func line(goto label: String) -> String {
+        (matches + ["GOTO=\"\(label)\""]).joined(separator: ", ")
+    }
+
+    /// The comment and the line of a selection that recognises a device.
+    var lines: [String] {
+        let left = dropped.isEmpty ? "" : " (devsyncd tests \(dropped.joined(separator: ", ")))"
+        return ["# \(source) \(label)\(left)", line(goto: "devsync_candidate")]
     }
 }
 
