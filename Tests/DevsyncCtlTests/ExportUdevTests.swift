@@ -81,7 +81,7 @@ struct ExportUdevTests {
         #expect(tagged(product(0x830, 0x60), productGlobs(text)))
     }
 
-    @Test("every vendor/product a shipped profile names is tagged, on add and remove alike")
+    @Test("every vendor/product a shipped profile names is recognised, on add and remove alike")
     func everyShippedIDTagged() throws {
         let globs = productGlobs(try committedRules())
         let ids = shippedIDs()
@@ -91,7 +91,7 @@ struct ExportUdevTests {
         }
     }
 
-    @Test("devices a profile ignores, and ids next to the named ranges, are not tagged")
+    @Test("devices a profile ignores, and ids next to the named ranges, are not recognised")
     func untagged() throws {
         let globs = productGlobs(try committedRules())
         let ids = shippedIDs()
@@ -117,7 +117,7 @@ struct ExportUdevTests {
         #expect(HexGlob.patterns(0x1290...0x12af) == ["12[9a][0-9a-f]"])
     }
 
-    @Test("every rules line is KEY op \"value\" pairs that udev knows, and the ignore comes first")
+    @Test("every rules line is KEY op \"value\" pairs that udev knows, the ignore comes first, and recognised devices get uaccess")
     func syntax() throws {
         let rules = try committedRules()
         let pair = try NSRegularExpression(pattern: #"^[A-Z_]+(\{[A-Za-z0-9_]+\})?(==|!=|\+=|=)"[^"]*"$"#)
@@ -131,7 +131,101 @@ struct ExportUdevTests {
         }
         #expect(first == "ENV{ID_DEVSYNC_IGNORE}==\"1\", GOTO=\"devsync_end\"")
         #expect(rules.hasSuffix("LABEL=\"devsync_end\"\n"))
-        #expect(rules.contains("TAG+=\"devsync\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"devsyncd.service\""))
+        #expect(rules.contains("TAG+=\"devsync\", TAG+=\"uaccess\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"devsyncd.service\""))
+        #expect(rules.contains("SUBSYSTEM==\"tty\", TAGS==\"devsync\", TAG+=\"uaccess\""))
         #expect(rules.contains("ENV{ID_USB_INTERFACES}==\"*:020b00:*\""))
+    }
+
+    @Test("the shipped class rules become lines only where they offer a plugin: no ID_PDA, which names a kind")
+    func shippedClasses() throws {
+        let rules = try committedRules().split(separator: "\n").filter { !$0.hasPrefix("#") }
+        let classLines = Set(rules.filter { !$0.contains("ENV{PRODUCT}") && $0.hasSuffix("GOTO=\"devsync_candidate\"") })
+        #expect(classLines == [
+            "ENV{ID_MTP_DEVICE}==\"1\", GOTO=\"devsync_candidate\"",
+            "ENV{ID_USB_INTERFACES}==\"*:fffe02:*\", GOTO=\"devsync_candidate\"",
+            "ENV{ID_USB_INTERFACES}==\"*:ef0101:*\", GOTO=\"devsync_candidate\"",
+            "ENV{ID_USB_INTERFACES}==\"*:e00103:*\", GOTO=\"devsync_candidate\"",
+            "ENV{ID_USB_INTERFACES}==\"*:0202ff:*\", GOTO=\"devsync_candidate\"",
+            "ENV{ID_USB_INTERFACES}==\"*:020b00:*\", GOTO=\"devsync_candidate\"",
+            "ENV{ID_USB_INTERFACES}==\"*:060101:*\", GOTO=\"devsync_candidate\"",
+            "ENV{ID_MEDIA_PLAYER}==\"?*\", GOTO=\"devsync_candidate\"",
+        ])
+        #expect(!rules.contains { $0.contains("ID_PDA") })
+        // The T2 coprocessor is excluded before any line could recognise it.
+        let ignore = try #require(rules.firstIndex(of: "ENV{PRODUCT}==\"5ac/8600/*\", GOTO=\"devsync_end\""))
+        #expect(ignore < (rules.firstIndex { $0.contains("devsync_candidate") } ?? 0))
+    }
+}
+
+/// Profiles written for one test into a temporary directory, and the rules generated from them.
+func rules(from fdi: String) throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-udev-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    try Data("""
+        <?xml version="1.0" encoding="UTF-8"?>
+        <deviceinfo version="0.2"><device>\(fdi)</device></deviceinfo>
+        """.utf8).write(to: directory.appendingPathComponent("50-test.fdi"))
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let load = ProfileLoader(logger: logger).load(directories: [directory.path])
+    #expect(load.errors.isEmpty, "\(load.errors)")
+    return UdevRules(load.profiles, relativeTo: [directory.path]).text
+}
+
+/// The rules lines that recognise a device (comments and the fixed lines left out).
+func candidateLines(_ text: String) -> [String] {
+    text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && $0.hasSuffix("GOTO=\"devsync_candidate\"") }
+}
+
+@Suite("the udev rules follow the profiles")
+struct UdevRulesDerivationTests {
+    @Test("a class rule that offers a plugin becomes a line in udev's terms; one that sets only a kind does not")
+    func classRules() throws {
+        let text = try rules(from: """
+            <match key="info.subsystem" string="usb"><match key="sync.plugin" exists="false">
+              <match key="usb.interfaces" contains="FF/42/01"><merge key="sync.plugin" type="string">adb</merge></match>
+              <match key="udev.ID_GADGET" string="phone"><merge key="sync.plugin" type="string">gadget</merge></match>
+              <match key="udev.ID_CALCULATOR" exists="true"><merge key="sync.kind" type="string">pda</merge></match>
+            </match></match>
+            """)
+        #expect(candidateLines(text) == [
+            "ENV{ID_USB_INTERFACES}==\"*:ff4201:*\", GOTO=\"devsync_candidate\"",
+            "ENV{ID_GADGET}==\"phone\", GOTO=\"devsync_candidate\"",
+        ])
+        #expect(text.contains("50-test.fdi:3 plugin adb\n"))
+        #expect(!text.contains("ID_CALCULATOR"))
+    }
+
+    @Test("vendor, product and interface conditions of one rule stay together on one line")
+    func conjunction() throws {
+        let text = try rules(from: """
+            <match key="usb.vendor_id" int="0x18d1"><match key="usb.interfaces" contains="ff/42/01">
+              <match key="usb.serial" prefix="HT"><merge key="sync.plugin" type="string">adb</merge></match>
+            </match></match>
+            """)
+        #expect(candidateLines(text) == [
+            "ENV{PRODUCT}==\"18d1/*\", ENV{ID_USB_INTERFACES}==\"*:ff4201:*\", GOTO=\"devsync_candidate\""])
+        #expect(text.contains("(devsyncd tests usb.serial prefix=\"HT\")"))
+    }
+
+    @Test("a rule udev cannot preselect is listed as not covered, a Bluetooth rule is left out, an ignore comes first")
+    func uncoveredAndIgnored() throws {
+        let text = try rules(from: """
+            <match key="info.subsystem" string="usb">
+              <match key="usb.vendor_id" int="0x5ac"><match key="usb.product_id" int="0x8600">
+                <merge key="sync.ignore" type="bool">true</merge></match></match>
+              <match key="udev.ID_MEDIA_PLAYER" exists="true"><merge key="sync.plugin" type="string">file-sync</merge></match>
+              <match key="usb.interface_names" contains_ncase="mtp"><merge key="sync.plugin" type="string">mtp</merge></match>
+            </match>
+            <match key="info.subsystem" string="bluetooth"><match key="bluetooth.uuids" contains="00001104-0000-1000-8000-00805f9b34fb">
+              <merge key="sync.plugin" type="string">syncml-obex-client</merge></match></match>
+            """)
+        #expect(candidateLines(text) == ["ENV{ID_MEDIA_PLAYER}==\"?*\", GOTO=\"devsync_candidate\""])
+        #expect(text.contains("# not covered, udev cannot test usb.interface_names contains_ncase=\"mtp\""))
+        #expect(!text.contains("bluetooth"))
+        let lines = text.split(separator: "\n").map(String.init)
+        let ignore = try #require(lines.firstIndex(of: "ENV{PRODUCT}==\"5ac/8600/*\", GOTO=\"devsync_end\""))
+        #expect(ignore < (lines.firstIndex { $0.hasSuffix("GOTO=\"devsync_candidate\"") } ?? 0))
     }
 }

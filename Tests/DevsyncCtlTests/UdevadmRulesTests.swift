@@ -1,0 +1,153 @@
+import Foundation
+import Testing
+
+/// Runs the committed rules through udev's own rules engine: `udevadm test` on fake devices (umockdev-run), with
+/// the distribution's rules in /usr/lib/udev/rules.d and ours in place of /etc/udev/rules.d, inside a private
+/// mount namespace whose /run is a tmpfs (udevadm test writes the udev database there, never the host's).
+///
+/// Needs root (for the namespace), udevadm (Debian's udev) and umockdev-run; skipped without them. Debian 12's
+/// udevadm (systemd 252) has no `verify`; its `test` reports a rules line it cannot parse as
+/// "<file>:<line> Invalid …, ignoring", which this test also checks for.
+enum UdevadmRun {
+    static let udevadm = ["/usr/bin/udevadm", "/bin/udevadm", "/sbin/udevadm"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let umockdevRun = ["/usr/bin/umockdev-run"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let rulesDirectory = "/etc/udev/rules.d"
+
+    static var available: Bool {
+        getuid() == 0 && udevadm != nil && umockdevRun != nil && FileManager.default.fileExists(atPath: rulesDirectory)
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+    }
+
+    /// The outcome of one device's `udevadm test`.
+    struct Result {
+        /// The device's tags after every rules file ran (TAGS=).
+        var tags: Set<String>
+        /// Everything udevadm printed.
+        var log: String
+    }
+
+    /// `udevadm test --action=<action>` for each syspath in turn (parents first: a later one sees the earlier
+    /// ones' database entries, as udevd's event order guarantees), over the devices of `umockdev`.
+    static func test(_ syspaths: [String], action: String = "add", umockdev: String) throws -> [Result] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-udevadm-\(UUID())")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("rules"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(at: repository.appendingPathComponent("rules/70-devsync.rules"),
+                                         to: directory.appendingPathComponent("rules/70-devsync.rules"))
+        try Data(umockdev.utf8).write(to: directory.appendingPathComponent("devices.umockdev"))
+        let separator = "=== devsync udevadm test ==="
+        var script = """
+            set -e
+            mount -t tmpfs devsync-run /run
+            mount --bind '\(directory.path)/rules' \(rulesDirectory)
+
+            """
+        for syspath in syspaths {
+            script += """
+                \(umockdevRun!) --device='\(directory.path)/devices.umockdev' -- \(udevadm!) test --action=\(action) '\(syspath)' 2>&1 || true
+                echo '\(separator)'
+
+                """
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c", script]
+        let output = directory.appendingPathComponent("output")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        let text = try String(contentsOf: output, encoding: .utf8)
+        #expect(process.terminationStatus == 0, "\(text)")
+        return text.components(separatedBy: separator + "\n").dropLast().map { log in
+            let tags = log.split(separator: "\n").last { $0.hasPrefix("TAGS=") }.map {
+                Set($0.dropFirst("TAGS=".count).split(separator: ":").map(String.init))
+            } ?? []
+            #expect(log.contains("\nACTION=\(action)\n"), "udevadm test did not run: \(log)")
+            return Result(tags: tags, log: log)
+        }
+    }
+}
+
+/// A umockdev description of a usb_device below a host controller, with `properties` as udev's earlier rules
+/// and builtins would have set them; descriptions are joined by an empty line.
+func usbDevice(_ port: String, product: String, deviceClass: String = "ff", properties: [String] = []) -> String {
+    let parts = product.split(separator: "/").map(String.init)
+    let pad = { (text: String) in String(repeating: "0", count: max(0, 4 - text.count)) + text }
+    return ([
+        "P: /devices/pci0000:00/0000:00:14.0/usb1/\(port)",
+        "E: DEVTYPE=usb_device", "E: DRIVER=usb", "E: PRODUCT=\(product)",
+        "E: TYPE=\(Int(deviceClass, radix: 16) ?? 0)/0/0", "E: SUBSYSTEM=usb",
+    ] + properties.map { "E: \($0)" } + [
+        "A: idVendor=\(pad(parts[0]))", "A: idProduct=\(pad(parts[1]))", "A: bcdDevice=\(pad(parts[2]))",
+        "A: bDeviceClass=\(deviceClass)",
+    ]).joined(separator: "\n") + "\n\n"
+}
+
+/// The syspath of `usbDevice(port, …)`.
+func syspath(_ port: String) -> String { "/sys/devices/pci0000:00/0000:00:14.0/usb1/\(port)" }
+
+@Suite("70-devsync.rules in udev's own rules engine", .enabled(if: UdevadmRun.available, "needs root, udevadm and umockdev-run"))
+struct UdevadmRulesTests {
+    @Test("the rules parse: udevadm reports no line of 70-devsync.rules it had to ignore")
+    func parses() throws {
+        let results = try UdevadmRun.test([syspath("1-1")], umockdev: usbDevice("1-1", product: "1234/5678/100"))
+        let log = try #require(results.first).log
+        #expect(log.contains("Reading rules file: \(UdevadmRun.rulesDirectory)/70-devsync.rules"), "\(log)")
+        let complaints = log.split(separator: "\n").filter { $0.hasPrefix("\(UdevadmRun.rulesDirectory)/70-devsync.rules:") }
+        #expect(complaints.isEmpty, "\(complaints)")
+    }
+
+    @Test("a device a profile names gets devsync, uaccess (so 71-seat.rules adds seat) and systemd, and so does its tty")
+    func namedDevice() throws {
+        // A Palm m500 (10-palm.fdi) with its usb-serial port, as the visor driver binds it.
+        let tty = syspath("1-2") + "/1-2:1.0/ttyUSB1/tty/ttyUSB1"
+        let results = try UdevadmRun.test([syspath("1-2"), tty], umockdev: usbDevice("1-2", product: "830/2/100") + """
+            P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0
+            E: DEVTYPE=usb_interface
+            E: SUBSYSTEM=usb
+            E: PRODUCT=830/2/100
+            E: INTERFACE=255/0/0
+            A: bInterfaceClass=ff
+
+            P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/ttyUSB1
+            E: SUBSYSTEM=usb-serial
+
+            P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/ttyUSB1/tty/ttyUSB1
+            E: SUBSYSTEM=tty
+
+            """)
+        try #require(results.count == 2)
+        #expect(results[0].tags.isSuperset(of: ["devsync", "uaccess", "seat", "systemd"]), "\(results[0].log)")
+        #expect(results[0].log.contains("SYSTEMD_WANTS=devsyncd.service"))
+        #expect(results[1].tags.isSuperset(of: ["uaccess", "seat"]), "\(results[1].log)")
+    }
+
+    @Test("class rules: a CDC OBEX phone and an MTP player are recognised, an ID_PDA calculator and a plain device are not")
+    func classes() throws {
+        let results = try UdevadmRun.test(
+            [syspath("1-3"), syspath("1-4"), syspath("1-5"), syspath("1-6"), syspath("1-7")],
+            umockdev: usbDevice("1-3", product: "1234/1/100", deviceClass: "02", properties: ["ID_USB_INTERFACES=:020b00:0a0000:"])
+                + usbDevice("1-4", product: "1234/2/100", properties: ["ID_MTP_DEVICE=1", "ID_USB_INTERFACES=:060101:"])
+                + usbDevice("1-5", product: "1234/3/100", properties: ["ID_PDA=1", "ID_USB_INTERFACES=:ff0000:"])
+                + usbDevice("1-6", product: "1234/4/100", properties: ["ID_USB_INTERFACES=:030101:"])
+                // The Apple T2 coprocessor: 10-apple.fdi ignores it, though it presents a PTP interface.
+                + usbDevice("1-7", product: "5ac/8600/100", properties: ["ID_USB_INTERFACES=:060101:"]))
+        try #require(results.count == 5)
+        #expect(results[0].tags.contains("devsync") && results[0].tags.contains("uaccess"), "\(results[0].log)")
+        #expect(results[1].tags.contains("devsync") && results[1].tags.contains("uaccess"), "\(results[1].log)")
+        for result in results[2...] {
+            #expect(result.tags.isDisjoint(with: ["devsync", "uaccess", "systemd"]), "\(result.log)")
+        }
+    }
+
+    @Test("ENV{ID_DEVSYNC_IGNORE}=1 from an earlier rule hides a device the profiles name")
+    func ignoreProperty() throws {
+        let results = try UdevadmRun.test([syspath("1-8")], umockdev: usbDevice("1-8", product: "830/2/100", properties: ["ID_DEVSYNC_IGNORE=1"]))
+        #expect(try #require(results.first).tags.isDisjoint(with: ["devsync", "uaccess"]))
+    }
+}
