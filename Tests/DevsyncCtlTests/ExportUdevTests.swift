@@ -139,13 +139,14 @@ struct ExportUdevTests {
     @Test("the shipped class rules become lines only where they offer a plugin: no ID_PDA, which names a kind")
     func shippedClasses() throws {
         let rules = try committedRules().split(separator: "\n").filter { !$0.hasPrefix("#") }
-        let classLines = Set(rules.filter { !$0.contains("ENV{PRODUCT}") && $0.hasSuffix("GOTO=\"devsync_candidate\"") })
+        let classLines = Set(rules.filter { !$0.contains("ENV{PRODUCT}==") && $0.hasSuffix("GOTO=\"devsync_candidate\"") })
         #expect(classLines == [
             "ENV{ID_MTP_DEVICE}==\"1\", GOTO=\"devsync_candidate\"",
             "ENV{ID_USB_INTERFACES}==\"*:fffe02:*\", GOTO=\"devsync_candidate\"",
             "ENV{ID_USB_INTERFACES}==\"*:ef0101:*\", GOTO=\"devsync_candidate\"",
             "ENV{ID_USB_INTERFACES}==\"*:e00103:*\", GOTO=\"devsync_candidate\"",
-            "ENV{ID_USB_INTERFACES}==\"*:0202ff:*\", GOTO=\"devsync_candidate\"",
+            // Nokia's phones present 02/02/ff as their modem, everyone else's devices as RNDIS.
+            "ENV{ID_USB_INTERFACES}==\"*:0202ff:*\", ENV{PRODUCT}!=\"421/*\", GOTO=\"devsync_candidate\"",
             "ENV{ID_USB_INTERFACES}==\"*:020b00:*\", GOTO=\"devsync_candidate\"",
             "ENV{ID_USB_INTERFACES}==\"*:060101:*\", GOTO=\"devsync_candidate\"",
             "ENV{ID_MEDIA_PLAYER}==\"?*\", GOTO=\"devsync_candidate\"",
@@ -154,6 +155,26 @@ struct ExportUdevTests {
         // The T2 coprocessor is excluded before any line could recognise it.
         let ignore = try #require(rules.firstIndex(of: "ENV{PRODUCT}==\"5ac/8600/*\", GOTO=\"devsync_end\""))
         #expect(ignore < (rules.firstIndex { $0.contains("devsync_candidate") } ?? 0))
+    }
+}
+
+@Suite("the shipped class profiles")
+struct ShippedClassProfileTests {
+    /// The plugin the shipped profiles give a USB device with these ids and interfaces.
+    func plugin(vendor: String, interfaces: String) throws -> String? {
+        let result = try devsyncctl([
+            "profiles", "match", "--profiles", repository.appendingPathComponent("fdi-profiles").path,
+            "info.subsystem=usb", "usb.vendor_id=\(vendor)", "usb.product_id=0xfff0", "usb.interfaces=\(interfaces)"])
+        #expect(result.status == 0, "\(result.error)")
+        return result.output.split(separator: "\n").first { $0.contains("sync.plugin ") }
+            .map { String($0.split(separator: " ").last ?? "") }
+    }
+
+    @Test("02/02/ff is RNDIS (synce-plugin) for every vendor but Nokia, whose phones' modem it is")
+    func rndisButNotNokiaModems() throws {
+        #expect(try plugin(vendor: "0x1234", interfaces: "02/02/ff,0a/00/00") == "synce-plugin")
+        #expect(try plugin(vendor: "0x0421", interfaces: "02/02/ff,0a/00/00") == nil)
+        #expect(try plugin(vendor: "0x0421", interfaces: "02/02/ff,0a/00/00,02/0b/00") == "syncml-obex-client")
     }
 }
 
@@ -207,6 +228,19 @@ struct UdevRulesDerivationTests {
         #expect(candidateLines(text) == [
             "ENV{PRODUCT}==\"18d1/*\", ENV{ID_USB_INTERFACES}==\"*:ff4201:*\", GOTO=\"devsync_candidate\""])
         #expect(text.contains("(devsyncd tests usb.serial prefix=\"HT\")"))
+    }
+
+    @Test("a vendor exclusion becomes ENV{PRODUCT}!=, and is not a line on its own")
+    func vendorExclusion() throws {
+        let text = try rules(from: """
+            <match key="usb.interfaces" contains="02/02/ff"><match key="usb.vendor_id" compare_ne="0x0421">
+              <merge key="sync.plugin" type="string">synce-plugin</merge></match></match>
+            <match key="info.subsystem" string="usb"><match key="usb.vendor_id" compare_ne="0x0421">
+              <merge key="sync.plugin" type="string">everything</merge></match></match>
+            """)
+        #expect(candidateLines(text) == [
+            "ENV{ID_USB_INTERFACES}==\"*:0202ff:*\", ENV{PRODUCT}!=\"421/*\", GOTO=\"devsync_candidate\""])
+        #expect(text.contains("# not covered, udev cannot test usb.vendor_id compare_ne="))
     }
 
     @Test("a rule udev cannot preselect is listed as not covered, a Bluetooth rule is left out, an ignore comes first")

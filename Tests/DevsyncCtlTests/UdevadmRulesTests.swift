@@ -127,20 +127,24 @@ struct UdevadmRulesTests {
         #expect(results[1].tags.isSuperset(of: ["uaccess", "seat"]), "\(results[1].log)")
     }
 
-    @Test("class rules: a CDC OBEX phone and an MTP player are recognised, an ID_PDA calculator and a plain device are not")
+    @Test("class rules: a CDC OBEX phone, an MTP player and RNDIS are recognised; an ID_PDA calculator, a Nokia modem and a plain device are not")
     func classes() throws {
         let results = try UdevadmRun.test(
-            [syspath("1-3"), syspath("1-4"), syspath("1-5"), syspath("1-6"), syspath("1-7")],
+            ["1-3", "1-4", "1-5", "1-6", "1-7", "1-9", "1-10"].map(syspath),
             umockdev: usbDevice("1-3", product: "1234/1/100", deviceClass: "02", properties: ["ID_USB_INTERFACES=:020b00:0a0000:"])
                 + usbDevice("1-4", product: "1234/2/100", properties: ["ID_MTP_DEVICE=1", "ID_USB_INTERFACES=:060101:"])
                 + usbDevice("1-5", product: "1234/3/100", properties: ["ID_PDA=1", "ID_USB_INTERFACES=:ff0000:"])
                 + usbDevice("1-6", product: "1234/4/100", properties: ["ID_USB_INTERFACES=:030101:"])
                 // The Apple T2 coprocessor: 10-apple.fdi ignores it, though it presents a PTP interface.
-                + usbDevice("1-7", product: "5ac/8600/100", properties: ["ID_USB_INTERFACES=:060101:"]))
-        try #require(results.count == 5)
-        #expect(results[0].tags.contains("devsync") && results[0].tags.contains("uaccess"), "\(results[0].log)")
-        #expect(results[1].tags.contains("devsync") && results[1].tags.contains("uaccess"), "\(results[1].log)")
-        for result in results[2...] {
+                + usbDevice("1-7", product: "5ac/8600/100", properties: ["ID_USB_INTERFACES=:060101:"])
+                // A Windows Mobile device's RNDIS, and a Nokia phone's modem, which the kernel's cdc_acm binds.
+                + usbDevice("1-9", product: "1234/5/100", deviceClass: "ef", properties: ["ID_USB_INTERFACES=:0202ff:0a0000:"])
+                + usbDevice("1-10", product: "421/fff0/100", deviceClass: "02", properties: ["ID_USB_INTERFACES=:0202ff:0a0000:"]))
+        try #require(results.count == 7)
+        for result in [results[0], results[1], results[5]] {
+            #expect(result.tags.isSuperset(of: ["devsync", "uaccess", "systemd"]), "\(result.log)")
+        }
+        for result in [results[2], results[3], results[4], results[6]] {
             #expect(result.tags.isDisjoint(with: ["devsync", "uaccess", "systemd"]), "\(result.log)")
         }
     }

@@ -157,6 +157,13 @@ struct UdevRules {
         }
         for condition in rule.conditions {
             switch condition.key {
+            case PropertyKey.usbVendorID where product == nil:
+                // "Any vendor but this one": the vendor is PRODUCT's first field.
+                if case .compare(.notEqual, let operand) = condition.test, let vendor = operand.integer {
+                    matches.append("ENV{PRODUCT}!=\"\(String(vendor, radix: 16))/*\"")
+                } else {
+                    dropped.append(condition.description)
+                }
             case PropertyKey.usbVendorID, PropertyKey.usbProductID:
                 if product == nil { dropped.append(condition.description) }
             case PropertyKey.infoSubsystem:
@@ -185,7 +192,8 @@ struct UdevRules {
                 dropped.append(condition.description)
             }
         }
-        guard !matches.isEmpty else { return nil }
+        // Only exclusions ("any vendor but Nokia") would select nearly every device.
+        guard matches.contains(where: { !$0.contains("!=") }) else { return nil }
         return Selection(matches: matches, namesVendor: product != nil, source: source, label: label, dropped: dropped)
     }
 
