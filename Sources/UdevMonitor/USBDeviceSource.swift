@@ -13,10 +13,6 @@ public final class USBDeviceSource: @unchecked Sendable {
 
     /// How the source watches udev.
     public struct Configuration: Sendable, Hashable {
-        /// When set, the kernel passes only uevents of devices udev tagged so, and cold-plug lists only those
-        /// (`devsync`, once the shipped rules tag sync devices: the usb_device, its interfaces and its ttys all
-        /// need the tag). Off by default: every USB device and tty is seen.
-        public var tag: String?
         /// The socket receive buffer asked for, in bytes; an overrun costs a resynchronisation from sysfs.
         public var receiveBufferSize: Int32
 
@@ -24,9 +20,11 @@ public final class USBDeviceSource: @unchecked Sendable {
         /// back before it is announced anyway. Only such a device arms a timer; a normal plug-in waits for nothing.
         public var interfaceGracePeriod: Duration
 
-        /// The default configuration: no tag filter, a 16 MiB buffer, one second of interface grace.
-        public init(tag: String? = nil, receiveBufferSize: Int32 = 16 * 1024 * 1024, interfaceGracePeriod: Duration = .seconds(1)) {
-            self.tag = tag
+        /// The default configuration: a 16 MiB buffer, one second of interface grace.
+        ///
+        /// There is no tag filter: every USB device and tty is seen, whatever udev's rules tagged, so that a
+        /// profile added at run time applies to devices the installed rules do not know (docs/udev.md).
+        public init(receiveBufferSize: Int32 = 16 * 1024 * 1024, interfaceGracePeriod: Duration = .seconds(1)) {
             self.receiveBufferSize = receiveBufferSize
             self.interfaceGracePeriod = interfaceGracePeriod
         }
@@ -121,7 +119,7 @@ public final class USBDeviceSource: @unchecked Sendable {
         guard context == nil, !stopped else { return }
         let context = try UdevContext()
         let monitor = try UdevMonitorSocket(
-            context: context, subsystems: ["usb", "tty"], tag: configuration.tag,
+            context: context, subsystems: ["usb", "tty"],
             receiveBufferSize: configuration.receiveBufferSize)
         // Receiving is enabled BEFORE enumerating: any device that moves while we enumerate is queued on the
         // socket, and the folder's idempotent state machine reconciles it below.
@@ -130,7 +128,7 @@ public final class USBDeviceSource: @unchecked Sendable {
         self.monitor = monitor
         willEnumerate?()
         try resynchronize()
-        logger.info("udev monitor started", metadata: ["devices": "\(folder.devices.count)", "tag": "\(configuration.tag ?? "-")"])
+        logger.info("udev monitor started", metadata: ["devices": "\(folder.devices.count)"])
         receive()
 
         let readSource = DispatchSource.makeReadSource(fileDescriptor: monitor.fileDescriptor, queue: queue)
@@ -147,14 +145,8 @@ public final class USBDeviceSource: @unchecked Sendable {
     /// Enumerates what is present and emits the difference to what was announced.
     private func resynchronize() throws(UdevError) {
         guard let context else { return }
-        // Interfaces and ttys are read with their device, from sysfs; only usb_devices are listed. With a tag,
-        // libudev's tag index lists just the tagged ones.
-        let present = if let tag = configuration.tag {
-            try context.enumerate(subsystem: "usb", tag: tag) { !($0.split(separator: "/").last?.contains(":") ?? true) }
-        } else {
-            context.presentUSBDevices()
-        }
-        emit(folder.resynchronize(present: present))
+        // Interfaces and ttys are read with their device, from sysfs; only usb_devices are listed.
+        emit(folder.resynchronize(present: context.presentUSBDevices()))
     }
 
     /// Drains the monitor and folds what it read.

@@ -19,38 +19,6 @@ final class UdevContext {
     }
 
     deinit { udev_unref(pointer) }
-
-    /// The devices present now in `subsystem` (and with `devtype`, if given), copied into values.
-    ///
-    /// A device that vanishes between the scan and the read is left out: it has gone, and its remove uevent
-    /// is (or was) on the monitor anyway.
-    ///
-    /// `include` sees each syspath before a device is built from it: skipping by name is far cheaper than a
-    /// property match, which makes libudev read every candidate's uevent file.
-    func enumerate(
-        subsystem: String, tag: String? = nil, include: (String) -> Bool = { _ in true }
-    ) throws(UdevError) -> [UdevDevice] {
-        guard let enumerate = udev_enumerate_new(pointer) else {
-            throw UdevError(operation: "udev_enumerate_new", subject: subsystem, errno: errno)
-        }
-        defer { udev_enumerate_unref(enumerate) }
-        try check(udev_enumerate_add_match_subsystem(enumerate, subsystem), "udev_enumerate_add_match_subsystem", subsystem)
-        if let tag {
-            try check(udev_enumerate_add_match_tag(enumerate, tag), "udev_enumerate_add_match_tag", tag)
-        }
-        try check(udev_enumerate_scan_devices(enumerate), "udev_enumerate_scan_devices", subsystem)
-        var devices: [UdevDevice] = []
-        var entry = udev_enumerate_get_list_entry(enumerate)
-        while let current = entry {
-            defer { entry = udev_list_entry_get_next(current) }
-            guard let name = udev_list_entry_get_name(current), include(String(cString: name)),
-                let device = udev_device_new_from_syspath(pointer, name)
-            else { continue }
-            devices.append(UdevDevice(copying: device))
-            udev_device_unref(device)
-        }
-        return devices
-    }
 }
 
 extension UdevContext {
@@ -93,8 +61,8 @@ final class UdevMonitorSocket {
     /// Nil once closed.
     private var pointer: OpaquePointer?
 
-    /// A monitor that the kernel filters down to `subsystems` (and, if given, to devices tagged `tag`).
-    init(context: UdevContext, subsystems: [String], tag: String?, receiveBufferSize: Int32) throws(UdevError) {
+    /// A monitor that the kernel filters down to `subsystems`.
+    init(context: UdevContext, subsystems: [String], receiveBufferSize: Int32) throws(UdevError) {
         guard let pointer = udev_monitor_new_from_netlink(context.pointer, "udev") else {
             throw UdevError(operation: "udev_monitor_new_from_netlink", subject: "udev", errno: errno)
         }
@@ -103,9 +71,6 @@ final class UdevMonitorSocket {
         for subsystem in subsystems {
             try check(udev_monitor_filter_add_match_subsystem_devtype(pointer, subsystem, nil),
                       "udev_monitor_filter_add_match_subsystem_devtype", subsystem)
-        }
-        if let tag {
-            try check(udev_monitor_filter_add_match_tag(pointer, tag), "udev_monitor_filter_add_match_tag", tag)
         }
         // A larger buffer only makes an overrun (and the resynchronisation it forces) rarer; failing to get it
         // is not fatal, so the result is deliberately ignored.
