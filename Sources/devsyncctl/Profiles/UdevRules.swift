@@ -299,7 +299,7 @@ struct UdevRules {
         "# zeros, from the kernel's uevent) rather than ATTR{idVendor}: the uevent's properties are still there on",
         "# remove, when sysfs attributes are gone. Product ranges are written as hex globs ([0-9a-f]).",
         "# Set ENV{ID_DEVSYNC_IGNORE}=\"1\" in a rule that runs earlier (a file name sorting before 70-devsync) to",
-        "# hide a device. After adding profiles, regenerate this file into /etc/udev/rules.d (docs/udev.md).",
+        "# hide a device. After adding profiles, regenerate this file into /etc/udev/rules.d (docs/install.md).",
         "",
         "ENV{ID_DEVSYNC_IGNORE}==\"1\", GOTO=\"devsync_end\"",
         "ACTION!=\"add|change|remove|bind\", GOTO=\"devsync_end\"",
