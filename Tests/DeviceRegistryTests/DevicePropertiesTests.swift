@@ -34,6 +34,39 @@ struct DevicePropertiesTests {
         #expect(list.allSatisfy { $0 == "a\u{FFFD}b" })
     }
 
+    @Test("bidirectional, zero-width and other format characters are replaced in every published string")
+    func formatCharactersReplaced() {
+        // Category Cf: bidi embeddings/overrides, isolates, marks, Arabic letter mark, zero-width space/joiners,
+        // word joiner, BOM, soft hyphen, interlinear annotation, a tag; and the line/paragraph separators.
+        let unsafe: [Unicode.Scalar] = [
+            "\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}", "\u{2068}",
+            "\u{2069}", "\u{200E}", "\u{200F}", "\u{061C}", "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}",
+            "\u{FEFF}", "\u{00AD}", "\u{FFF9}", "\u{E0041}", "\u{2028}", "\u{2029}",
+        ]
+        for scalar in unsafe {
+            let text = "Palm" + String(Character(scalar)) + "3T"
+            #expect(!DeviceText.isClean(text), "U+\(String(scalar.value, radix: 16))")
+            #expect(DeviceText.sanitize(text) == "Palm\u{FFFD}3T", "U+\(String(scalar.value, radix: 16))")
+            var properties = DeviceProperties()
+            properties["info.product"] = .string(text)
+            properties["bluetooth.name"] = .string(text)
+            properties["usb.interface_names"] = .strlist([text])
+            #expect(properties.string("info.product") == "Palm\u{FFFD}3T")
+            #expect(properties.string("bluetooth.name") == "Palm\u{FFFD}3T")
+            #expect(properties.strlist("usb.interface_names") == ["Palm\u{FFFD}3T"])
+        }
+        let bytes = Array("gpj.\u{202E}exe".utf8)
+        #expect(DeviceText.sanitize(bytes: bytes) == "gpj.\u{FFFD}exe")
+    }
+
+    @Test("letters, marks, emoji and symbols of any script are kept")
+    func visibleTextKept() {
+        for text in ["Nokia 6230i", "Tungsten™ – É", "Gerät ü\u{301}", "عربي", "עברית", "日本語", "📱 phone", "x\u{FE0F}"] {
+            #expect(DeviceText.isClean(text), "\(text)")
+            #expect(DeviceText.sanitize(text) == text)
+        }
+    }
+
     @Test("clean text passes unchanged")
     func cleanTextUnchanged() {
         #expect(DeviceText.sanitize("Palm Handheld – Tungsten™") == "Palm Handheld – Tungsten™")

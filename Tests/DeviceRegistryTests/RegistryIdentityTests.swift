@@ -28,6 +28,19 @@ struct RegistryIdentityTests {
         #expect(DeviceIdentity(transport: .usb, properties: properties).uid == "usb-0830-0061-PALM0001")
     }
 
+    @Test("a serial of white space, tabs or undecodable bytes counts as absent: the uid is a descriptor hash")
+    func blankSerialAbsent() {
+        let hashed = DeviceIdentity(transport: .usb, properties: Fixture.palm(serial: nil).properties)
+        #expect(!hashed.isStable)
+        for serial in ["   \t ", "\t", "\u{FFFD}\u{FFFD}", " \u{200B} ", "\n\r", "\u{3000}"] {
+            let identity = DeviceIdentity(transport: .usb, properties: Fixture.palm(serial: serial).properties)
+            #expect(identity == hashed, "serial \(Array(serial.unicodeScalars))")
+        }
+        let kept = DeviceIdentity(transport: .usb, properties: Fixture.palm(serial: " A\t").properties)
+        #expect(kept.isStable)
+        #expect(kept.uid == "usb-0830-0061-%20A%EF%BF%BD")
+    }
+
     @Test("the same device on another port, bus or device number keeps its uid")
     func portIndependent() {
         let here = DeviceIdentity(transport: .usb, properties: Fixture.palm(port: "1-2", busNumber: 1, deviceNumber: 5).properties)

@@ -159,7 +159,7 @@ struct RegistryTransitionTests {
 
         let second = try first.restarted()
         #expect(await second.registry.devices().map(\.uid) == [palmUID])
-        #expect(FileManager.default.fileExists(atPath: "\(first.devicesDirectory)/bt-00:11:22:33:44:55.corrupt-1"))
+        #expect(FileManager.default.fileExists(atPath: "\(first.directory.path)/quarantine/bt-00:11:22:33:44:55.corrupt-1"))
     }
 
     @Test("a stored device departs but stays listed, with the time it left")
@@ -230,9 +230,9 @@ struct RegistryTransitionTests {
         let rejected = try await harness.registry.reject(uid: palmUID)
         #expect(rejected.status == .rejected)
         #expect(rejected.owner == nil)
-        let approved = try await harness.registry.approve(uid: palmUID, owner: nil)
+        let approved = try await harness.registry.approve(uid: palmUID, owner: "bob")
         #expect(approved.status == .approved)
-        #expect(approved.owner == nil)
+        #expect(approved.owner == "bob")
         #expect(try await harness.restarted().registry.device(uid: palmUID)?.status == .approved)
     }
 

@@ -149,7 +149,8 @@ struct StoreTests {
 
         #expect(try store.loadAll() == [good])
         #expect(!FileManager.default.fileExists(atPath: badPath))
-        #expect(FileManager.default.fileExists(atPath: badPath + ".corrupt-1"))
+        let setAside = store.quarantineDirectory + "/usb-0830-0061-BROKEN"
+        #expect(FileManager.default.fileExists(atPath: setAside + ".corrupt-1"))
         let warning = try #require(log.lines.first { $0.message == "Moved a damaged device record aside" })
         #expect(warning.level == .warning)
         #expect(warning.metadata["reason"] == "not valid UTF-8")
@@ -157,8 +158,8 @@ struct StoreTests {
         // A second damaged copy does not overwrite the first one set aside.
         try "garbage\n".write(toFile: badPath, atomically: false, encoding: .utf8)
         #expect(try store.loadAll() == [good])
-        #expect(FileManager.default.fileExists(atPath: badPath + ".corrupt-1"))
-        #expect(FileManager.default.fileExists(atPath: badPath + ".corrupt-2"))
+        #expect(FileManager.default.fileExists(atPath: setAside + ".corrupt-1"))
+        #expect(FileManager.default.fileExists(atPath: setAside + ".corrupt-2"))
     }
 
     @Test("a record whose uid differs from its file name is damaged")
@@ -168,7 +169,7 @@ struct StoreTests {
         let text = DeviceKeyFile.encode(Self.sample(uid: "usb-0830-0061-OTHER"))
         try text.write(toFile: store.path(of: "usb-0830-0061-PALM0001"), atomically: false, encoding: .utf8)
         #expect(try store.loadAll().isEmpty)
-        #expect(FileManager.default.fileExists(atPath: store.path(of: "usb-0830-0061-PALM0001") + ".corrupt-1"))
+        #expect(FileManager.default.fileExists(atPath: store.quarantineDirectory + "/usb-0830-0061-PALM0001.corrupt-1"))
     }
 
     @Test("a record cut short at any byte is recognised as damaged, never loaded with gaps")
@@ -183,8 +184,9 @@ struct StoreTests {
         for length in 0..<full.count {
             try Data(full[0..<length]).write(to: URL(fileURLWithPath: path))
             #expect(try store.loadAll() == [intact], "cut at \(length) of \(full.count) bytes")
-            #expect(FileManager.default.fileExists(atPath: path + ".corrupt-1"))
-            try FileManager.default.removeItem(atPath: path + ".corrupt-1")
+            let setAside = store.quarantineDirectory + "/" + victim.uid + ".corrupt-1"
+            #expect(FileManager.default.fileExists(atPath: setAside))
+            try FileManager.default.removeItem(atPath: setAside)
         }
         try Data(full).write(to: URL(fileURLWithPath: path))
         #expect(try store.loadAll() == [intact, victim].sorted { $0.uid < $1.uid })

@@ -272,7 +272,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
         #expect(serial.unicodeScalars.allSatisfy { $0.value >= 0x20 && !(0x7F..<0xA0).contains($0.value) })
         #expect(serial.hasPrefix("A\u{FFFD}("))
         #expect(properties.string("info.vendor")?.utf8.count == DeviceText.maximumStringBytes)
-        #expect(properties.string("info.product") == "\u{202E}\u{FFFD}\u{FFFD}b")
+        #expect(properties.string("info.product") == "\u{FFFD}\u{FFFD}\u{FFFD}b", "U+202E (a bidi override), DEL and TAB replaced")
         #expect(properties.strlist("usb.interface_names")?.allSatisfy { DeviceText.isClean($0) } == true)
     }
 

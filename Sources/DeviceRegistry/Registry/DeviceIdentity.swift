@@ -9,10 +9,12 @@
 ///   FNV-1a hash of the device's descriptors (see ``descriptorText(transport:properties:)``); unstable.
 ///
 /// The id value is the property named by `sync.unique_id_key`, else `usb.serial`, else `bluetooth.address`
-/// (the first that is a non-blank string). In it, bytes outside `A-Z a-z 0-9 . _ : -` are written `%XX`
+/// (the first that is a non-blank string: one with more than white space and U+FFFD left once
+/// `DeviceText.sanitize` has cleaned it). In it, bytes outside `A-Z a-z 0-9 . _ : -` are written `%XX`
 /// (upper-case hex of each UTF-8 byte); a value whose escaped form is longer than ``maximumValueLength`` is
-/// written `~` and its FNV-1a hash instead. An id is thus at most 160 bytes of `[A-Za-z0-9._:%~-]`, never
-/// starts with `.`, and is safe as a file name; the D-Bus layer escapes it further for object paths.
+/// written `~` and its FNV-1a hash instead. An id is thus at most 160 bytes (plus `-N` for identical devices)
+/// of `[A-Za-z0-9._:%~-]`, never starts with `.`, and is safe as a file name; the D-Bus layer escapes it
+/// further for object paths. The store's own names use what no id contains (a leading `.`, another directory).
 public struct DeviceIdentity: Sendable, Hashable {
     /// The id.
     public var uid: String
@@ -41,10 +43,29 @@ public struct DeviceIdentity: Sendable, Hashable {
         }
     }
 
-    /// Whether `uid` has the shape of an id this type makes: safe as a file name.
+    /// The longest uid: an escaped value of ``maximumValueLength`` bytes, its prefix, and room for the `-N`
+    /// of identical devices.
+    public static let maximumLength = 200
+
+    /// Whether `uid` has the shape of an id this type makes: `usb-VVVV-PPPP-…`, `usb-VVVV-PPPP~…`, `bt-…` or
+    /// `bt~…`, at most ``maximumLength`` bytes of `[A-Za-z0-9._:%~-]`. Such a name is safe as a file name, and a
+    /// name of any other shape (`README`, `.x.tmp`) is not a device's.
     public static func isValid(_ uid: String) -> Bool {
-        guard !uid.isEmpty, uid.utf8.count <= 200, uid.utf8.first != UInt8(ascii: ".") else { return false }
-        return uid.utf8.allSatisfy { isPlain($0) || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "~") }
+        let bytes = Array(uid.utf8)
+        guard bytes.count <= maximumLength else { return false }
+        guard bytes.allSatisfy({ isPlain($0) || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "~") }) else {
+            return false
+        }
+        func isSeparator(_ byte: UInt8) -> Bool { byte == UInt8(ascii: "-") || byte == UInt8(ascii: "~") }
+        if uid.hasPrefix("bt") {
+            return bytes.count > 3 && isSeparator(bytes[2])
+        }
+        guard uid.hasPrefix("usb-"), bytes.count > 14 else { return false }
+        func isHex(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+        }
+        return bytes[4..<8].allSatisfy(isHex) && bytes[8] == UInt8(ascii: "-") && bytes[9..<13].allSatisfy(isHex)
+            && isSeparator(bytes[13])
     }
 
     /// `uid` as one D-Bus object path element: ASCII letters and digits stay, every other byte (`_` included)
@@ -111,7 +132,8 @@ public struct DeviceIdentity: Sendable, Hashable {
                 case .int, .uint64: value.description
                 default: nil
                 }
-            if let text, text.contains(where: { !$0.isWhitespace }) { return text }
+            // Blank after cleaning (spaces, tabs, undecodable bytes) says nothing about the unit: absent.
+            if let text, !DeviceText.isBlank(DeviceText.sanitize(text)) { return text }
         }
         return nil
     }

@@ -80,11 +80,9 @@ public actor Registry {
         self.clock = clock
         self.logger = logger
         var loaded: [String: DeviceRecord] = [:]
+        // The store loads only records that pass `StoredDevice.problem`, the check decisions pass: no pending
+        // status, an approved device's owner valid as `approve` requires.
         for stored in try store.loadAll() {
-            guard stored.status != .pending else {
-                logger.warning("Ignoring a stored device marked pending", metadata: ["uid": "\(stored.uid)"])
-                continue
-            }
             loaded[stored.uid] = DeviceRecord(stored: stored)
         }
         records = loaded
@@ -196,27 +194,27 @@ public actor Registry {
 
     // MARK: Decisions
 
-    /// Approves the device `uid` for `owner` (a user name; nil for no particular user) and stores the decision.
+    /// Approves the device `uid` for `owner` (a user name, valid by ``OwnerName``) and stores the decision.
     ///
     /// Allowed from pending and rejected. Returns the updated record.
     @discardableResult
-    public func approve(uid: String, owner: String?) throws(RegistryError) -> DeviceRecord {
+    public func approve(uid: String, owner: String) throws(RegistryError) -> DeviceRecord {
         var record = try existing(uid)
         guard record.status != .approved else {
             throw RegistryError(
                 code: .badState, uid: uid,
                 message: "Device \(uid) is already approved; forget it first to approve it for another owner.")
         }
-        if let owner {
-            guard !owner.isEmpty, DeviceText.isClean(owner) else {
-                throw RegistryError(
-                    code: .invalidArgument, uid: uid, message: "\"\(owner)\" is not a usable owner name.")
-            }
+        if let problem = OwnerName.problem(owner) {
+            // The message shows the name sanitized: it may hold the very characters it is refused for.
+            throw RegistryError(
+                code: .invalidArgument, uid: uid,
+                message: "\"\(DeviceText.sanitize(owner))\" is not a usable owner name: it \(problem).")
         }
         record.status = .approved
         record.owner = owner
         try decide(record)
-        logger.info("Device approved", metadata: ["uid": "\(uid)", "owner": "\(owner ?? "-")"])
+        logger.info("Device approved", metadata: ["uid": "\(uid)", "owner": "\(owner)"])
         return record
     }
 
@@ -427,6 +425,11 @@ public actor Registry {
 
     /// Stores a decided record first, so that a failed write changes nothing, then publishes it.
     private func decide(_ record: DeviceRecord) throws(RegistryError) {
+        // The check the store applies when loading: a decision it would set aside at the next start is refused now.
+        if let problem = record.stored.problem {
+            throw RegistryError(
+                code: .invalidArgument, uid: record.uid, message: "Cannot store device \(record.uid): \(problem).")
+        }
         do {
             try store.save(record.stored)
         } catch {

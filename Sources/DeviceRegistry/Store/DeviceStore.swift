@@ -4,8 +4,12 @@ import Logging
 /// file per known device under `devices/`. `docs/state.md` describes it.
 ///
 /// Every write replaces one file atomically (temporary file, fsync, rename, fsync of the directory), so a crash
-/// leaves each record either old or new. Damaged files are moved aside at load, never deleted, and never stop
-/// the other records from loading.
+/// leaves each record either old or new. Damaged files are moved to `quarantine/` at load, never deleted, and
+/// never stop the other records from loading.
+///
+/// A device names its own file (its uid comes from its serial), so the store's own names are kept where no uid
+/// can reach: temporary files start with `.`, which no uid does, and damaged files go to another directory.
+/// Nothing a device sends can therefore name, overwrite or hide a file the store made.
 public struct DeviceStore: Sendable {
     /// The layout version this code writes and reads.
     public static let formatVersion = 1
@@ -14,6 +18,8 @@ public struct DeviceStore: Sendable {
     public let directory: String
     /// The directory of device files.
     public let devicesDirectory: String
+    /// The directory damaged device files are moved to; made when the first one is.
+    public let quarantineDirectory: String
     private let logger: Logger
 
     /// Opens the state directory at `directory`, creating it and its `version` file if missing.
@@ -23,11 +29,14 @@ public struct DeviceStore: Sendable {
     public init(directory: String, logger: Logger) throws(StoreError) {
         self.directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         self.devicesDirectory = self.directory + "/devices"
+        self.quarantineDirectory = self.directory + "/quarantine"
         self.logger = logger
         let versionPath = self.directory + "/version"
         let versionText: String?
         do throws(SystemError) {
             try FileSystem.createDirectory(self.directory)
+            // `readFile` refuses a FIFO, device or link at `version` with an error naming it, rather than
+            // blocking start-up in `open`.
             if try FileSystem.kind(of: versionPath) == .missing {
                 try FileSystem.writeAtomically(
                     Array("\(Self.formatVersion)\n".utf8), to: versionPath,
@@ -59,8 +68,10 @@ public struct DeviceStore: Sendable {
 
     /// Every stored device, sorted by uid.
     ///
-    /// Cleans up temporary files a crash left behind, and moves each file that does not decode to
-    /// `<name>.corrupt-<n>` with a warning. Throws only if the devices directory cannot be listed.
+    /// Cleans up temporary files a crash left behind, and moves each file that does not decode, or decodes to a
+    /// record failing ``StoredDevice/problem`` (the check every decision passes), to `quarantine/` with a
+    /// warning. Names that are not uids (`README`) are left alone with a warning. Throws only if the devices
+    /// directory cannot be listed.
     public func loadAll() throws(StoreError) -> [StoredDevice] {
         let names: [String]
         do { names = try FileSystem.contentsOfDirectory(devicesDirectory) } catch { throw StoreError(error) }
@@ -75,7 +86,6 @@ public struct DeviceStore: Sendable {
                 }
                 continue
             }
-            if Self.isQuarantined(name) { continue }
             guard DeviceIdentity.isValid(name) else {
                 logger.warning("Ignoring a file that is not a device record", metadata: ["path": "\(path)"])
                 continue
@@ -83,8 +93,12 @@ public struct DeviceStore: Sendable {
             switch load(name: name, path: path) {
             case .success(let device):
                 devices.append(device)
+            case .failure(let reason) where Self.isLegacyQuarantine(name):
+                // Set aside by a devsync that kept damaged files beside the records, under a name a uid can
+                // have. A real record of such a uid decodes to its own name and loads above; this one does not.
+                quarantine(name: name, reason: reason, keepingName: true)
             case .failure(let reason):
-                quarantine(name: name, reason: reason)
+                quarantine(name: name, reason: reason, keepingName: false)
             }
         }
         return devices
@@ -98,6 +112,10 @@ public struct DeviceStore: Sendable {
     /// Replaces the file of `device` atomically; the directory is fsynced only with `syncsDirectory`.
     private func write(_ device: StoredDevice, syncsDirectory: Bool) throws(StoreError) {
         try checkUID(device.uid)
+        // Never write what `loadAll` would set aside.
+        if let problem = device.problem {
+            throw StoreError(code: .malformed, path: path(of: device.uid), message: problem)
+        }
         do {
             try FileSystem.writeAtomically(
                 Array(DeviceKeyFile.encode(device).utf8), to: path(of: device.uid),
@@ -148,9 +166,7 @@ public struct DeviceStore: Sendable {
     private func load(name: String, path: String) -> Result<StoredDevice, DeviceKeyFile.DecodingFailure> {
         let bytes: [UInt8]
         do {
-            guard try FileSystem.kind(of: path) == .regular else {
-                return .failure(DeviceKeyFile.DecodingFailure("not a regular file"))
-            }
+            // Refuses, without blocking or following, anything but a regular file, and says what is there.
             bytes = try FileSystem.readFile(path)
         } catch {
             return .failure(DeviceKeyFile.DecodingFailure("unreadable: \(error)"))
@@ -158,32 +174,45 @@ public struct DeviceStore: Sendable {
         switch DeviceKeyFile.decode(bytes) {
         case .success(let device) where device.uid != name:
             return .failure(DeviceKeyFile.DecodingFailure("holds uid \(device.uid), not its file name"))
+        case .success(let device):
+            if let problem = device.problem { return .failure(DeviceKeyFile.DecodingFailure(problem)) }
+            return .success(device)
         case let result:
             return result
         }
     }
 
-    private func quarantine(name: String, reason: DeviceKeyFile.DecodingFailure) {
+    /// Moves `devices/<name>` to `quarantine/<name>.corrupt-<n>` (the lowest free `n`), or, for a file an
+    /// earlier devsync already set aside (`keepingName`), to `quarantine/<name>` if that is free. Never replaces
+    /// a file: nothing is deleted.
+    private func quarantine(name: String, reason: DeviceKeyFile.DecodingFailure, keepingName: Bool) {
         let path = "\(devicesDirectory)/\(name)"
-        var attempt = 1
-        while attempt < 1000 {
-            let target = "\(path).corrupt-\(attempt)"
-            do {
-                if try FileSystem.kind(of: target) == .missing {
-                    try FileSystem.rename(path, to: target)
-                    try FileSystem.syncDirectory(devicesDirectory)
+        let candidates =
+            (keepingName ? [name] : []) + (1..<1000).lazy.map { "\(name).corrupt-\($0)" }
+        do throws(SystemError) {
+            try FileSystem.createDirectory(quarantineDirectory)
+            for candidate in candidates {
+                let target = "\(quarantineDirectory)/\(candidate)"
+                guard try FileSystem.kind(of: target) == .missing else { continue }
+                try FileSystem.rename(path, to: target)
+                try FileSystem.syncDirectory(devicesDirectory)
+                try FileSystem.syncDirectory(quarantineDirectory)
+                if keepingName {
+                    logger.notice(
+                        "Moved a device record an earlier devsync had set aside to the quarantine directory",
+                        metadata: ["path": "\(path)", "moved-to": "\(target)", "reason": "\(reason)"])
+                } else {
                     logger.warning(
                         "Moved a damaged device record aside",
                         metadata: ["path": "\(path)", "moved-to": "\(target)", "reason": "\(reason)"])
-                    return
                 }
-            } catch {
-                logger.error(
-                    "Cannot move a damaged device record aside; skipping it",
-                    metadata: ["path": "\(path)", "reason": "\(reason)", "error": "\(error)"])
                 return
             }
-            attempt += 1
+        } catch {
+            logger.error(
+                "Cannot move a damaged device record aside; skipping it",
+                metadata: ["path": "\(path)", "reason": "\(reason)", "error": "\(error)"])
+            return
         }
         logger.error("Too many damaged copies; skipping a damaged record", metadata: ["path": "\(path)"])
     }
@@ -196,9 +225,16 @@ public struct DeviceStore: Sendable {
         }
     }
 
-    /// Whether `name` is a write in progress (`.<uid>.tmp`).
-    static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".") && name.hasSuffix(".tmp") }
+    /// Whether `name` is a write in progress (`.<uid>.tmp`). No uid starts with `.`, so no device's file is one.
+    static func isTemporary(_ name: String) -> Bool {
+        name.hasPrefix(".") && name.hasSuffix(".tmp") && DeviceIdentity.isValid(String(name.dropFirst().dropLast(4)))
+    }
 
-    /// Whether `name` is a damaged file moved aside (`<uid>.corrupt-<n>`).
-    static func isQuarantined(_ name: String) -> Bool { name.contains(".corrupt-") }
+    /// Whether `name` has the form an earlier devsync gave the damaged files it left in `devices/`
+    /// (`<uid>.corrupt-<n>`). It is also a legal uid (a serial may end in `.corrupt-7`), so the name alone
+    /// decides nothing: only a file of this form that is not a sound record of that very uid is taken for one.
+    static func isLegacyQuarantine(_ name: String) -> Bool {
+        let number = name.utf8.reversed().prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        return !number.isEmpty && String(decoding: name.utf8.dropLast(number.count), as: UTF8.self).hasSuffix(".corrupt-")
+    }
 }

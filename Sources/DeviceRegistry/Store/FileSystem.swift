@@ -39,6 +39,8 @@ private func system_lstat(_ path: UnsafePointer<CChar>, _ buffer: UnsafeMutableP
     lstat(path, buffer)
 }
 
+private func system_fstat(_ fd: CInt, _ buffer: UnsafeMutablePointer<stat>) -> CInt { fstat(fd, buffer) }
+
 private func system_errno() -> CInt { errno }
 
 // MARK: - Checked calls
@@ -51,9 +53,12 @@ struct SystemError: Error, Sendable, Hashable, CustomStringConvertible {
     var path: String
     /// The errno value.
     var errno: CInt
+    /// What was wrong, when the errno alone would not say it (`is a FIFO, not a regular file`).
+    var detail: String? = nil
 
     var description: String {
-        "\(operation) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+        if let detail { return "\(operation) \(path): \(detail)" }
+        return "\(operation) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
     }
 }
 
@@ -95,6 +100,59 @@ enum FileSystem {
         }
     }
 
+    /// The kind of file a mode describes, for messages.
+    private static func kindName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: "a regular file"
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a FIFO"
+        case S_IFLNK: "a symbolic link"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        default: "not a regular file"
+        }
+    }
+
+    /// Fails unless `path` is a regular file itself (not a link to one), without opening it.
+    private static func requireRegular(_ path: String, operation: String) throws(SystemError) {
+        var info = stat()
+        _ = try checked("lstat", path) { system_lstat(path, &info) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw SystemError(
+                operation: operation, path: path, errno: EINVAL,
+                detail: "is \(kindName(info.st_mode)), not a regular file; the state directory holds regular files only")
+        }
+    }
+
+    /// Opens `path` so that nothing but a regular file is ever used: `O_NOFOLLOW` (a symbolic link fails, it is
+    /// never followed elsewhere), `O_NONBLOCK` (opening a FIFO or a device returns at once instead of waiting
+    /// for a writer or a carrier), then `fstat` of what was opened.
+    private static func openRegular(_ path: String, flags: CInt, mode: mode_t = 0) throws(SystemError) -> CInt {
+        let fd: CInt
+        do {
+            fd = try checked("open", path) { system_open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode) }
+        } catch where error.errno == ELOOP {
+            throw SystemError(
+                operation: "open", path: path, errno: ELOOP,
+                detail: "is a symbolic link; the state directory holds regular files only, and links are not followed")
+        }
+        var info = stat()
+        do {
+            _ = try checked("fstat", path) { system_fstat(fd, &info) }
+        } catch {
+            _ = system_close(fd)
+            throw error
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            _ = system_close(fd)
+            throw SystemError(
+                operation: "open", path: path, errno: EINVAL,
+                detail: "is \(kindName(info.st_mode)), not a regular file; the state directory holds regular files only")
+        }
+        return fd
+    }
+
     /// Creates the directory at `path` unless it exists.
     static func createDirectory(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         if system_mkdir(path, mode) == 0 { return }
@@ -105,8 +163,14 @@ enum FileSystem {
 
     /// The whole content of the regular file at `path`, read up to `limit` bytes; longer files are an error
     /// (`EFBIG`), because nothing the store writes is large and a huge file is not ours.
+    ///
+    /// Anything but a regular file (a FIFO, a device, a socket, a symbolic link, a directory) is an error naming
+    /// the path and what is there, and never blocks: a FIFO's open would wait for a writer forever, a device's
+    /// might have effects, a link might lead out of the state directory. Devices are not even opened.
     static func readFile(_ path: String, limit: Int = 64 * 1024) throws(SystemError) -> [UInt8] {
-        let fd = try checked("open", path) { system_open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0) }
+        try requireRegular(path, operation: "open")
+        // Checked again on the descriptor: the entry could be replaced between the lstat and the open.
+        let fd = try openRegular(path, flags: O_RDONLY)
         defer { _ = system_close(fd) }
         var bytes: [UInt8] = []
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
@@ -126,9 +190,10 @@ enum FileSystem {
     static func writeAtomically(
         _ bytes: [UInt8], to path: String, temporaryPath: String, directory: String, syncsDirectory: Bool = true
     ) throws(SystemError) {
-        let fd = try checked("open", temporaryPath) {
-            system_open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        }
+        // The temporary name is the store's own: whatever is there (a crash's leftover, a FIFO) goes, and a new
+        // file is made (`O_EXCL`), never an existing one opened, which could block or lead elsewhere.
+        try removeFile(temporaryPath)
+        let fd = try openRegular(temporaryPath, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         do {
             try writeAll(bytes, to: fd, path: temporaryPath)
             _ = try checked("fsync", temporaryPath) { system_fsync(fd) }

@@ -46,3 +46,33 @@ public struct StoredDevice: Sendable, Hashable {
         self.stableId = stableId
     }
 }
+
+extension StoredDevice {
+    /// Why this record must not be stored or loaded, as a sentence, or nil if it is sound.
+    ///
+    /// The same check guards both ends: ``Registry/approve(uid:owner:)`` refuses what fails it, and
+    /// ``DeviceStore/loadAll()`` moves a file failing it aside instead of loading it. An approved device has a
+    /// valid owner (``OwnerName``); a rejected one has none (rejecting clears it, and a stale owner would keep
+    /// the right to approve it again); every text field is what ``DeviceText/sanitize(_:)`` produces (bounded, no
+    /// control or format characters), since it is published while the device is absent.
+    public var problem: String? {
+        guard DeviceIdentity.isValid(uid) else { return "\"\(uid)\" is not a valid device uid" }
+        switch status {
+        case .approved:
+            guard let owner else { return "an approved device needs an owner" }
+            if let problem = OwnerName.problem(owner) { return "the owner \(problem)" }
+        case .rejected:
+            if owner != nil { return "a rejected device has no owner" }
+        case .pending:
+            return "a pending device is never stored"
+        }
+        for (key, value) in [("vendor", vendor), ("model", model), ("kind", kind), ("plugin", plugin)]
+        where !DeviceText.isClean(value) {
+            return "\(key) is longer than \(DeviceText.maximumStringBytes) bytes or contains control or format characters"
+        }
+        guard datatypes.count <= DeviceText.maximumListCount, datatypes.allSatisfy(DeviceText.isClean) else {
+            return "datatypes has more than \(DeviceText.maximumListCount) elements, or an unclean one"
+        }
+        return nil
+    }
+}
