@@ -205,7 +205,11 @@ struct StoreHardeningTests {
         let directory = TemporaryDirectory()
         let store = try DeviceStore(directory: directory.path, logger: LogCapture().logger)
         let device = StoreTests.sample()
-        #expect(mkfifo("\(store.devicesDirectory)/.\(device.uid).tmp", 0o644) == 0)
+        let fifo = "\(store.devicesDirectory)/.\(device.uid).tmp"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        // A reader, so that a regression that opens the FIFO for writing fails (fsync of a FIFO) rather than hangs.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        defer { if reader >= 0 { close(reader) } }
         try store.save(device)
         #expect(try store.loadAll() == [device])
     }
