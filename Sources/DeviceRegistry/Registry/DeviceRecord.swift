@@ -2,7 +2,7 @@
 public enum DeviceStatus: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Seen, not yet decided on; never stored.
     case pending
-    /// Approved for syncing, usually for an owner.
+    /// Approved for syncing for an owner.
     case approved
     /// Refused; stays refused until forgotten.
     case rejected
@@ -27,7 +27,7 @@ public struct DeviceRecord: Sendable, Hashable {
     public var plugin: String
     /// `sync.datatypes`: what it can sync.
     public var datatypes: [String]
-    /// The user it syncs for, once approved.
+    /// The user it syncs for, once approved (valid by `OwnerName`); nil while pending or rejected.
     public var owner: String?
     /// Pending, approved or rejected.
     public var status: DeviceStatus
