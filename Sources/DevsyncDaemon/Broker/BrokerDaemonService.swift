@@ -50,9 +50,10 @@ public struct BrokerDaemonService: Service {
             group.addTask {
                 for await _ in hangups {
                     let result = await broker.reloadProfiles()
-                    logger.notice(
-                        "SIGHUP: profiles reloaded",
-                        metadata: ["rules": "\(result.rules)", "skipped": "\(result.errors.count)"])
+                    // Each problem was logged with its file:line:column as it was found; this line sums up.
+                    logger.log(
+                        level: result.errors.isEmpty ? .notice : .warning, "SIGHUP: profiles reloaded",
+                        metadata: ["rules": "\(result.rules)", "problems": "\(result.errors.count)"])
                 }
                 return nil
             }
