@@ -249,6 +249,28 @@ struct DevsyncdTests {
         }
     }
 
+    @Test("The log level changes at run time through org.freedesktop.LogControl1, as systemctl service-log-level does")
+    func logLevelAtRunTime() async throws {
+        try await inWorld { world in
+            let daemon = try await world.startDevsyncd(extraArguments: ["--log-level", "info"])
+            defer { daemon.kill() }
+            let path = "/org/freedesktop/LogControl1", interface = "org.freedesktop.LogControl1"
+            let before = try await world.bus.busctl("get-property", Broker.name, path, interface, "LogLevel", "SyslogIdentifier")
+            #expect(before.stdout == "s \"info\"\ns \"devsyncd\"\n", "\(before.stderr)")
+            daemon.send(SIGHUP)
+            try await daemon.waitForLog("SIGHUP: profiles reloaded", count: 1)
+            #expect(!daemon.log.contains("debug: loaded profile "), "no debug lines at info")
+
+            let set = try await world.bus.busctl("set-property", Broker.name, path, interface, "LogLevel", "s", "debug")
+            #expect(set.status == 0, "\(set.stderr)")
+            daemon.send(SIGHUP)
+            try await daemon.waitForLog("SIGHUP: profiles reloaded", count: 2)
+            #expect(daemon.log.contains("debug: loaded profile "), "\(daemon.log)")
+            #expect(daemon.log.contains("Log level changed over D-Bus level=debug"))
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
     @Test("SIGINT stops it gracefully, as SIGTERM does: the broker is stopped, then the process exits 0")
     func interruptStopsGracefully() async throws {
         try await inWorld { world in

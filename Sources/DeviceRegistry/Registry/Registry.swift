@@ -216,7 +216,10 @@ public actor Registry {
         record.status = .approved
         record.owner = owner
         try decide(record)
-        logger.info("Device approved", metadata: ["uid": "\(uid)", "owner": "\(owner ?? "-")"])
+        logger.info(
+            "Device approved",
+            metadata: ["uid": "\(uid)", "owner": "\(owner ?? "-")", "plugin": "\(record.plugin)",
+                       "message-id": "\(LogMessageID.deviceApproved)"])
         return record
     }
 
@@ -232,7 +235,9 @@ public actor Registry {
         record.status = .rejected
         record.owner = nil
         try decide(record)
-        logger.info("Device rejected", metadata: ["uid": "\(uid)"])
+        logger.info(
+            "Device rejected",
+            metadata: ["uid": "\(uid)", "plugin": "\(record.plugin)", "message-id": "\(LogMessageID.deviceRejected)"])
         return record
     }
 
@@ -319,7 +324,8 @@ public actor Registry {
             logger.info(
                 "Known device arrived",
                 metadata: ["uid": "\(uid)", "status": "\(record.status)", "owner": "\(record.owner ?? "-")",
-                           "profile": "\(record.profile?.description ?? "-")"])
+                           "plugin": "\(record.plugin)", "profile": "\(record.profile?.description ?? "-")",
+                           "message-id": "\(LogMessageID.deviceArrived)"])
             broadcast.yield(.arrived(record))
             return
         }
@@ -333,7 +339,8 @@ public actor Registry {
             "New device arrived",
             metadata: ["uid": "\(uid)", "vendor": "\(record.vendor)", "model": "\(record.model)",
                        "plugin": "\(record.plugin)", "stable-id": "\(identity.isStable)",
-                       "profile": "\(record.profile?.description ?? "-")"])
+                       "profile": "\(record.profile?.description ?? "-")",
+                       "message-id": "\(LogMessageID.deviceArrived)"])
         broadcast.yield(.arrived(record))
         requestApproval(record)
     }

@@ -58,8 +58,11 @@ public final class RunningBroker: Sendable {
     ///     Bluetooth watcher); each stream is read until it ends or ``stop()`` cancels it. Unlike udev's
     ///     cold-plug, what they report first is not awaited before the bus name is taken.
     /// - Throws: ``StartError`` naming the step that failed; `nameTaken` when another process owns the name.
+    ///   - logControl: the log settings to offer as `org.freedesktop.LogControl1` on the broker's connection;
+    ///     nil for none.
     public static func start(
-        configuration: DaemonConfiguration, additionalSources: [AsyncStream<SourceEvent>] = [], logger: Logger
+        configuration: DaemonConfiguration, additionalSources: [AsyncStream<SourceEvent>] = [],
+        logControl: LogControl? = nil, logger: Logger
     ) async throws(StartError) -> RunningBroker {
         let profiles = ProfileSource(directories: configuration.profileDirectories, logger: logger)
         let matcher = profiles.load().matcher
@@ -187,6 +190,14 @@ public final class RunningBroker: Sendable {
         } catch {
             await running.stop()
             throw StartError(.bus, "cannot export the broker's objects: \(error)")
+        }
+        if let logControl {
+            do {
+                try await LogControlObject.export(on: connection, control: logControl, logger: logger)
+            } catch {
+                await running.stop()
+                throw StartError(.bus, "cannot export \(LogControlObject.interface): \(error)")
+            }
         }
         do throws(BrokerError) {
             try await BrokerService.requestBusName(on: connection)
