@@ -15,7 +15,8 @@ SWIFT_FLAGS  ?=
 
 # Debian packages the build and the tests need. `make deps` installs the missing ones and is a no-op otherwise.
 APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
-                umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin systemd udev
+                umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin systemd udev \
+                libsystemd-dev
 
 .PHONY: all deps build check demo bench clean release orderfile install install-files uninstall
 

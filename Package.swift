@@ -26,6 +26,8 @@ let package = Package(
         .systemLibrary(name: "CUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
         .systemLibrary(name: "CDBus", pkgConfig: "dbus-1", providers: [.apt(["libdbus-1-dev"])]),
         .systemLibrary(name: "CBluetooth", pkgConfig: "bluez", providers: [.apt(["libbluetooth-dev"])]),
+        // sd_journal_sendv for devsyncd's structured journal entries (Sources/devsyncd/JournalLogHandler.swift).
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // pidfd_open and pipe2 from glibc, which Swift's Glibc module leaves out (no library to link).
         .systemLibrary(name: "CChildProcess"),
         // devsyncd's global executor for Swift Concurrency: a pthread pool instead of libdispatch's global queues,
@@ -72,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "devsyncd",
             dependencies: [
-                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth", "CTaskPool",
+                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth", "CTaskPool", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -46,14 +46,17 @@ enum Devsyncd {
         } catch {
             fail("\(error)", status: 2)
         }
-        LoggingSystem.bootstrap { _ in JournalLogHandler() }
-        var logger = Logger(label: "devsyncd")
-        logger.logLevel = configuration.logLevel
+        // Structured journal entries when systemd connected stderr to the journal, text on stderr otherwise;
+        // `systemctl service-log-level/-target` change both at run time (org.freedesktop.LogControl1).
+        let automatic: LogControl.Target = JournalLogHandler.stderrIsJournal ? .journal : .console
+        let logControl = LogControl(level: configuration.logLevel, target: automatic)
+        LoggingSystem.bootstrap { _ in JournalLogHandler(control: logControl) }
+        let logger = Logger(label: "devsyncd")
 
         // One service under swift-service-lifecycle: the group traps SIGTERM and SIGINT before the broker
         // starts and turns them into a graceful shutdown; the service itself handles SIGHUP.
         let group = ServiceGroup(
-            services: [BrokerDaemonService(configuration: configuration, logger: logger)],
+            services: [BrokerDaemonService(configuration: configuration, logControl: logControl, logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do {
             try await group.run()

@@ -1,14 +1,36 @@
+import CSystemd
+import DevsyncDaemon
 import Glibc
 import Logging
 
-/// One line per event on stderr, journald-friendly: `<N>message key=value …`, where `<N>` is the syslog
-/// priority systemd reads from a service's stderr. No colour, no timestamp (the journal adds one); on a
-/// terminal the prefix is the level's name instead.
+/// devsyncd's log handler: structured journal entries when stderr is the journal, else one line per event on
+/// stderr; level and target follow a shared ``LogControl`` that `org.freedesktop.LogControl1` may change.
+///
+/// Journal entries go through `sd_journal_sendv` with the fields of ``JournalFields`` (`MESSAGE`, `PRIORITY`,
+/// `SYSLOG_IDENTIFIER=devsyncd`, `MESSAGE_ID` for the events docs/logging.md lists, `DEVSYNC_<KEY>` per
+/// metadata entry, `CODE_*`). Console lines are `<N>message key=value …` when stderr is the journal (the
+/// priority prefix systemd reads) and `level: message key=value …` elsewhere; no colour, no timestamp.
 struct JournalLogHandler: LogHandler {
-    var logLevel: Logger.Level = .info
+    let control: LogControl
     var metadata: Logger.Metadata = [:]
-    /// systemd sets JOURNAL_STREAM for a service whose stderr is the journal.
-    private static let toJournal = getenv("JOURNAL_STREAM") != nil
+
+    /// The level lives in `control`, so that a change over D-Bus reaches every copy of every logger at once.
+    var logLevel: Logger.Level {
+        get { control.level }
+        set { control.level = newValue }
+    }
+
+    init(control: LogControl) {
+        self.control = control
+    }
+
+    /// Whether stderr is the journal stream systemd connected (JOURNAL_STREAM names stderr's device and inode).
+    static let stderrIsJournal: Bool = {
+        var info = stat()
+        guard fstat(2, &info) == 0 else { return false }
+        let value = getenv("JOURNAL_STREAM").map { String(cString: $0) }
+        return JournalFields.isJournalStream(value, device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }()
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -16,15 +38,54 @@ struct JournalLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line = Self.toJournal ? "<\(Self.priority(event.level))>" : "\(event.level): "
-        line += "\(event.message)".onOneLine
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            let text = "\(value)".onOneLine
-            line += text.contains(" ") || text.isEmpty ? " \(key)=\"\(text)\"" : " \(key)=\(text)"
+        let target = control.target
+        if target == .null { return }
+        var merged: [String: String] = [:]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+            merged[key] = "\(value)"
         }
+        let text = Self.text(message: "\(event.message)", metadata: merged)
+        if target == .journal {
+            let fields = JournalFields.fields(
+                priority: Self.priority(event.level), message: text, metadata: merged,
+                syslogIdentifier: control.syslogIdentifier, file: event.file, line: event.line,
+                function: event.function)
+            if Self.send(fields) { return }
+            // No journald to take it (not running, or its socket is gone): the line goes to stderr instead.
+        }
+        var line = Self.stderrIsJournal ? "<\(Self.priority(event.level))>" : "\(event.level): "
+        line += text
         line += "\n"
         line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+    }
+
+    /// `message key=value …`, on one line: an embedded newline would split it in the journal and on a terminal.
+    static func text(message: String, metadata: [String: String]) -> String {
+        var line = message.onOneLine
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key != JournalFields.messageIDKey {
+            let text = value.onOneLine
+            line += text.contains(" ") || text.isEmpty ? " \(key)=\"\(text)\"" : " \(key)=\(text)"
+        }
+        return line
+    }
+
+    /// One journal entry; false when journald did not take it.
+    static func send(_ fields: [String]) -> Bool {
+        // One buffer for all the fields, and an iovec per field pointing into it: the pointers are valid only
+        // inside the closure, which is where sd_journal_sendv runs.
+        var buffer: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for field in fields {
+            let start = buffer.count
+            buffer.append(contentsOf: field.utf8)
+            ranges.append(start..<buffer.count)
+        }
+        return buffer.withUnsafeMutableBytes { bytes in
+            var vectors = ranges.map { range in
+                iovec(iov_base: bytes.baseAddress.map { $0 + range.lowerBound }, iov_len: range.count)
+            }
+            return sd_journal_sendv(&vectors, Int32(vectors.count)) == 0
+        }
     }
 
     /// The syslog priority of a swift-log level (sd-daemon(3)).
@@ -41,7 +102,7 @@ struct JournalLogHandler: LogHandler {
 }
 
 extension String {
-    /// One event, one line: an embedded newline would split it in the journal.
+    /// One event, one line: an embedded newline would split it.
     fileprivate var onOneLine: String {
         String(map { $0 == "\n" || $0 == "\r" ? " " : $0 })
     }

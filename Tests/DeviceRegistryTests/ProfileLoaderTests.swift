@@ -90,4 +90,125 @@ struct ProfileLoaderTests {
         #expect(byLocation.values.allSatisfy { $0.count == 1 })
         #expect(Set(ids).count == load.profiles.conditionCount)
     }
+
+    // MARK: Reloading
+
+    /// The shipped Palm fixture's text, written to `directory/10-palm.fdi`.
+    func writePalm(to directory: String) throws -> String {
+        let path = directory + "/10-palm.fdi"
+        try FileManager.default.copyItem(atPath: try fixtures + "/shipped/20-palm.fdi", toPath: path)
+        return path
+    }
+
+    @Test("a reload keeps the last good rules of a file that no longer parses, and says where it broke",
+          arguments: [0, 200])
+    func reloadKeepsBrokenFile(truncatedTo length: Int) throws {
+        try withTemporaryDirectory { directory in
+            let generic = directory + "/05-generic.fdi"
+            try FileManager.default.copyItem(atPath: try fixtures + "/shipped/10-vendors/10-generic.fdi", toPath: generic)
+            let palmFile = try writePalm(to: directory)
+            let first = loader.load(directories: [directory])
+            #expect(first.errors.isEmpty)
+            #expect(SequentialMatcher(first.profiles).match(palm).properties.string("sync.plugin") == "palm-sync")
+
+            // Cut short, as an editor or a package upgrade caught half-way leaves it.
+            let handle = try #require(FileHandle(forWritingAtPath: palmFile))
+            try handle.truncate(atOffset: UInt64(length))
+            try handle.close()
+            let log = LogCapture()
+            let reload = ProfileLoader(logger: log.logger).load(directories: [directory], previous: first)
+
+            #expect(reload.errors.count == 1)
+            #expect(reload.errors.first?.location.file == palmFile)
+            #expect(reload.kept == [palmFile])
+            #expect(!reload.keptPrevious)
+            #expect(reload.profiles.rules == first.profiles.rules, "the generic file is read again, the Palm's kept")
+            #expect(reload.profiles.files == [generic, palmFile])
+            #expect(SequentialMatcher(reload.profiles).match(palm).properties.string("sync.plugin") == "palm-sync")
+            let warning = try #require(log.lines.first { $0.level == .warning })
+            #expect(warning.message.contains("keeping its last good rules"), "\(warning.message)")
+            let location = try #require(reload.errors.first?.location)
+            #expect(location.line > 0 && location.column > 0)
+            #expect(warning.message.contains("\(palmFile):\(location.line):\(location.column): "), "\(warning.message)")
+
+            // Without a previous load (at start) the same file is skipped.
+            let fresh = loader.load(directories: [directory])
+            #expect(fresh.kept.isEmpty)
+            #expect(fresh.profiles.files == [generic])
+        }
+    }
+
+    @Test("a file fixed after breaking is read again, not the kept copy")
+    func reloadAfterFix() throws {
+        try withTemporaryDirectory { directory in
+            let palmFile = try writePalm(to: directory)
+            let first = loader.load(directories: [directory])
+            try Data().write(to: URL(fileURLWithPath: palmFile))
+            let broken = loader.load(directories: [directory], previous: first)
+            try Data("""
+                <deviceinfo><device><match key="usb.vendor_id" int="0x0830">
+                <merge key="sync.plugin" type="string">palm-fixed</merge></match></device></deviceinfo>
+                """.utf8).write(to: URL(fileURLWithPath: palmFile))
+            let fixed = loader.load(directories: [directory], previous: broken)
+            #expect(fixed.errors.isEmpty && fixed.kept.isEmpty)
+            #expect(SequentialMatcher(fixed.profiles).match(palm).properties.string("sync.plugin") == "palm-fixed")
+        }
+    }
+
+    @Test("a deleted file's rules are gone at a reload: deleting is a decision, not an accident")
+    func reloadDropsDeletedFile() throws {
+        try withTemporaryDirectory { directory in
+            try FileManager.default.copyItem(
+                atPath: try fixtures + "/shipped/10-vendors/10-generic.fdi", toPath: directory + "/05-generic.fdi")
+            let palmFile = try writePalm(to: directory)
+            let first = loader.load(directories: [directory])
+            try FileManager.default.removeItem(atPath: palmFile)
+            let reload = loader.load(directories: [directory], previous: first)
+            #expect(reload.profiles.files == [directory + "/05-generic.fdi"])
+            #expect(reload.kept.isEmpty && reload.errors.isEmpty && !reload.keptPrevious)
+        }
+    }
+
+    @Test("a reload that would yield no rules keeps the previous set whole and warns, naming the directories")
+    func reloadKeepsPreviousWhenEmpty() throws {
+        try withTemporaryDirectory { parent in
+            let directory = parent + "/profiles"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            _ = try writePalm(to: directory)
+            let first = loader.load(directories: [directory])
+            #expect(!first.profiles.rules.isEmpty)
+
+            try FileManager.default.removeItem(atPath: directory)
+            let log = LogCapture()
+            let reload = ProfileLoader(logger: log.logger).load(directories: [directory], previous: first)
+            #expect(reload.keptPrevious)
+            #expect(reload.profiles == first.profiles)
+            #expect(reload.files == first.files, "and it stays the fallback of the next reload")
+            let warning = try #require(log.lines.first { $0.level == .warning })
+            #expect(warning.message.contains("no rules"), "\(warning.message)")
+            #expect(warning.metadata["directories"] == "\(directory) (missing)")
+
+            // An empty directory, or one whose only file is broken, is the same.
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            #expect(loader.load(directories: [directory], previous: reload).keptPrevious)
+        }
+    }
+
+    @Test("no rules at start is a warning naming each directory read and what it held")
+    func emptyAtStartWarns() throws {
+        try withTemporaryDirectory { directory in
+            try Data("not xml".utf8).write(to: URL(fileURLWithPath: directory + "/10-broken.fdi"))
+            let log = LogCapture()
+            let load = ProfileLoader(logger: log.logger).load(directories: ["/nonexistent/devsync", directory])
+            #expect(load.profiles.rules.isEmpty && !load.keptPrevious)
+            let warning = try #require(log.lines.first { $0.message.contains("No profile rules") })
+            #expect(warning.level == .warning)
+            #expect(warning.metadata["directories"] == "/nonexistent/devsync (missing), \(directory) (1 file)")
+
+            // A set with rules says nothing of the kind.
+            let good = LogCapture()
+            _ = ProfileLoader(logger: good.logger).load(directories: [try fixtures + "/admin"])
+            #expect(!good.lines.contains { $0.level >= .warning })
+        }
+    }
 }

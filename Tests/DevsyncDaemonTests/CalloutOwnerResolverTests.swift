@@ -2,6 +2,7 @@ import DeviceRegistry
 import DevsyncDaemon
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// A temp directory of callout scripts for one test.
@@ -18,8 +19,9 @@ private final class ScriptDirectory {
     /// Writes `body` after a `#!/bin/sh` line and returns its path; executable unless told otherwise.
     func script(_ name: String, _ body: String, executable: Bool = true) throws -> String {
         let path = url.appendingPathComponent(name).path
-        // Written through a close-on-exec descriptor: a process spawned meanwhile by a parallel test must not
-        // inherit it, or executing the script fails with ETXTBSY.
+        // Written through a close-on-exec descriptor, so that a program a parallel test starts does not keep it.
+        // A child forked meanwhile still holds it until its exec, and running the script then fails with
+        // ETXTBSY for a moment: CalloutProcess tries again (see "a callout whose file is still open …").
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0o755 : 0o644)
         guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         let bytes = Array("#!/bin/sh\n\(body)\n".utf8)
@@ -44,6 +46,30 @@ private func resolver(_ path: String, timeout: Duration = .seconds(10)) -> Callo
     var logger = Logger(label: "test.callout")
     logger.logLevel = ProcessInfo.processInfo.environment["DEVSYNC_TEST_LOG"] == nil ? .critical : .trace
     return CalloutOwnerResolver(executable: path, timeout: timeout, logger: logger)
+}
+
+/// The messages logged through ``logger``, for a test to wait on one.
+private final class LogMessages: Sendable {
+    private let messages = Mutex<[String]>([])
+
+    var all: [String] { messages.withLock { $0 } }
+
+    var logger: Logger {
+        var logger = Logger(label: "test.callout") { _ in Handler(messages: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let messages: LogMessages
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) { messages.messages.withLock { $0.append("\(event.message)") } }
+    }
 }
 
 /// Whether process `pid` has gone (or is only a zombie awaiting its new parent), waiting up to 10 s for it.
@@ -141,5 +167,32 @@ struct CalloutOwnerResolverTests {
         let path = try scripts.script("flood", "echo root\nexec cat /dev/zero")
         // The reader stops at 4 KiB; the writer then dies of SIGPIPE, so the run fails rather than hangs.
         #expect(await resolver(path).owner(for: palm, uid: "u1") == nil)
+    }
+
+    @Test("a callout whose file is still open for writing (ETXTBSY) is run once it is closed, not given up on")
+    func busyExecutable() async throws {
+        let scripts = try ScriptDirectory()
+        let path = try scripts.script("busy", "echo root")
+        // Held open for writing, as a child forked while the file was being written holds it until its exec.
+        let writer = open(path, O_WRONLY | O_CLOEXEC)
+        try #require(writer >= 0)
+        let log = LogMessages()
+        let resolving = Task {
+            await CalloutOwnerResolver(executable: path, timeout: .seconds(10), logger: log.logger)
+                .owner(for: palm, uid: "u1")
+        }
+        // Until the first try has been refused (or, without retries, the run is over).
+        let finished = Mutex(false)
+        let watcher = Task {
+            _ = await resolving.value
+            finished.withLock { $0 = true }
+        }
+        while !log.all.contains(where: { $0.contains("busy") }), !finished.withLock({ $0 }) {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        close(writer)
+        #expect(await resolving.value == "root")
+        #expect(log.all.contains { $0.contains("trying again") }, "\(log.all)")
+        await watcher.value
     }
 }

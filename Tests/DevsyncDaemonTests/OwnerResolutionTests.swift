@@ -32,9 +32,10 @@ private func configuration(callout: String?) -> DaemonConfiguration {
     DaemonConfiguration(ownerCallout: callout, ownerCalloutTimeout: .seconds(10))
 }
 
+/// Silent unless DEVSYNC_TEST_LOG is set (as in CalloutOwnerResolverTests): then why a callout gave no answer shows.
 private let quiet: Logger = {
     var logger = Logger(label: "test.owner")
-    logger.logLevel = .critical
+    logger.logLevel = ProcessInfo.processInfo.environment["DEVSYNC_TEST_LOG"] == nil ? .critical : .trace
     return logger
 }()
 

@@ -39,10 +39,12 @@ struct DevsyncdTests {
         }
 
         /// devsyncd on this world's bus with its state directory (`startDaemon`).
-        func startDevsyncd(profiles: [URL] = [], extraArguments: [String] = [], busArgument: String? = nil) async throws -> DaemonProcess {
+        func startDevsyncd(
+            profiles: [URL] = [], shippedProfiles: Bool = true, extraArguments: [String] = [], busArgument: String? = nil
+        ) async throws -> DaemonProcess {
             try await startDaemon(
-                on: bus, client: client, state: state, profiles: profiles, extraArguments: extraArguments,
-                busArgument: busArgument)
+                on: bus, client: client, state: state, profiles: profiles, shippedProfiles: shippedProfiles,
+                extraArguments: extraArguments, busArgument: busArgument)
         }
     }
 
@@ -188,6 +190,83 @@ struct DevsyncdTests {
             #expect(try await Broker.property("Plugin", of: gadget, world.client).string == "file-sync")
             #expect(try await Broker.property("Profile", of: gadget, world.client).string?.contains("50-gadget.fdi") == true)
 
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
+    @Test("A profile broken at SIGHUP keeps its last good rules: the approved Palm stays present, with its actions")
+    func brokenProfileOnReload() async throws {
+        try await inWorld { world in
+            // A copy of the shipped profiles, the only directory the daemon reads, so that the test can break it.
+            let profiles = world.directory.appendingPathComponent("profiles")
+            try FileManager.default.copyItem(at: repositoryRoot.appendingPathComponent("fdi-profiles"), to: profiles)
+            world.testbed.plug(.palm())
+            let daemon = try await world.startDevsyncd(profiles: [profiles], shippedProfiles: false)
+            defer { daemon.kill() }
+            let palm = try await Broker.device(uid: palmUID, world.client)
+            let approve = try await world.bus.busctl(
+                "call", Broker.name, "\(palm)", Broker.device, "Approve", "sa{sv}", "root", "0")
+            #expect(approve.status == 0, "\(approve.stderr)")
+            let actions = try await Broker.property("Actions", of: palm, world.client)
+
+            // Truncated, as an interrupted package upgrade or editor leaves it.
+            let palmProfile = profiles.appendingPathComponent("10-palm.fdi")
+            try Data().write(to: palmProfile)
+            daemon.send(SIGHUP)
+            try await daemon.waitForLog("SIGHUP: profiles reloaded", count: 1)
+            #expect(try await Broker.property("Present", of: palm, world.client).bool == true)
+            #expect(try await Broker.property("Status", of: palm, world.client).string == "approved")
+            #expect(try await Broker.property("Plugin", of: palm, world.client).string == "palm-sync")
+            #expect(try await Broker.property("Actions", of: palm, world.client) == actions)
+            let log = daemon.log
+            #expect(log.contains("keeping its last good rules: \(palmProfile.path):"), "\(log)")
+
+            // The whole directory deleted: the reload would yield no rules, so the previous set stays.
+            try FileManager.default.removeItem(at: profiles)
+            daemon.send(SIGHUP)
+            try await daemon.waitForLog("SIGHUP: profiles reloaded", count: 2)
+            #expect(try await Broker.property("Present", of: palm, world.client).bool == true)
+            #expect(try await Broker.property("Plugin", of: palm, world.client).string == "palm-sync")
+            #expect(daemon.log.contains("The profiles yield no rules; keeping the previous"), "\(daemon.log)")
+            #expect(daemon.log.contains("\(profiles.path) (missing)"), "\(daemon.log)")
+
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
+    @Test("devsyncd started without profile rules warns, naming the directories it read")
+    func noProfilesWarns() async throws {
+        try await inWorld { world in
+            let empty = world.directory.appendingPathComponent("empty-profiles")
+            try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+            let missing = world.directory.appendingPathComponent("no-such-profiles")
+            let daemon = try await world.startDevsyncd(profiles: [empty, missing], shippedProfiles: false)
+            defer { daemon.kill() }
+            let warning = daemon.log.split(separator: "\n").first { $0.contains("No profile rules") }
+            #expect(warning?.hasPrefix("warning: ") == true, "\(daemon.log)")
+            #expect(warning?.contains("\(empty.path) (0 files), \(missing.path) (missing)") == true, "\(daemon.log)")
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
+    @Test("The log level changes at run time through org.freedesktop.LogControl1, as systemctl service-log-level does")
+    func logLevelAtRunTime() async throws {
+        try await inWorld { world in
+            let daemon = try await world.startDevsyncd(extraArguments: ["--log-level", "info"])
+            defer { daemon.kill() }
+            let path = "/org/freedesktop/LogControl1", interface = "org.freedesktop.LogControl1"
+            let before = try await world.bus.busctl("get-property", Broker.name, path, interface, "LogLevel", "SyslogIdentifier")
+            #expect(before.stdout == "s \"info\"\ns \"devsyncd\"\n", "\(before.stderr)")
+            daemon.send(SIGHUP)
+            try await daemon.waitForLog("SIGHUP: profiles reloaded", count: 1)
+            #expect(!daemon.log.contains("debug: loaded profile "), "no debug lines at info")
+
+            let set = try await world.bus.busctl("set-property", Broker.name, path, interface, "LogLevel", "s", "debug")
+            #expect(set.status == 0, "\(set.stderr)")
+            daemon.send(SIGHUP)
+            try await daemon.waitForLog("SIGHUP: profiles reloaded", count: 2)
+            #expect(daemon.log.contains("debug: loaded profile "), "\(daemon.log)")
+            #expect(daemon.log.contains("Log level changed over D-Bus level=debug"))
             #expect(try await daemon.stop() == 0)
         }
     }

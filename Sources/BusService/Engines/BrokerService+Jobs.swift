@@ -107,7 +107,9 @@ extension BrokerService {
         if state == .succeeded { job.progress = 1 }
         jobs[path] = job
         logger.info(
-            "Sync ended", metadata: ["job": "\(path)", "uid": "\(job.deviceUID)", "state": "\(state.rawValue)", "error": "\(error)"])
+            "Sync ended",
+            metadata: ["job": "\(path)", "uid": "\(job.deviceUID)", "state": "\(state.rawValue)", "error": "\(error)",
+                       "engine": "\(job.engine)", "message-id": "\(LogMessageID.syncFinished)"])
         await publish(path)
         do {
             try await connection.emit(DBusSignalEmission(

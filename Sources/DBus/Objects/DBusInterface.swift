@@ -94,6 +94,10 @@ public struct DBusProperty: Sendable {
     public var get: Getter?
     /// How to write it; nil for read-only properties.
     public var set: Setter?
+    /// Runs before ``set`` with the `Properties.Set` call, to refuse a caller by throwing (a ``DBusError`` such
+    /// as `org.freedesktop.DBus.Error.AccessDenied` reaches the caller as it is); nil lets every caller the bus
+    /// delivers write.
+    public var authorizeSet: (@Sendable (DBusMethodCall) async throws -> Void)?
     /// The value the connection keeps for a stored property; nil for one read through ``get``.
     ///
     /// A stored property is answered without running any code of the service, and objects whose properties

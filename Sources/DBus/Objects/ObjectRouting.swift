@@ -53,7 +53,7 @@ extension ConnectionCore {
             return .immediate(.failure(Self.unknownObject(path)))
         }
         if interfaceName == Introspection.properties {
-            return routeProperties(message, path: path, interfaces: interfaces)
+            return routeProperties(message, path: path, interfaces: interfaces, connection: connection)
         }
 
         let method: DBusMethod
@@ -87,7 +87,9 @@ extension ConnectionCore {
         }
     }
 
-    private func routeProperties(_ message: DBusMessage, path: DBusObjectPath, interfaces: [DBusInterface]) -> Route {
+    private func routeProperties(
+        _ message: DBusMessage, path: DBusObjectPath, interfaces: [DBusInterface], connection: DBusConnection
+    ) -> Route {
         let member = message.member ?? ""
         func find(_ interfaceName: String) -> Result<DBusInterface, DBusError> {
             guard let interface = interfaces.first(where: { $0.name == interfaceName }) else {
@@ -129,7 +131,9 @@ extension ConnectionCore {
                     throw DBusError.invalidArgs(
                         "Property '\(name)' has type '\(property.type)', not '\(value.signature)'")
                 }
+                let call = DBusMethodCall(message: message, connection: connection)
                 return .work { [self] in
+                    try await property.authorizeSet?(call)
                     try await set(value)
                     queue.async { [self] in
                         try? emit(Self.propertiesChanged(path: path, interface: interfaceName, changed: [name: value], invalidated: []))

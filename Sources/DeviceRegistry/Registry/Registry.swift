@@ -214,7 +214,10 @@ public actor Registry {
         record.status = .approved
         record.owner = owner
         try decide(record)
-        logger.info("Device approved", metadata: ["uid": "\(uid)", "owner": "\(owner)"])
+        logger.info(
+            "Device approved",
+            metadata: ["uid": "\(uid)", "owner": "\(owner)", "plugin": "\(record.plugin)",
+                       "message-id": "\(LogMessageID.deviceApproved)"])
         return record
     }
 
@@ -230,7 +233,9 @@ public actor Registry {
         record.status = .rejected
         record.owner = nil
         try decide(record)
-        logger.info("Device rejected", metadata: ["uid": "\(uid)"])
+        logger.info(
+            "Device rejected",
+            metadata: ["uid": "\(uid)", "plugin": "\(record.plugin)", "message-id": "\(LogMessageID.deviceRejected)"])
         return record
     }
 
@@ -317,7 +322,8 @@ public actor Registry {
             logger.info(
                 "Known device arrived",
                 metadata: ["uid": "\(uid)", "status": "\(record.status)", "owner": "\(record.owner ?? "-")",
-                           "profile": "\(record.profile?.description ?? "-")"])
+                           "plugin": "\(record.plugin)", "profile": "\(record.profile?.description ?? "-")",
+                           "message-id": "\(LogMessageID.deviceArrived)"])
             broadcast.yield(.arrived(record))
             return
         }
@@ -331,7 +337,8 @@ public actor Registry {
             "New device arrived",
             metadata: ["uid": "\(uid)", "vendor": "\(record.vendor)", "model": "\(record.model)",
                        "plugin": "\(record.plugin)", "stable-id": "\(identity.isStable)",
-                       "profile": "\(record.profile?.description ?? "-")"])
+                       "profile": "\(record.profile?.description ?? "-")",
+                       "message-id": "\(LogMessageID.deviceArrived)"])
         broadcast.yield(.arrived(record))
         requestApproval(record)
     }

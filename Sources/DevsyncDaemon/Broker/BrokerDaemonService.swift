@@ -20,19 +20,23 @@ public struct BrokerDaemonService: Service {
 
     private let configuration: DaemonConfiguration
     private let additionalSources: @Sendable () -> [AsyncStream<SourceEvent>]
+    private let logControl: LogControl?
     private let logger: Logger
 
     /// A service that will start the broker `configuration` describes.
     ///
     /// - Parameter additionalSources: made when the service runs; more device sources, as
-    ///   ``RunningBroker/start(configuration:additionalSources:logger:)`` takes them.
+    ///   ``RunningBroker/start(configuration:additionalSources:logControl:logger:)`` takes them.
+    /// - Parameter logControl: the log settings offered as `org.freedesktop.LogControl1`; nil for none.
     public init(
         configuration: DaemonConfiguration,
         additionalSources: @escaping @Sendable () -> [AsyncStream<SourceEvent>] = { [] },
+        logControl: LogControl? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
         self.additionalSources = additionalSources
+        self.logControl = logControl
         self.logger = logger
     }
 
@@ -42,7 +46,7 @@ public struct BrokerDaemonService: Service {
     public func run() async throws {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let broker = try await RunningBroker.start(
-            configuration: configuration, additionalSources: additionalSources(), logger: logger)
+            configuration: configuration, additionalSources: additionalSources(), logControl: logControl, logger: logger)
 
         enum Ending: Sendable { case shutdown, busClosed }
         let logger = logger
@@ -50,9 +54,10 @@ public struct BrokerDaemonService: Service {
             group.addTask {
                 for await _ in hangups {
                     let result = await broker.reloadProfiles()
-                    logger.notice(
-                        "SIGHUP: profiles reloaded",
-                        metadata: ["rules": "\(result.rules)", "skipped": "\(result.errors.count)"])
+                    // Each problem was logged with its file:line:column as it was found; this line sums up.
+                    logger.log(
+                        level: result.errors.isEmpty ? .notice : .warning, "SIGHUP: profiles reloaded",
+                        metadata: ["rules": "\(result.rules)", "problems": "\(result.errors.count)"])
                 }
                 return nil
             }

@@ -28,15 +28,18 @@ public final class RunningBroker: Sendable {
     private let otherFeeders: [Task<Void, Never>]
     private let background: [Task<Void, Never>]
     private let ownerConnection: DBusConnection?
+    private let profiles: ProfileSource
     private let logger: Logger
 
     private init(
-        configuration: DaemonConfiguration, registry: Registry, connection: DBusConnection, broker: BrokerService,
+        configuration: DaemonConfiguration, profiles: ProfileSource, registry: Registry, connection: DBusConnection,
+        broker: BrokerService,
         usb: USBDeviceSource, usbFeeder: Task<Void, Never>, otherFeeders: [Task<Void, Never>],
         background: [Task<Void, Never>],
         ownerConnection: DBusConnection?, logger: Logger
     ) {
         self.configuration = configuration
+        self.profiles = profiles
         self.registry = registry
         self.connection = connection
         self.broker = broker
@@ -55,8 +58,11 @@ public final class RunningBroker: Sendable {
     ///     Bluetooth watcher); each stream is read until it ends or ``stop()`` cancels it. Unlike udev's
     ///     cold-plug, what they report first is not awaited before the bus name is taken.
     /// - Throws: ``StartError`` naming the step that failed; `nameTaken` when another process owns the name.
+    ///   - logControl: the log settings to offer as `org.freedesktop.LogControl1` on the broker's connection;
+    ///     nil for none.
     public static func start(
-        configuration: DaemonConfiguration, additionalSources: [AsyncStream<SourceEvent>] = [], logger: Logger
+        configuration: DaemonConfiguration, additionalSources: [AsyncStream<SourceEvent>] = [],
+        logControl: LogControl? = nil, logger: Logger
     ) async throws(StartError) -> RunningBroker {
         let profiles = ProfileSource(directories: configuration.profileDirectories, logger: logger)
         let matcher = profiles.load().matcher
@@ -176,14 +182,22 @@ public final class RunningBroker: Sendable {
         }
 
         let running = RunningBroker(
-            configuration: configuration, registry: registry, connection: connection, broker: broker, usb: usb,
-            usbFeeder: usbFeeder, otherFeeders: otherFeeders, background: background, ownerConnection: ownerConnection, logger: logger)
+            configuration: configuration, profiles: profiles, registry: registry, connection: connection,
+            broker: broker, usb: usb, usbFeeder: usbFeeder, otherFeeders: otherFeeders, background: background, ownerConnection: ownerConnection, logger: logger)
         do {
             // ApprovalRequested for the devices present now waits until the name is owned: no client before that.
             try await broker.start(holdingAnnouncements: true)
         } catch {
             await running.stop()
             throw StartError(.bus, "cannot export the broker's objects: \(error)")
+        }
+        if let logControl {
+            do {
+                try await LogControlObject.export(on: connection, control: logControl, logger: logger)
+            } catch {
+                await running.stop()
+                throw StartError(.bus, "cannot export \(LogControlObject.interface): \(error)")
+            }
         }
         do throws(BrokerError) {
             try await BrokerService.requestBusName(on: connection)
@@ -204,10 +218,12 @@ public final class RunningBroker: Sendable {
     }
 
     /// Re-reads the profiles and re-matches every present device (SIGHUP, and the bus's ReloadProfiles).
+    ///
+    /// A file that no longer parses keeps its last good rules, and a reload that would yield no rules keeps the
+    /// previous set; `errors` says so for each.
     @discardableResult
     public func reloadProfiles() async -> (rules: Int, errors: [String]) {
-        await Self.reload(
-            ProfileSource(directories: configuration.profileDirectories, logger: logger), into: registry)
+        await Self.reload(profiles, into: registry)
     }
 
     /// Returns once the bus connection closes (the bus went away, or ``stop()`` closed it).
@@ -338,14 +354,36 @@ public struct StartError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// The configured profile directories, compiled into a matcher; a broken file is skipped (and logged with its
-/// file:line:column by the loader), the rest kept.
-struct ProfileSource: Sendable {
-    var directories: [String]
-    var logger: Logger
+/// The configured profile directories, compiled into a matcher, and the last load, which a reload falls back to.
+///
+/// A broken file is skipped at start (and logged with its file:line:column by the loader); at a reload it keeps
+/// the rules it had, and a reload that would yield no rules keeps the previous set whole, so that a typo or a
+/// half-written file never makes a present device stop being a sync device (``ProfileLoader``).
+final class ProfileSource: Sendable {
+    let directories: [String]
+    private let logger: Logger
+    /// The last load. Held while loading, so that two reloads (SIGHUP and ReloadProfiles) do not interleave.
+    private let last = Mutex<ProfileLoad?>(nil)
 
+    init(directories: [String], logger: Logger) {
+        self.directories = directories
+        self.logger = logger
+    }
+
+    /// Loads the profiles, falling back to the last load for what fails; the errors name each file that failed,
+    /// and say when its last good rules were kept.
     func load() -> (matcher: CompiledMatcher, rules: Int, errors: [String]) {
-        let load = ProfileLoader(logger: logger).load(directories: directories)
-        return (CompiledMatcher(load.profiles), load.profiles.rules.count, load.errors.map(\.description))
+        let load = last.withLock { last in
+            let load = ProfileLoader(logger: logger).load(directories: directories, previous: last)
+            last = load
+            return load
+        }
+        var errors = load.errors.map { error in
+            load.kept.contains(error.location.file) ? "\(error) (its last good rules are kept)" : error.description
+        }
+        if load.keptPrevious {
+            errors.append("the profiles yield no rules; the previous \(load.profiles.rules.count) rules are kept")
+        }
+        return (CompiledMatcher(load.profiles), load.profiles.rules.count, errors)
     }
 }

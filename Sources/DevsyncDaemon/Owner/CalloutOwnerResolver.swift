@@ -48,7 +48,9 @@ public final class CalloutOwnerResolver: Sendable {
                     continuation.resume(returning: nil)
                     return
                 }
-                CalloutProcess.run(executable, environment: environment, timeout: timeout, queue: queue) { outcome in
+                CalloutProcess.run(
+                    executable, environment: environment, timeout: timeout, queue: queue, logger: logger
+                ) { outcome in
                     // On `queue`: the user lookup may consult NSS, which must not stall a cooperative thread.
                     continuation.resume(returning: Self.owner(from: outcome, executable, uid, timeout, logger))
                 }

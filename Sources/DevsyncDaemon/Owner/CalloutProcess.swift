@@ -1,5 +1,6 @@
 import CChildProcess
 import Dispatch
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -49,10 +50,29 @@ final class CalloutProcess: @unchecked Sendable {
         self.completion = completion
     }
 
+    /// How often a spawn refused with ETXTBSY is tried again, and the pauses between tries (doubling, at most
+    /// a second; about 3.3 s in all, and never past the callout's timeout).
+    ///
+    /// ETXTBSY means some process holds the executable open for writing. Besides an editor or a package
+    /// upgrade caught mid-write, that is any process of ours (or of whoever wrote the file) that forked while
+    /// the file was open for writing: the child holds a copy of the descriptor until it execs or exits, even a
+    /// close-on-exec one. That window is short, so the spawn is tried again instead of giving up at once.
+    static let busyRetries = 10
+    static let firstBusyPause: Duration = .milliseconds(5)
+    static let longestBusyPause: Duration = .seconds(1)
+
     /// Starts `executable` with `environment`; `completion` runs on `queue` exactly once. Call on `queue`.
     static func run(
-        _ executable: String, environment: [String], timeout: Duration, queue: DispatchQueue,
+        _ executable: String, environment: [String], timeout: Duration, queue: DispatchQueue, logger: Logger,
         completion: @escaping @Sendable (CalloutOutcome) -> Void
+    ) {
+        run(executable, environment: environment, timeout: timeout, queue: queue, logger: logger, attempt: 0,
+            waited: .zero, completion: completion)
+    }
+
+    private static func run(
+        _ executable: String, environment: [String], timeout: Duration, queue: DispatchQueue, logger: Logger,
+        attempt: Int, waited: Duration, completion: @escaping @Sendable (CalloutOutcome) -> Void
     ) {
         dispatchPrecondition(condition: .onQueue(queue))
         var pipeEnds: [Int32] = [-1, -1]
@@ -65,9 +85,22 @@ final class CalloutProcess: @unchecked Sendable {
         close(writeEnd)
         let pid: pid_t
         switch spawned {
-        case .failure(let reason):
+        case .failure(let code, let reason):
             close(readEnd)
-            completion(.notStarted(reason))
+            let pause = min(firstBusyPause * (1 << min(attempt, 16)), longestBusyPause)
+            if code == ETXTBSY, attempt < busyRetries, waited + pause < timeout {
+                logger.debug(
+                    "Owner callout is busy (open for writing somewhere); trying again",
+                    metadata: ["callout": "\(executable)", "attempt": "\(attempt + 1)", "pause": "\(pause)"])
+                let (seconds, attoseconds) = pause.components
+                let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+                queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+                    run(executable, environment: environment, timeout: timeout, queue: queue, logger: logger,
+                        attempt: attempt + 1, waited: waited + pause, completion: completion)
+                }
+                return
+            }
+            completion(.notStarted(attempt == 0 ? reason : "\(reason) (tried \(attempt + 1) times)"))
             return
         case .success(let child):
             pid = child
@@ -85,7 +118,8 @@ final class CalloutProcess: @unchecked Sendable {
         }
         _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
         let process = CalloutProcess(queue: queue, pid: pid, completion: completion)
-        process.watch(output: readEnd, exit: pidfd, timeout: timeout)
+        // The time spent waiting out ETXTBSY counts against the timeout.
+        process.watch(output: readEnd, exit: pidfd, timeout: timeout - waited)
     }
 
     private func watch(output fd: Int32, exit pidfd: Int32, timeout: Duration) {
@@ -177,7 +211,8 @@ final class CalloutProcess: @unchecked Sendable {
 
     private enum Spawned {
         case success(pid_t)
-        case failure(String)
+        /// posix_spawn's error number (the exec's, such as ETXTBSY or ENOEXEC) and a sentence.
+        case failure(Int32, String)
     }
 
     /// posix_spawn with stdin from /dev/null, stdout to the pipe, no other descriptor but stderr, default signal
@@ -215,7 +250,7 @@ final class CalloutProcess: @unchecked Sendable {
         }
         var pid: pid_t = 0
         let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard code == 0 else { return .failure("cannot run \(executable): \(errorText(code))") }
+        guard code == 0 else { return .failure(code, "cannot run \(executable): \(errorText(code))") }
         return .success(pid)
     }
 

@@ -149,6 +149,19 @@ class LoggedProcess: @unchecked Sendable {  // immutable after init
     /// Sends `signal` to it.
     func send(_ signal: Int32) { Foundation.kill(process.processIdentifier, signal) }
 
+    /// Waits until its log holds `text` at least `count` times (a line it writes once some work is done, such as
+    /// a reload's summary), looking again every 50 ms under `waiting`'s bound.
+    func waitForLog(_ text: String, count: Int = 1) async throws {
+        let logFile = logFile
+        _ = try await waiting(for: "\(count) × \"\(text)\" in the log of \(what)") { () async throws -> Bool in
+            while true {
+                let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+                if log.components(separatedBy: text).count - 1 >= count { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
     /// Asks it to stop (SIGTERM) and returns its exit status.
     func stop() async throws -> Int32 {
         send(SIGTERM)
@@ -234,14 +247,14 @@ final class ExitStatus: Sendable {
     }
 }
 
-/// Starts devsyncd on `bus` with the shipped profiles (and `extraArguments`) and returns once it owns
-/// org.devsync.Broker1 — its readiness, as systemd's Type=dbus sees it.
+/// Starts devsyncd on `bus` with the shipped profiles (unless `shippedProfiles` is false), then `profiles` (and
+/// `extraArguments`) and returns once it owns org.devsync.Broker1 — its readiness, as systemd's Type=dbus sees it.
 func startDaemon(
-    on bus: TestBus, client: DBusConnection, state: URL, profiles: [URL] = [], extraArguments: [String] = [],
-    busArgument: String? = nil
+    on bus: TestBus, client: DBusConnection, state: URL, profiles: [URL] = [], shippedProfiles: Bool = true,
+    extraArguments: [String] = [], busArgument: String? = nil
 ) async throws -> DaemonProcess {
     let changes = try await client.nameOwnerChanges(of: Broker.name)
-    let profileArguments = ([repositoryRoot.appendingPathComponent("fdi-profiles")] + profiles)
+    let profileArguments = ((shippedProfiles ? [repositoryRoot.appendingPathComponent("fdi-profiles")] : []) + profiles)
         .flatMap { ["--profiles", $0.path] }
     let daemon = try DaemonProcess(
         ["--bus", busArgument ?? bus.address, "--state-dir", state.path, "--log-level", "debug"] + profileArguments
