@@ -1,4 +1,5 @@
 import DeviceRegistry
+import DevsyncTestSupport
 import Foundation
 import Testing
 @testable import devsyncctl
@@ -11,7 +12,7 @@ func devsyncctl(_ arguments: [String]) throws -> (status: Int32, output: String,
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
     process.standardError = error
-    try process.run()
+    try ChildProcess.run(process)
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     let errorData = error.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

@@ -46,7 +46,7 @@ public final class TestBus: @unchecked Sendable {  // `process`, `address`, `dir
         self.exited = exited
         // Waiting through the termination handler: Process.waitUntilExit spins a run loop a test task lacks.
         process.terminationHandler = { _ in exitedContinuation.finish() }
-        try process.run()
+        try ChildProcess.run(process)
         // The daemon prints its address once it listens: that line is the readiness signal.
         var line = Data()
         let reader = output.fileHandleForReading
@@ -188,7 +188,7 @@ public enum Command {
         process.standardInput = FileHandle.nullDevice
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+            do { try ChildProcess.run(process) } catch { continuation.resume(throwing: error) }
         }
         try outHandle.close()
         try errHandle.close()

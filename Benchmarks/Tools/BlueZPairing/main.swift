@@ -22,7 +22,7 @@ mock.arguments = ["-m", "dbusmock", "--template", "bluez5"]
 mock.environment = ProcessInfo.processInfo.environment.merging(["DBUS_SYSTEM_BUS_ADDRESS": String(address)]) { $1 }
 mock.standardOutput = FileHandle.nullDevice
 mock.standardError = FileHandle.nullDevice
-try mock.run()
+try ChildProcess.run(mock)
 for await change in owners where change.newOwner != nil { break }
 
 @MainActor func callMock(_ member: String, _ arguments: [DBusValue]) async throws {

@@ -110,7 +110,7 @@ bluez.arguments = ["-m", "dbusmock", "--template", "bluez5"]
 bluez.environment = plainEnvironment().merging(["DBUS_SYSTEM_BUS_ADDRESS": address]) { $1 }
 bluez.standardOutput = FileHandle.nullDevice
 bluez.standardError = FileHandle.nullDevice
-try bluez.run()
+try ChildProcess.run(bluez)
 children.append(bluez)
 for await change in bluezOwners where change.newOwner != nil { break }
 @MainActor func callBlueZ(_ path: DBusObjectPath, _ interface: String, _ member: String, _ arguments: [DBusValue]) async throws {
@@ -183,7 +183,7 @@ func addPlayer(port: String, serial: String) -> String {
     }
     let clock = ContinuousClock()
     let start = clock.now
-    try daemon.run()
+    try ChildProcess.run(daemon)
     children.append(daemon)
     for await change in owners where change.newOwner != nil { break }
     return (daemon, clock.now - start)

@@ -20,7 +20,7 @@ final class PolkitMock: @unchecked Sendable {  // immutable after init
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ChildProcess.run(process)
         if try await client.nameOwner(of: PolkitClient.busName) == nil {
             for await change in changes where change.newOwner != nil { break }
         }

@@ -1,3 +1,4 @@
+import DevsyncTestSupport
 import Foundation
 import Synchronization
 
@@ -38,7 +39,7 @@ final class RunningCommand: Sendable {
             exited.yield(process.terminationStatus)
             exited.finish()
         }
-        try process.run()
+        try ChildProcess.run(process)
     }
 
     /// Splits what the pipe delivers into lines, read on a thread of its own until end of file.

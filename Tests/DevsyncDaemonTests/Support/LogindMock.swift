@@ -24,7 +24,7 @@ final class LogindMock: @unchecked Sendable {  // immutable after init; kill() a
         let (exited, continuation) = AsyncStream<Void>.makeStream()
         self.exited = exited
         process.terminationHandler = { _ in continuation.finish() }
-        try process.run()
+        try ChildProcess.run(process)
         if try await control.nameOwner(of: "org.freedesktop.login1") == nil {
             for await change in appeared where change.newOwner != nil { break }
         }

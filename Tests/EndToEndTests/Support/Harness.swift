@@ -70,7 +70,7 @@ final class BusMock: @unchecked Sendable {  // immutable after init
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ChildProcess.run(process)
         let mock = BusMock(process: process)
         if try await client.nameOwner(of: name) == nil {
             try await waiting(for: "\(template) mock to own \(name)") {
@@ -130,7 +130,7 @@ class LoggedProcess: @unchecked Sendable {  // immutable after init
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         process.terminationHandler = { [exitStatus] process in exitStatus.set(process.terminationStatus) }
-        try process.run()
+        try ChildProcess.run(process)
         try log.close()
     }
 
