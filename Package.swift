@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "devsyncd",
             dependencies: [
-                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth", "CTaskPool", "CSystemd",
+                "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth", "DBus", "CTaskPool", "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -33,6 +33,7 @@ let package = Package(
         tool("BusRoundTrip", [devsync("BusService"), devsync("DBus"), devsync("DeviceRegistry")]),
         tool("BlueZPairing", [devsync("Bluetooth"), devsync("DBus"), devsync("DeviceRegistry")]),
         tool("DaemonEndToEnd", ["UmockdevSupport", "SignalStamps", devsync("DBus")]),
+        tool("FloodMemory", ["UmockdevSupport", devsync("DBus")]),
         .target(name: "BenchSupport", path: "Support/BenchSupport"),
         .target(name: "UmockdevSupport", dependencies: ["CUmockdev"], path: "Support/UmockdevSupport"),
         .systemLibrary(name: "CUmockdev", path: "Support/CUmockdev", pkgConfig: "umockdev-1.0"),

@@ -17,10 +17,13 @@
 #define _GNU_SOURCE  // pthread_setname_np
 #include "devsync_task_pool.h"
 
+#include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct SwiftJob SwiftJob;
@@ -43,19 +46,69 @@ static size_t capacity, head, count;
 static unsigned workers, idle, limit;
 static unsigned long jobs_run;
 
+// Giving memory back after a burst of work (docs/benchmarks.md, "Memory after floods").
+//
+// glibc keeps what a burst freed: each thread's arena holds its free chunks, and only the top of the main arena is
+// ever returned by free() itself. After 10,050 concurrent D-Bus calls devsyncd stayed at 5-7 times its resident
+// baseline, all of it free heap (malloc_trim gave it back). So once the pool has been idle for `trim_quiet_ms`
+// after at least `trim_min_work` units of work (jobs run here, plus what devsync_task_pool_note_work reports
+// from the dispatch queues), the last worker to go idle calls malloc_trim(0). The timed wait happens only after
+// such a burst, once: an idle daemon still never wakes up, and a single hotplug (a few dozen jobs) trims nothing.
+static unsigned long work_done, work_at_last_trim;
+static unsigned long trim_min_work = 4096;
+static long trim_quiet_ms = 500;
+static int trim_waiting;
+static unsigned long trims;
+
+// Whether a trim is owed and nobody waits for quiet yet; called with `lock` held.
+static int trim_due(void) {
+    return trim_min_work > 0 && !trim_waiting && work_done - work_at_last_trim >= trim_min_work;
+}
+
+// Waits (as an idle worker) until the pool has been quiet for trim_quiet_ms, then trims; called with `lock` held,
+// returns with it held. New work ends the wait without trimming; the next idle worker waits again.
+static void wait_and_trim(void) {
+    trim_waiting = 1;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += trim_quiet_ms / 1000;
+    deadline.tv_nsec += (trim_quiet_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    int result = 0;
+    unsigned long work_before = work_done;
+    while (count == 0 && work_done == work_before && result != ETIMEDOUT) {
+        result = pthread_cond_clockwait(&available, &lock, CLOCK_MONOTONIC, &deadline);
+    }
+    trim_waiting = 0;
+    if (count != 0 || work_done != work_before) return;
+    work_at_last_trim = work_done;
+    trims++;
+    pthread_mutex_unlock(&lock);
+    malloc_trim(0);
+    pthread_mutex_lock(&lock);
+}
+
 static void *worker(void *unused) {
     (void)unused;
     pthread_mutex_lock(&lock);
     for (;;) {
         while (count == 0) {
             idle++;
-            pthread_cond_wait(&available, &lock);
+            if (idle == workers && trim_due()) {
+                wait_and_trim();
+            } else {
+                pthread_cond_wait(&available, &lock);
+            }
             idle--;
         }
         SwiftJob *job = ring[head];
         head = (head + 1) % capacity;
         count--;
         jobs_run++;
+        work_done++;
         pthread_mutex_unlock(&lock);
         swift_job_run(job, (SerialExecutorRef){NULL, 0});
         pthread_mutex_lock(&lock);
@@ -111,6 +164,28 @@ void devsync_task_pool_install(unsigned threads) {
         swift_task_enqueueGlobal_hook = enqueue;
     }
     pthread_mutex_unlock(&lock);
+}
+
+void devsync_task_pool_note_work(unsigned long units) {
+    pthread_mutex_lock(&lock);
+    work_done += units;
+    // Work done off the pool (a dispatch queue) finds every worker asleep: wake one to wait for quiet and trim.
+    if (idle > 0 && idle == workers && count == 0 && trim_due()) pthread_cond_signal(&available);
+    pthread_mutex_unlock(&lock);
+}
+
+void devsync_task_pool_set_trim(unsigned long min_work, unsigned quiet_ms) {
+    pthread_mutex_lock(&lock);
+    trim_min_work = min_work;
+    trim_quiet_ms = quiet_ms;
+    pthread_mutex_unlock(&lock);
+}
+
+unsigned long devsync_task_pool_trims(void) {
+    pthread_mutex_lock(&lock);
+    unsigned long value = trims;
+    pthread_mutex_unlock(&lock);
+    return value;
 }
 
 unsigned long devsync_task_pool_jobs_run(void) {

@@ -1,4 +1,5 @@
 import CTaskPool
+import DBus
 import DevsyncDaemon
 import Glibc
 import Logging
@@ -14,6 +15,10 @@ enum Devsyncd {
         // Before any task reaches the global executor: libdispatch's global queues would start a timer that
         // wakes the daemon every second, idle or not (Sources/CTaskPool/task_pool.c).
         devsync_task_pool_install(0)
+        // A flood of D-Bus calls is answered mostly on the connection's queue, outside the pool, and its replies
+        // are written out after the last call: counted there too, so that the memory it took is given back once
+        // it is over (task_pool.c, "Giving memory back").
+        DBusActivity.observer = { devsync_task_pool_note_work(UInt($0)) }
         // libdbus and libbluetooth write to sockets whose peer may vanish; that must be an EPIPE, not death.
         signal(SIGPIPE, SIG_IGN)
 

@@ -1,6 +1,7 @@
 import DBus
 import DevsyncTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Event loop under load")
@@ -89,6 +90,31 @@ struct ConnectStressTests {
                 for try await name in group { names.insert(name) }
                 #expect(names.count == 60)
             }
+        }
+    }
+}
+
+@Suite("Activity reports")
+struct ActivityTests {
+    @Test("DBusActivity hears of every call a connection dispatched, those answered on its queue too")
+    func activityCountsDispatchedCalls() async throws {
+        // Global, and connections of tests running beside this one report too: only a lower bound holds.
+        final class Counter: Sendable { let value = Atomic<Int>(0) }
+        let counter = Counter()
+        DBusActivity.observer = { count in counter.value.add(count, ordering: .relaxed) }
+        defer { DBusActivity.observer = nil }
+        try await ExportedTestObject.with { fixture in
+            let client = try await fixture.bus.connect("client")
+            let before = counter.value.load(ordering: .relaxed)
+            for index in 0..<50 {
+                _ = try await client.callTestObject(fixture, "Echo", [.variant(.int32(Int32(index)))])
+                // Introspect is answered on the server's queue alone, and counts as well.
+                _ = try await client.call(
+                    destination: fixture.serverName, path: TestObject.path,
+                    interface: "org.freedesktop.DBus.Introspectable", member: "Introspect")
+            }
+            #expect(counter.value.load(ordering: .relaxed) - before >= 100)
+            await client.close()
         }
     }
 }

@@ -1,6 +1,25 @@
 @_exported import CUmockdev
 import Foundation
 
+/// Keeps the benchmark's files out of `/dev/`: call first thing, before any testbed or temporary file exists.
+///
+/// Debian 12's umockdev (0.17.16) preload treats every path starting with `/dev/` as a device: each `open` of one
+/// connects to the testbed's ioctl handler (a GLib thread of the process that made the testbed) and is recorded
+/// in a table no lock guards. With TMPDIR on /dev/shm, every testbed file went that way while the handler thread
+/// closed its sockets, and now and then the preload found its table inconsistent and called abort(): the
+/// benchmark's "rare death" (docs/benchmarks.md). A link to /dev/shm does not help (umockdev resolves it and then
+/// strips the wrong prefix), so TMPDIR below /dev/ is replaced by a directory in /tmp, removed at exit; /dev/null
+/// is opened now, before UMOCKDEV_DIR exists, and never again.
+public func keepFilesOutOfDev() {
+    _ = FileHandle.nullDevice
+    guard let directory = ProcessInfo.processInfo.environment["TMPDIR"], directory.hasPrefix("/dev/") else { return }
+    guard mkdir(benchmarkDirectory(), 0o755) == 0 || errno == EEXIST else { return }
+    setenv("TMPDIR", benchmarkDirectory(), 1)
+    atexit { try? FileManager.default.removeItem(atPath: benchmarkDirectory()) }
+}
+
+private func benchmarkDirectory() -> String { "/tmp/devsync-bench-\(getpid())" }
+
 /// Adds a device to `testbed` (umockdev_testbed_add_devicev) and returns its sysfs path.
 public func addDevice(
     _ testbed: UnsafeMutablePointer<UMockdevTestbed>, _ subsystem: String, _ name: String, _ parent: String?,

@@ -39,6 +39,7 @@ guard getenv("LD_PRELOAD").map({ String(cString: $0).contains("libumockdev-prelo
     say("run with LD_PRELOAD=libumockdev-preload.so.0 (and TMPDIR=/dev/shm), see the comment at the top")
     exit(2)
 }
+keepFilesOutOfDev()  // before anything opens a file: umockdev 0.17 aborts otherwise, now and then
 let repository = URL(fileURLWithPath: #filePath)  // Benchmarks/Tools/DaemonEndToEnd/main.swift
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let devsyncd = ProcessInfo.processInfo.environment["DEVSYNCD"] ?? repository.appendingPathComponent(".build/release/devsyncd").path
@@ -179,7 +180,7 @@ func addPlayer(port: String, serial: String) -> String {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         daemon.standardError = FileHandle(forWritingAtPath: log)
     } else {
-        daemon.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        daemon.standardError = FileHandle.nullDevice
     }
     let clock = ContinuousClock()
     let start = clock.now

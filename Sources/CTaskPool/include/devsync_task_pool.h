@@ -6,6 +6,17 @@
 /// the global executor; later calls do nothing. `threads` 0 means one per online CPU.
 void devsync_task_pool_install(unsigned threads);
 
+/// Counts `units` of work done outside the pool (messages a D-Bus connection's queue handled), so that a burst of
+/// it is followed by a trim like a burst of jobs (see task_pool.c, "Giving memory back"). Safe from any thread.
+void devsync_task_pool_note_work(unsigned long units);
+
+/// Sets when memory is given back: `min_work` units of work (jobs or noted units) since the last trim, then
+/// `quiet_ms` without any. 0 for `min_work` turns trimming off. The defaults are 4,096 and 500 ms.
+void devsync_task_pool_set_trim(unsigned long min_work, unsigned quiet_ms);
+
+/// How many times the pool has trimmed the heap, for tests and benchmarks.
+unsigned long devsync_task_pool_trims(void);
+
 /// How many jobs the pool has run, for tests and benchmarks.
 unsigned long devsync_task_pool_jobs_run(void);
 

@@ -96,6 +96,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
     private var enabledWatches: Set<QueuePointer> = []
     private var timeouts: [QueuePointer: any DispatchSourceTimer] = [:]
     private var dispatchScheduled = false
+    /// Incoming calls and signals the filter saw and socket events handled since ``DBusActivity`` was last told.
+    private var activitySinceReport = 0
     private var nextID: UInt64 = 1
     private var pendingReplies: [UInt64: PendingReply] = [:]
     var subscriptions: [UInt64: Subscription] = [:]
@@ -309,6 +311,8 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
             // Handling may disable or remove the watch (everything sent, queue full, peer gone): stop then.
         } while handled < Self.handlesPerWakeup && raw != nil && watches[key] === sources && enabledWatches.contains(key)
             && Self.isReady(dbus_watch_get_unix_fd(key.raw), event)
+        // Sending a flood's replies goes on after the last call was dispatched; it counts as activity too.
+        activitySinceReport += handled
         // Still enabled after a write: the socket pushed back, so a write source takes over until it drains.
         if sources.isWrite, raw != nil, enabledWatches.contains(key), watches[key] === sources { armSource(key, sources) }
         dispatchAll()
@@ -361,6 +365,11 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     private func dispatchAll() {
         while let raw, dbus_connection_dispatch(raw) == DBUS_DISPATCH_DATA_REMAINS {}
+        if activitySinceReport > 0 {
+            let count = activitySinceReport
+            activitySinceReport = 0
+            DBusActivity.observer?(count)
+        }
     }
 
     // MARK: Outgoing messages
@@ -582,6 +591,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         guard type == DBUS_MESSAGE_TYPE_SIGNAL || type == DBUS_MESSAGE_TYPE_METHOD_CALL else {
             return DBUS_HANDLER_RESULT_NOT_YET_HANDLED
         }
+        activitySinceReport += 1
         let message = Marshalling.copy(raw)
         if type == DBUS_MESSAGE_TYPE_METHOD_CALL {
             handleMethodCall(message, wantsReply: dbus_message_get_no_reply(raw) == 0)
