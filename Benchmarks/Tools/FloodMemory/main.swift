@@ -13,7 +13,7 @@
 //   1. calls: 10,050 method calls in flight at once from 150 connections (67 each, under dbus-daemon's default of
 //      128 pending replies per connection), a mix of ListDevices, DeviceByUid of an unknown uid (an error reply),
 //      Introspect, Properties.GetAll and, 1 call in 25, GetManagedObjects; `--rounds N` rounds (default 3);
-//   2. a device storm: 2,500 distinct players plugged, 10 at a time (each announced by DeviceAdded; umockdev
+//   2. a device storm: 2,500 distinct players plugged, 4 at a time (each announced by DeviceAdded; umockdev
 //      aborts when a monitor socket is full), and unplugged again the same way (each
 //      dropped with DeviceRemoved, as pending devices are).
 //
@@ -303,9 +303,10 @@ if runsStorm {
     _ = try await waitUntilQuiet(pid)  // a daemon still busy with calls reads no uevents, and umockdev aborts
     let before = status(pid, "VmRSS")
     let sampler = PeakSampler(pid: pid)
-    // In batches: umockdev's sender aborts the process when a monitor's socket is full (EAGAIN), so at most
-    // `batch` devices (two uevents each) are in flight.
-    let batch = 10
+    // In batches: umockdev's sender aborts the process when a monitor's socket is full (EAGAIN), and a unix
+    // datagram socket queues `net.unix.max_dgram_qlen` (10 by default) datagrams, so at most `batch` devices (two
+    // uevents each) are in flight.
+    let batch = 4
     var syspaths: [String] = []
     for start in stride(from: 0, to: stormDevices, by: batch) {
         let count = min(batch, stormDevices - start)
