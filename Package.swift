@@ -133,6 +133,25 @@ let package = Package(
         // mallinfo2 for the leak checks: glibc's malloc.h is not in Swift's Glibc module.
         .target(name: "CHeapProbe", path: "Tests/CHeapProbe"),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus", "CHeapProbe"]),
+
+        // MARK: Fuzzing (docs/fuzzing.md)
+        // What each libFuzzer target does with one input, in the package so it reaches `package` symbols. Never in
+        // a product: `make fuzz` links it into the fuzzers, FuzzEntriesTests replays the seed corpora through it.
+        .target(
+            name: "FuzzEntries",
+            dependencies: ["DeviceRegistry", "DBus", "Bluetooth", "UdevMonitor", "DevsyncDaemon"],
+            path: "Fuzz/Entries"
+        ),
+        .testTarget(name: "FuzzEntriesTests", dependencies: ["FuzzEntries"], path: "Fuzz/Tests"),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `make fuzz` only (DEVSYNC_FUZZ=1): one libFuzzer executable per entry. They have no `main` of their own, since
+// libFuzzer brings it, so they link only when built with `-sanitize=fuzzer`, which no other build passes.
+if Context.environment["DEVSYNC_FUZZ"] == "1" {
+    for name in ["fdi", "keyfile", "config", "dbus", "sdp", "uevent"] {
+        package.targets.append(
+            .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzEntries"], path: "Fuzz/Targets/\(name)"))
+    }
+}

@@ -1,0 +1,10 @@
+import FuzzEntries
+
+/// libFuzzer's entry: one input, checked by `FuzzTarget.dbus`; a broken invariant is a crash libFuzzer records.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    if let broken = FuzzTarget.dbus.run(Array(UnsafeBufferPointer(start: data, count: count))) {
+        fatalError("FuzzTarget.dbus: \(broken)")
+    }
+    return 0
+}
