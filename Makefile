@@ -69,7 +69,9 @@ FUZZ_RSS_MB   ?= 2048
 FUZZ_SCRATCH  ?= .build-fuzz
 FUZZ_WORK     ?= $(FUZZ_SCRATCH)/work
 FUZZ_CONFIG   ?= release
-FUZZ_FLAGS    := -c $(FUZZ_CONFIG) --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+# ld.gold (the toolchain's default here) fails on the fuzzers' link with an internal error; ld.lld links them.
+FUZZ_FLAGS     = -c $(FUZZ_CONFIG) --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+                 $(if $(LLD),-Xswiftc -use-ld=lld)
 
 fuzz-build: deps
 	for target in $(FUZZ_TARGETS); do DEVSYNC_FUZZ=1 $(SWIFT) build $(FUZZ_FLAGS) --product fuzz-$$target || exit 1; done

@@ -147,11 +147,13 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-// `make fuzz` only (DEVSYNC_FUZZ=1): one libFuzzer executable per entry. They have no `main` of their own, since
-// libFuzzer brings it, so they link only when built with `-sanitize=fuzzer`, which no other build passes.
+// `make fuzz` only (DEVSYNC_FUZZ=1): one libFuzzer executable per entry. They call libFuzzer's driver, which only
+// `-sanitize=fuzzer` links, and that flag changes every compile command: no other build sees them.
 if Context.environment["DEVSYNC_FUZZ"] == "1" {
+    package.targets.append(.systemLibrary(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
     for name in ["fdi", "keyfile", "config", "dbus", "sdp", "uevent"] {
         package.targets.append(
-            .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzEntries"], path: "Fuzz/Targets/\(name)"))
+            .executableTarget(
+                name: "fuzz-\(name)", dependencies: ["FuzzEntries", "CFuzzerDriver"], path: "Fuzz/Targets/\(name)"))
     }
 }
