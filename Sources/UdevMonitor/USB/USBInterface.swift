@@ -42,6 +42,8 @@ package enum USBDescriptorParser {
             let total = Int(bytes[offset + 2]) | Int(bytes[offset + 3]) << 8
             guard total >= length else { break }
             let end = min(offset + total, bytes.count)
+            // A header longer than what the device returned after it (bLength past the data) is a short set too.
+            guard offset + length <= end else { break }
             let interfaces = interfaces(in: bytes[(offset + length)..<end])
             configurations.append((bytes[offset + 5], interfaces))
             offset = end
