@@ -3,6 +3,7 @@
 #   make demo    see it work: devsyncd on a private bus with fake USB (umockdev) and fake BlueZ, logind, polkit
 #                (dbusmock) — plug in, pair, approve, sync through examples/reference-engine, unplug, stop
 #   make bench   run the benchmarks in Benchmarks/ (figures go to docs/benchmarks.md)
+#   make fuzz    build the libFuzzer targets in Fuzz/ with AddressSanitizer and run each FUZZ_SECONDS (docs/fuzzing.md)
 #   make release                    release build (devsyncd with the Swift runtime linked in)
 #   make orderfile                  profile the release devsyncd, rewrite data/devsyncd.order, relink
 #   make install / make uninstall   release build and install under DESTDIR/PREFIX (docs/install.md)
@@ -18,7 +19,7 @@ APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
                 umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin systemd udev \
                 libsystemd-dev
 
-.PHONY: all deps build check demo bench clean release orderfile install install-files uninstall
+.PHONY: all deps build check demo bench fuzz fuzz-build clean release orderfile install install-files uninstall
 
 all: build
 
@@ -51,6 +52,35 @@ demo: deps
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+# Fuzzing (docs/fuzzing.md). The targets exist only with DEVSYNC_FUZZ=1 (Package.swift) and link only with
+# -sanitize=fuzzer, which changes every compile command: hence a scratch path of their own. Each fuzzer starts from
+# its seeds in Fuzz/corpus/<target> and keeps what it finds in FUZZ_WORK (the tree stays as it was); a crash
+# leaves its input there as crash-*, to be fixed and then added to Fuzz/corpus/<target> as a regression seed.
+# `make check` replays the seeds without fuzzing (FuzzEntriesTests). FUZZ_TARGETS=fdi make fuzz runs one.
+FUZZ_TARGETS  ?= fdi keyfile config dbus sdp uevent
+FUZZ_SECONDS  ?= 600
+FUZZ_RSS_MB   ?= 2048
+FUZZ_SCRATCH  ?= .build-fuzz
+FUZZ_WORK     ?= $(FUZZ_SCRATCH)/work
+FUZZ_CONFIG   ?= release
+# ld.gold (the toolchain's default here) fails on the fuzzers' link with an internal error; ld.lld links them.
+FUZZ_FLAGS     = -c $(FUZZ_CONFIG) --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+                 $(if $(LLD),-Xswiftc -use-ld=lld)
+
+fuzz-build: deps
+	for target in $(FUZZ_TARGETS); do DEVSYNC_FUZZ=1 $(SWIFT) build $(FUZZ_FLAGS) --product fuzz-$$target || exit 1; done
+
+fuzz: fuzz-build
+	bin=$$(DEVSYNC_FUZZ=1 $(SWIFT) build $(FUZZ_FLAGS) --show-bin-path) && \
+	for target in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_WORK)/$$target/corpus $(FUZZ_WORK)/$$target/artifacts && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 $$bin/fuzz-$$target $(FUZZ_WORK)/$$target/corpus Fuzz/corpus/$$target \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=$(FUZZ_RSS_MB) -timeout=10 -max_len=65536 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_WORK)/$$target/artifacts/ >$(FUZZ_WORK)/$$target/log 2>&1; \
+	  status=$$?; tail -n 25 $(FUZZ_WORK)/$$target/log; \
+	  [ $$status -eq 0 ] || { echo "fuzz-$$target found a crash: $(FUZZ_WORK)/$$target/artifacts" >&2; exit $$status; }; \
+	done
 
 clean:
 	$(SWIFT) package clean

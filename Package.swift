@@ -133,6 +133,27 @@ let package = Package(
         // mallinfo2 for the leak checks: glibc's malloc.h is not in Swift's Glibc module.
         .target(name: "CHeapProbe", path: "Tests/CHeapProbe"),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus", "CHeapProbe"]),
+
+        // MARK: Fuzzing (docs/fuzzing.md)
+        // What each libFuzzer target does with one input, in the package so it reaches `package` symbols. Never in
+        // a product: `make fuzz` links it into the fuzzers, FuzzEntriesTests replays the seed corpora through it.
+        .target(
+            name: "FuzzEntries",
+            dependencies: ["DeviceRegistry", "DBus", "Bluetooth", "UdevMonitor", "DevsyncDaemon"],
+            path: "Fuzz/Entries"
+        ),
+        .testTarget(name: "FuzzEntriesTests", dependencies: ["FuzzEntries"], path: "Fuzz/Tests"),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `make fuzz` only (DEVSYNC_FUZZ=1): one libFuzzer executable per entry. They call libFuzzer's driver, which only
+// `-sanitize=fuzzer` links, and that flag changes every compile command: no other build sees them.
+if Context.environment["DEVSYNC_FUZZ"] == "1" {
+    package.targets.append(.systemLibrary(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
+    for name in ["fdi", "keyfile", "config", "dbus", "sdp", "uevent"] {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(name)", dependencies: ["FuzzEntries", "CFuzzerDriver"], path: "Fuzz/Targets/\(name)"))
+    }
+}

@@ -164,6 +164,15 @@ struct HostileSDPTests {
         }
     }
 
+    @Test("an attribute id given twice is refused before libbluetooth, which leaks the second's data (found by fuzz-sdp)")
+    func repeatedAttribute() {
+        let record = E.record([(0x0000, E.uint32(1)), (0x0100, E.text("first")), (0x0100, E.sequence([E.text("second")]))])
+        #expect(throws: SDPParseError(.malformed, at: 20, "attribute 0x100 appears twice in the record")) {
+            try ServiceRecord(bytes: record)
+        }
+        #expect(throws: SDPParseError.self) { try ServiceRecord.records(attributeLists: E.sequence([SampleRecords.irmcSync, record])) }
+    }
+
     @Test("sequences nested a thousand deep are refused before libbluetooth recurses into them")
     func deepNesting() {
         var value = E.uint8(1)

@@ -41,6 +41,16 @@ struct USBDescriptorParserTests {
         _ = USBDescriptorParser.interfaces(descriptors: Array(Self.descriptors.prefix(18)) + noise, configurationValue: nil)
     }
 
+    @Test("a configuration descriptor whose bLength reaches past the data ends the walk (found by fuzz-uevent)")
+    func configurationLongerThanData() {
+        // bLength 137 and wTotalLength 0xFFFF, but only 9 bytes follow the device descriptor: the device said its
+        // configuration header is longer than everything it returned.
+        let bytes = Array(Self.descriptors.prefix(18)) + [137, 2, 0xFF, 0xFF, 0, 1, 0, 0, 0]
+        #expect(USBDescriptorParser.interfaces(descriptors: bytes, configurationValue: 1) == nil)
+        // The same after a good configuration: the good one is kept.
+        #expect(USBDescriptorParser.interfaces(descriptors: Self.descriptors + [137, 2, 0xFF, 0xFF, 0, 2, 0, 0, 0], configurationValue: 1)?.count == 3)
+    }
+
     @Test("udev's ID_USB_INTERFACES is read as triples, malformed fields skipped")
     func udevInterfaceList() {
         let interfaces = USBDescriptorParser.interfaces(udevList: ":ffff00:060101:zz0000:0a00:")

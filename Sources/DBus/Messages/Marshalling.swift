@@ -148,7 +148,7 @@ enum Marshalling {
     /// Decodes the body in Swift from the marshalled message, one pass over the bytes instead of a libdbus call per
     /// value; nil (then libdbus's iterator reads it) for big-endian messages, bodies carrying descriptors, and
     /// bodies without an array, which are small and cheaper to read with the iterator than to copy out.
-    private static func decodedBody(of message: OpaquePointer) -> [DBusValue]? {
+    static func decodedBody(of message: OpaquePointer) -> [DBusValue]? {
         guard let signature = dbus_message_get_signature(message), strchr(signature, Int32(UInt8(ascii: "a"))) != nil,
             strchr(signature, Int32(UInt8(ascii: "h"))) == nil, let types = DBusType.parse(String(cString: signature))
         else { return nil }
@@ -191,7 +191,7 @@ enum Marshalling {
         return String(cString: raw)
     }
 
-    private static func readValue(_ iter: inout DBusMessageIter) -> DBusValue? {
+    static func readValue(_ iter: inout DBusMessageIter) -> DBusValue? {
         let code = dbus_message_iter_get_arg_type(&iter)
         switch code {
         case TypeCode.byte: return .byte(readBasic(&iter, UInt8(0)))

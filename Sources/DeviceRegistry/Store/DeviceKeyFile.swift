@@ -2,7 +2,7 @@
 ///
 /// Every key is written every time, even when empty, and the file ends with a newline. Reading requires all of
 /// them, so a file cut short at any byte is recognised as damaged instead of loading with defaults.
-enum DeviceKeyFile {
+package enum DeviceKeyFile {
     /// The group that holds the record.
     static let group = "device"
 
@@ -13,7 +13,7 @@ enum DeviceKeyFile {
     ]
 
     /// The file content for `device`.
-    static func encode(_ device: StoredDevice) -> String {
+    package static func encode(_ device: StoredDevice) -> String {
         var text = "# devsync device record; see docs/state.md\n[\(group)]\n"
         func line(_ key: String, _ value: String) { text += "\(key)=\(escape(value))\n" }
         line("uid", device.uid)
@@ -32,7 +32,7 @@ enum DeviceKeyFile {
     }
 
     /// The record in `bytes`, or a sentence saying why they are not one.
-    static func decode(_ bytes: [UInt8]) -> Result<StoredDevice, DecodingFailure> {
+    package static func decode(_ bytes: [UInt8]) -> Result<StoredDevice, DecodingFailure> {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             return .failure(DecodingFailure("not valid UTF-8"))
         }
@@ -101,7 +101,7 @@ enum DeviceKeyFile {
     }
 
     /// Why a file is not a device record.
-    struct DecodingFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    package struct DecodingFailure: Error, Sendable, Hashable, CustomStringConvertible {
         var reason: String
         var line: Int?
 
@@ -110,7 +110,7 @@ enum DeviceKeyFile {
             self.line = line
         }
 
-        var description: String { line.map { "line \($0): \(reason)" } ?? reason }
+        package var description: String { line.map { "line \($0): \(reason)" } ?? reason }
     }
 
     // MARK: Escaping, as GLib's key files do it

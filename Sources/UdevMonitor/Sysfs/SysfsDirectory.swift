@@ -83,20 +83,30 @@ struct SysfsDirectory: ~Copyable {
 
     /// The attribute as device text: bytes up to the trailing newline, sanitized. Nil if missing or empty.
     func text(_ name: String) -> String? {
-        guard var bytes = bytes(name, limit: 4096) else { return nil }
+        bytes(name, limit: Self.textLimit).flatMap(Self.text(from:))
+    }
+
+    /// The attribute as a hexadecimal number (`idVendor`, `bInterfaceClass`), or nil if missing or malformed.
+    func hex(_ name: String) -> UInt32? { bytes(name, limit: Self.numberLimit).flatMap { Self.number(from: $0, radix: 16) } }
+
+    /// The attribute as a decimal number (`busnum`, `bNumInterfaces`), or nil if missing or malformed.
+    func decimal(_ name: String) -> UInt32? { bytes(name, limit: Self.numberLimit).flatMap { Self.number(from: $0, radix: 10) } }
+
+    /// The most bytes read of a text attribute: a sysfs attribute shows at most a page.
+    static let textLimit = 4096
+    /// The most bytes read of a numeric attribute.
+    static let numberLimit = 64
+
+    /// A text attribute's bytes as device text: up to the trailing newline, sanitized; nil if empty.
+    static func text(from bytes: [UInt8]) -> String? {
+        var bytes = bytes
         while let last = bytes.last, last == UInt8(ascii: "\n") { bytes.removeLast() }
         if bytes.isEmpty { return nil }
         return DeviceText.sanitize(bytes: bytes)
     }
 
-    /// The attribute as a hexadecimal number (`idVendor`, `bInterfaceClass`), or nil if missing or malformed.
-    func hex(_ name: String) -> UInt32? { number(name, radix: 16) }
-
-    /// The attribute as a decimal number (`busnum`, `bNumInterfaces`), or nil if missing or malformed.
-    func decimal(_ name: String) -> UInt32? { number(name, radix: 10) }
-
-    private func number(_ name: String, radix: Int) -> UInt32? {
-        guard let bytes = bytes(name, limit: 64) else { return nil }
+    /// A numeric attribute's bytes as a number in `radix`, surrounding whitespace ignored; nil if malformed.
+    static func number(from bytes: [UInt8], radix: Int) -> UInt32? {
         let digits = String(decoding: bytes, as: UTF8.self).trimmingWhitespace
         return UInt32(digits, radix: radix)
     }

@@ -6,7 +6,7 @@ import Logging
 /// iInterface names); for the interfaces not (yet) there, the configuration descriptor, read WITHOUT opening the
 /// device, from sysfs `descriptors` and else through libusb; and last udev's `ID_USB_INTERFACES`, which lists
 /// each distinct triple once. devsync never opens, claims or sends a control transfer to a device.
-struct USBDeviceReader: Sendable {
+package struct USBDeviceReader: Sendable {
     /// Reads the active configuration's interfaces of the device at bus/address without opening it (libusb);
     /// nil when that is not possible.
     var configurationDescriptor: @Sendable (_ bus: UInt32, _ address: UInt32) -> [USBInterface]?
@@ -26,27 +26,7 @@ struct USBDeviceReader: Sendable {
     func readDevice(_ device: UdevDevice) throws(Skip) -> USBDeviceRecord {
         // The device left before it could be read; its remove uevent follows.
         guard let directory = SysfsDirectory(path: device.syspath) else { throw .vanished }
-        var record = USBDeviceRecord(devpath: device.devpath)
-        // The uevent's PRODUCT (`vid/pid/bcd`, hex), TYPE (`class/subclass/protocol`, decimal), BUSNUM and DEVNUM
-        // are the kernel's own copy of these descriptor fields and cost no read; sysfs fills in what is missing.
-        let product = device.properties["PRODUCT"].map { Self.fields($0, radix: 16) } ?? []
-        let type = device.properties["TYPE"].map { Self.fields($0, radix: 10) } ?? []
-        func field(_ fields: [UInt32?], _ index: Int) -> UInt32? { index < fields.count ? fields[index] : nil }
-        record.vendorID = (field(product, 0) ?? directory.hex("idVendor")).map { UInt16(truncatingIfNeeded: $0) }
-        record.productID = (field(product, 1) ?? directory.hex("idProduct")).map { UInt16(truncatingIfNeeded: $0) }
-        record.revisionBCD = (field(product, 2) ?? directory.hex("bcdDevice")).map { UInt16(truncatingIfNeeded: $0) }
-        record.deviceClass = (field(type, 0) ?? directory.hex("bDeviceClass")).map { UInt8(truncatingIfNeeded: $0) }
-        record.deviceSubclass = (field(type, 1) ?? directory.hex("bDeviceSubClass")).map { UInt8(truncatingIfNeeded: $0) }
-        record.deviceProtocol = (field(type, 2) ?? directory.hex("bDeviceProtocol")).map { UInt8(truncatingIfNeeded: $0) }
-        record.manufacturer = directory.text("manufacturer")
-        record.product = directory.text("product")
-        record.serial = directory.text("serial")
-        record.busNumber = device.properties["BUSNUM"].flatMap { UInt32($0) } ?? directory.decimal("busnum")
-        record.deviceNumber = device.properties["DEVNUM"].flatMap { UInt32($0) } ?? directory.decimal("devnum")
-        record.initializedAt = device.initializedAt
-        for (name, value) in device.properties where USBDeviceRecord.isPublished(udevProperty: name) {
-            record.udevProperties[name] = value
-        }
+        var record = Self.record(of: device) { name, limit in directory.bytes(name, limit: limit) }
         // Each interface directory is opened and listed once: the listing says whether it has a name to read
         // and which ttys hang below it, so no open is spent on a file that is not there.
         var found: [USBInterface] = []
@@ -77,6 +57,45 @@ struct USBDeviceReader: Sendable {
         // Every attribute read above may have failed because the device left half-way; a record assembled from
         // such reads would be wrong, so it is dropped. Its remove uevent follows.
         guard directory.exists else { throw .vanished }
+        return record
+    }
+
+    /// The usb_device's own fields from its uevent, and where the uevent lacks one, from the sysfs attribute
+    /// that `attribute` reads (its raw bytes, at most `limit`; nil if missing): `readDevice`'s mapping of
+    /// kernel and device strings, without the I/O, so that it can be fuzzed (Fuzz/Entries/UeventFuzzing.swift).
+    package static func record(
+        of device: UdevDevice, attribute: (_ name: String, _ limit: Int) -> [UInt8]?
+    ) -> USBDeviceRecord {
+        var record = USBDeviceRecord(devpath: device.devpath)
+        func hex(_ name: String) -> UInt32? {
+            attribute(name, SysfsDirectory.numberLimit).flatMap { SysfsDirectory.number(from: $0, radix: 16) }
+        }
+        func decimal(_ name: String) -> UInt32? {
+            attribute(name, SysfsDirectory.numberLimit).flatMap { SysfsDirectory.number(from: $0, radix: 10) }
+        }
+        func text(_ name: String) -> String? {
+            attribute(name, SysfsDirectory.textLimit).flatMap(SysfsDirectory.text(from:))
+        }
+        // The uevent's PRODUCT (`vid/pid/bcd`, hex), TYPE (`class/subclass/protocol`, decimal), BUSNUM and DEVNUM
+        // are the kernel's own copy of these descriptor fields and cost no read; sysfs fills in what is missing.
+        let product = device.properties["PRODUCT"].map { Self.fields($0, radix: 16) } ?? []
+        let type = device.properties["TYPE"].map { Self.fields($0, radix: 10) } ?? []
+        func field(_ fields: [UInt32?], _ index: Int) -> UInt32? { index < fields.count ? fields[index] : nil }
+        record.vendorID = (field(product, 0) ?? hex("idVendor")).map { UInt16(truncatingIfNeeded: $0) }
+        record.productID = (field(product, 1) ?? hex("idProduct")).map { UInt16(truncatingIfNeeded: $0) }
+        record.revisionBCD = (field(product, 2) ?? hex("bcdDevice")).map { UInt16(truncatingIfNeeded: $0) }
+        record.deviceClass = (field(type, 0) ?? hex("bDeviceClass")).map { UInt8(truncatingIfNeeded: $0) }
+        record.deviceSubclass = (field(type, 1) ?? hex("bDeviceSubClass")).map { UInt8(truncatingIfNeeded: $0) }
+        record.deviceProtocol = (field(type, 2) ?? hex("bDeviceProtocol")).map { UInt8(truncatingIfNeeded: $0) }
+        record.manufacturer = text("manufacturer")
+        record.product = text("product")
+        record.serial = text("serial")
+        record.busNumber = device.properties["BUSNUM"].flatMap { UInt32($0) } ?? decimal("busnum")
+        record.deviceNumber = device.properties["DEVNUM"].flatMap { UInt32($0) } ?? decimal("devnum")
+        record.initializedAt = device.initializedAt
+        for (name, value) in device.properties where USBDeviceRecord.isPublished(udevProperty: name) {
+            record.udevProperties[name] = value
+        }
         return record
     }
 
@@ -156,7 +175,7 @@ struct USBDeviceReader: Sendable {
     }
 
     /// The value of `key` in a uevent file's `KEY=value` lines.
-    static func ueventValue(_ key: String, in bytes: [UInt8]) -> String? {
+    package static func ueventValue(_ key: String, in bytes: [UInt8]) -> String? {
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
             let text = String(decoding: line, as: UTF8.self)
             if text.hasPrefix(key + "=") { return String(text.dropFirst(key.utf8.count + 1)) }
@@ -165,14 +184,14 @@ struct USBDeviceReader: Sendable {
     }
 
     /// The interface number in an interface's sysfs name, `1-2:1.3` → 3, readable after the directory is gone.
-    static func interfaceNumber(sysname: String) -> UInt32? {
+    package static func interfaceNumber(sysname: String) -> UInt32? {
         guard let dot = sysname.lastIndex(of: "."), sysname.contains(":") else { return nil }
         return UInt32(sysname[sysname.index(after: dot)...])
     }
 
     /// The `/`-separated numbers of a PRODUCT (`830/61/100`, hex) or TYPE / INTERFACE (`255/0/0`, decimal)
     /// property; a malformed field is nil.
-    static func fields(_ value: String, radix: Int) -> [UInt32?] {
+    package static func fields(_ value: String, radix: Int) -> [UInt32?] {
         // By hand over the UTF-8: this runs for every uevent, and split + map + UInt32(_:radix:) allocated a
         // substring array for three small numbers.
         var fields: [UInt32?] = []

@@ -1,9 +1,9 @@
 import DeviceRegistry
 
 /// Everything devsync knows about one attached USB device: the usb_device, its interfaces and its ttys.
-struct USBDeviceRecord: Sendable, Hashable {
+package struct USBDeviceRecord: Sendable, Hashable {
     /// The sysfs devpath of the usb_device, the observation's source key.
-    var devpath: String
+    package var devpath: String
     var vendorID: UInt16?
     var productID: UInt16?
     var revisionBCD: UInt16?
@@ -16,9 +16,9 @@ struct USBDeviceRecord: Sendable, Hashable {
     var busNumber: UInt32?
     var deviceNumber: UInt32?
     /// Interfaces in bInterfaceNumber order.
-    var interfaces: [USBInterface] = []
+    package var interfaces: [USBInterface] = []
     /// The tty nodes below this device, by the tty's devpath.
-    var ttys: [String: String] = [:]
+    package var ttys: [String: String] = [:]
     /// The udev properties of the usb_device (see ``isPublished(udevProperty:)``), published as `udev.<NAME>`.
     var udevProperties: [String: String] = [:]
     /// udev's USEC_INITIALIZED for this instance, to tell a stale remove from a current one.
@@ -36,7 +36,7 @@ struct USBDeviceRecord: Sendable, Hashable {
     }
 
     /// A record for `devpath` with nothing known yet.
-    init(devpath: String) { self.devpath = devpath }
+    package init(devpath: String) { self.devpath = devpath }
 
     /// Whether a udev property is published as `udev.<NAME>`: every one (docs/profiles.md) except the
     /// bookkeeping of one event (`ACTION`, `SEQNUM`, `SYNTH_*`, `DEVPATH_OLD`, `USEC_INITIALIZED`) and `DRIVER`,
@@ -50,13 +50,13 @@ struct USBDeviceRecord: Sendable, Hashable {
     }
 
     /// Adds or replaces an interface read from its sysfs directory.
-    mutating func bind(_ interface: USBInterface) {
+    package mutating func bind(_ interface: USBInterface) {
         merge(interface)
         boundInterfaces.insert(interface.number)
     }
 
     /// Adds or replaces the interface with the same number, keeping interface order.
-    mutating func merge(_ interface: USBInterface) {
+    package mutating func merge(_ interface: USBInterface) {
         if let index = interfaces.firstIndex(where: { $0.number == interface.number }) {
             var merged = interface
             if merged.name == nil { merged.name = interfaces[index].name }
@@ -76,7 +76,7 @@ struct USBDeviceRecord: Sendable, Hashable {
     }
 
     /// The observation's properties, in the vocabulary of `PropertyKey`. Absent facts are absent keys.
-    var properties: DeviceProperties {
+    package var properties: DeviceProperties {
         var properties = DeviceProperties()
         properties[PropertyKey.infoSubsystem] = .string("usb")
         // docs/profiles.md: the hwdb's curated names first, the device's own strings when the hwdb has none.
@@ -111,7 +111,7 @@ struct USBDeviceRecord: Sendable, Hashable {
     }
 
     /// The observation of this device.
-    var observation: DeviceObservation {
+    package var observation: DeviceObservation {
         DeviceObservation(transport: .usb, sourceKey: devpath, properties: properties)
     }
 }

@@ -1,7 +1,7 @@
 /// One interface of a USB device's active configuration (alternate setting 0), as devsync publishes it.
-struct USBInterface: Sendable, Hashable {
+package struct USBInterface: Sendable, Hashable {
     /// bInterfaceNumber.
-    var number: UInt8
+    package var number: UInt8
     /// bInterfaceClass.
     var classCode: UInt8
     /// bInterfaceSubClass.
@@ -9,7 +9,7 @@ struct USBInterface: Sendable, Hashable {
     /// bInterfaceProtocol.
     var protocolCode: UInt8
     /// The iInterface string, sanitized, where the kernel read one (sysfs `interface`).
-    var name: String?
+    package var name: String?
 
     /// The lowercase `cc/ss/pp` triple of `usb.interfaces`.
     var triple: String { "\(hex2(classCode))/\(hex2(subclass))/\(hex2(protocolCode))" }
@@ -26,13 +26,13 @@ func hex2(_ byte: UInt8) -> String {
 /// Reading this file (or asking libusb, which on Linux reads the same file) never opens the device nor sends it a
 /// control transfer: the kernel fetched the descriptors once at enumeration. devsync never opens, claims or
 /// talks to a device; it only looks.
-enum USBDescriptorParser {
+package enum USBDescriptorParser {
     /// The interfaces (alternate setting 0) of configuration `configurationValue`, or of the first configuration
     /// if that one is absent, in interface order; nil if the bytes hold no usable configuration.
     ///
     /// The bytes are a device descriptor (18 bytes) followed by each configuration's full descriptor set.
     /// Lengths come from the device and are checked at every step: a short or looping set ends the walk.
-    static func interfaces(descriptors bytes: [UInt8], configurationValue: UInt8?) -> [USBInterface]? {
+    package static func interfaces(descriptors bytes: [UInt8], configurationValue: UInt8?) -> [USBInterface]? {
         guard bytes.count >= 18, bytes[0] == 18, bytes[1] == 1 else { return nil }
         var configurations: [(value: UInt8, interfaces: [USBInterface])] = []
         var offset = 18
@@ -42,6 +42,8 @@ enum USBDescriptorParser {
             let total = Int(bytes[offset + 2]) | Int(bytes[offset + 3]) << 8
             guard total >= length else { break }
             let end = min(offset + total, bytes.count)
+            // A header longer than what the device returned after it (bLength past the data) is a short set too.
+            guard offset + length <= end else { break }
             let interfaces = interfaces(in: bytes[(offset + length)..<end])
             configurations.append((bytes[offset + 5], interfaces))
             offset = end
@@ -73,7 +75,7 @@ enum USBDescriptorParser {
     /// The triples of udev's `ID_USB_INTERFACES` (`:ffff00:060101:`), as interfaces numbered in list order.
     ///
     /// The last resort: udev's usb_id lists each distinct triple once, so two identical interfaces appear as one.
-    static func interfaces(udevList: String) -> [USBInterface] {
+    package static func interfaces(udevList: String) -> [USBInterface] {
         var interfaces: [USBInterface] = []
         for field in udevList.split(separator: ":") where field.utf8.count == 6 {
             let digits = Array(field.utf8)

@@ -1,10 +1,10 @@
 /// One udev device record, copied out of libudev at once: a uevent from the monitor or an entry of an
 /// enumeration. A plain value, safe to hand across queues.
-struct UdevDevice: Sendable, Hashable {
+package struct UdevDevice: Sendable, Hashable {
     /// `add`, `remove`, `change`, `bind`, `unbind`, `move`; nil for an enumerated (already present) device.
     var action: String?
     /// The kernel devpath, `/devices/pci0000:00/…/1-2`; the key everything is folded by.
-    var devpath: String
+    package var devpath: String
     /// The devpath with the sysfs mount in front, `/sys/devices/…`.
     var syspath: String
     /// `usb`, `tty` …
@@ -16,12 +16,12 @@ struct UdevDevice: Sendable, Hashable {
     /// The kernel's event sequence number; 0 for an enumerated device.
     var seqnum: UInt64
     /// Every udev property (`PRODUCT`, `ID_MTP_DEVICE` …) as udev has them.
-    var properties: [String: String]
+    package var properties: [String: String]
     /// The last path component: `1-2`, `1-2:1.0`, `ttyUSB1` (kept, not recomputed: folding asks for it often).
-    let sysname: String
+    package let sysname: String
 
     /// A record of these fields.
-    init(action: String?, devpath: String, syspath: String, subsystem: String?, devtype: String?, devnode: String?,
+    package init(action: String?, devpath: String, syspath: String, subsystem: String?, devtype: String?, devnode: String?,
          seqnum: UInt64, properties: [String: String]) {
         self.action = action
         self.devpath = devpath
@@ -50,14 +50,14 @@ struct UdevDevice: Sendable, Hashable {
     ///
     /// A remove uevent carries no sysfs to look at, so this reads only the event: DEVTYPE, or else the
     /// kernel's PRODUCT (`vid/pid/bcd`) without an INTERFACE, which only a usb_device has.
-    var isUSBDevice: Bool {
+    package var isUSBDevice: Bool {
         guard subsystem == "usb", !sysname.hasPrefix("usb") else { return false }
         if let devtype { return devtype == "usb_device" }
         return properties["PRODUCT"] != nil && properties["INTERFACE"] == nil
     }
 
     /// Whether this is an interface of a USB device.
-    var isUSBInterface: Bool {
+    package var isUSBInterface: Bool {
         guard subsystem == "usb" else { return false }
         if let devtype { return devtype == "usb_interface" }
         return properties["INTERFACE"] != nil
