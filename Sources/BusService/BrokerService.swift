@@ -33,6 +33,10 @@ public actor BrokerService {
     /// signals go out at once: before the bus name is owned, no client would receive them.
     var heldAnnouncements: [String]?
     var engines: [SyncEngine.Key: SyncEngine] = [:]
+    /// The subscription that follows every engine (``engineRules``), made at the first registration.
+    var engineFeed: Task<Void, any Error>?
+    /// Reads that subscription until ``stop()``.
+    var engineFeedTask: Task<Void, Never>?
     var jobs: [DBusObjectPath: SyncJob] = [:]
     /// Finished jobs stay visible for a while; the oldest are dropped beyond ``keptFinishedJobs``.
     var finishedJobs: [DBusObjectPath] = []
@@ -175,7 +179,9 @@ public actor BrokerService {
     public func stop() async {
         eventTask?.cancel()
         eventTask = nil
-        for engine in engines.values { engine.watch?.cancel() }
+        engineFeedTask?.cancel()
+        engineFeedTask = nil
+        engineFeed = nil
         engines.removeAll()
         for path in Array(jobs.keys) + devices.keys.map(BrokerContract.devicePath(uid:)) {
             try? await connection.unexport(at: path)

@@ -8,11 +8,30 @@ public struct DBusError: Error, Sendable, Hashable, CustomStringConvertible {
     public var name: String
     /// The human-readable sentence that travels with the error.
     public var message: String
+    /// Who sent the error reply: the peer's unique name, `org.freedesktop.DBus` when the bus daemon itself
+    /// refused or failed the call (policy, limits, an unknown destination), nil for an error made locally.
+    ///
+    /// The bus stamps every message's sender, so a peer cannot pose as the bus. Not part of equality: two
+    /// errors with the same name and sentence are the same error, wherever they came from.
+    public var sender: String?
 
     /// Creates an error with a dotted name and a sentence.
-    public init(name: String, message: String) {
+    public init(name: String, message: String, sender: String? = nil) {
         self.name = name
         self.message = message
+        self.sender = sender
+    }
+
+    /// Whether the bus daemon, rather than the peer called, sent this error.
+    public var isFromBus: Bool { sender == "org.freedesktop.DBus" }
+
+    public static func == (lhs: DBusError, rhs: DBusError) -> Bool {
+        lhs.name == rhs.name && lhs.message == rhs.message
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(message)
     }
 
     /// `name: message`, as `busctl` and `gdbus` print errors.

@@ -122,4 +122,51 @@ struct BrokerAuthorizationTests {
             #expect(result.stdout == "uas 1 0\n", "\(result.stderr)")
         }
     }
+    @Test("an unauthorised Approve is refused alike whether the owner it names exists or not")
+    func approveRevealsNoUserNames() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "N1"))
+            let existing = try await approve(broker, path, as: .nobody, owner: "root")
+            let unknown = try await approve(broker, path, as: .nobody, owner: "no-such-user-devsync")
+            #expect(existing.stderr.contains("You may not approve device usb-0830-0060-N1"), "\(existing.stderr)")
+            #expect(unknown.stderr == existing.stderr)
+            #expect(unknown.status == existing.status)
+            // Root, who may approve, is told that the name is wrong.
+            let named = await errorName {
+                _ = try await broker.call(
+                    path, BrokerContract.deviceInterface, "Approve", [.string("no-such-user-devsync"), .vardict([:])])
+            }
+            #expect(named == "org.devsync.Broker1.Error.InvalidArgs")
+        }
+    }
+
+    @Test("each refusal says why in the words of its method")
+    func refusalSentences() async throws {
+        try await withBroker(polkit: .fixed([]), suggestedOwner: "root", reload: { (rules: 1, errors: []) }) { broker in
+            func refusal(_ path: DBusObjectPath, _ interface: String, _ member: String, _ signature: String,
+                         _ arguments: String...) async throws -> String
+            {
+                let result = try await broker.bus.busctl(
+                    as: .nobody, ["call", BrokerContract.busName, path.rawValue, interface, member, signature] + arguments)
+                #expect(result.status != 0)
+                return result.stderr
+            }
+            let reload = try await refusal(
+                BrokerContract.managerPath, BrokerContract.managerInterface, "ReloadProfiles", "a{sv}", "0")
+            #expect(reload.contains("You may not reload the device profiles: that is for root and administrators"), "\(reload)")
+            #expect(!reload.contains("owner"), "\(reload)")
+
+            let pending = await broker.arrive(TestDevice.observation(serial: "S1"))
+            let approve = try await refusal(pending, BrokerContract.deviceInterface, "Approve", "sa{sv}", "", "0")
+            #expect(approve.contains("you are not the user suggested as its owner"), "\(approve)")
+            let forget = try await refusal(pending, BrokerContract.deviceInterface, "Forget", "a{sv}", "0")
+            #expect(forget.contains("You may not forget device usb-0830-0060-S1: it has no owner yet"), "\(forget)")
+
+            _ = try await broker.call(pending, BrokerContract.deviceInterface, "Approve", [.string("root"), .vardict([:])])
+            let reject = try await refusal(pending, BrokerContract.deviceInterface, "Reject", "a{sv}", "0")
+            #expect(reject.contains("You may not reject device usb-0830-0060-S1: you are not its owner"), "\(reject)")
+            let invoke = try await refusal(pending, BrokerContract.deviceInterface, "Invoke", "sa{sv}", "sync-all", "0")
+            #expect(invoke.contains("You may not sync device usb-0830-0060-S1: you are not its owner"), "\(invoke)")
+        }
+    }
 }

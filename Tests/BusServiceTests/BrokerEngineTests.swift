@@ -153,4 +153,46 @@ struct BrokerEngineTests {
             await other.connection.close()
         }
     }
+    @Test("a job the bus refuses to deliver says the bus refused, naming the policy; an engine's own refusal blames the engine")
+    func busRefusalIsNotTheEngines() async throws {
+        let bus = try TestBus(extraConfiguration: """
+            <policy context="mandatory">
+              <deny send_interface="org.devsync.Engine1" send_member="Sync"/>
+            </policy>
+            """)
+        try await withBroker(bus: bus) { broker in
+            let path = try await approvedDevice(broker, serial: "B1")
+            let engine = try await TestEngine.start(on: broker.bus)
+            let job = try await invoke(broker, path, "sync-all")
+            let finished = await broker.signals.wait { $0.isSignal(BrokerContract.jobInterface, "Finished", path: job) }
+            let error = finished.first?.arguments.last?.string ?? ""
+            #expect(error.hasPrefix("The bus refused to pass the job to the sync engine"), "\(error)")
+            #expect(error.contains("org.devsync.Broker1.conf"), "\(error)")
+            #expect(!error.contains("The sync engine refused"), "\(error)")
+            await engine.connection.close()
+        }
+        // An engine answering with the bus's error name and words is still the engine.
+        try await withBroker { broker in
+            let path = try await approvedDevice(broker, serial: "B2")
+            let connection = try await broker.bus.connect("spoofing-engine")
+            try await connection.export(
+                [DBusInterface(
+                    BrokerContract.engineInterface,
+                    methods: [
+                        DBusMethod("Sync", inputs: [DBusArgument("uid", .string), DBusArgument("device", "a{sv}"),
+                                                    DBusArgument("datatypes", "as"), DBusArgument("options", "a{sv}")]) { _ in
+                            throw DBusError(name: DBusError.Name.accessDenied, message: "Rejected send message")
+                        }
+                    ])],
+                at: TestEngine.path)
+            _ = try await connection.call(
+                destination: BrokerContract.busName, path: BrokerContract.managerPath,
+                interface: BrokerContract.managerInterface, member: "RegisterEngine",
+                arguments: [.objectPath(TestEngine.path), .strings([]), .strings([])])
+            let job = try await invoke(broker, path, "sync-all")
+            let finished = await broker.signals.wait { $0.isSignal(BrokerContract.jobInterface, "Finished", path: job) }
+            #expect(finished.first?.arguments.last == .string("The sync engine refused the job: Rejected send message"))
+            await connection.close()
+        }
+    }
 }

@@ -14,7 +14,11 @@ public final class TestBus: @unchecked Sendable {  // `process`, `address`, `dir
     private var stopped = false
 
     /// Starts the daemon and returns once it listens.
-    public init() throws {
+    ///
+    /// - Parameter extraConfiguration: elements added after the allow-everything policy, such as
+    ///   `<limit name="max_match_rules_per_connection">32</limit>` or a `<policy context="mandatory">` that
+    ///   denies a send.
+    public init(extraConfiguration: String = "") throws {
         directory = URL(fileURLWithPath: "/tmp/devsync-bus-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(
             at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -33,6 +37,7 @@ public final class TestBus: @unchecked Sendable {  // `process`, `address`, `dir
                 <allow eavesdrop="true"/>
                 <allow own="*"/>
               </policy>
+            \(extraConfiguration)
             </busconfig>
             """.write(to: config, atomically: true, encoding: .utf8)
         process = Process()
@@ -197,5 +202,72 @@ public enum Command {
             stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "",
             pid: process.processIdentifier)
+    }
+}
+
+/// A client program left running while a test goes on: it reports on its first line of output, then keeps its
+/// connections open until ``finish()`` closes its standard input.
+public final class RunningCommand: @unchecked Sendable {  // `process` and the pipes are immutable after init
+    private let process: Process
+    private let input: Pipe
+    private let output: Pipe
+    private let exited: AsyncStream<Int32>
+
+    /// Starts `executable` as `user`.
+    public init(_ user: TestBus.User, _ executable: String, _ arguments: [String]) throws {
+        process = Process()
+        switch user {
+        case .root:
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.environment = Command.environmentWithoutPreload()
+        case .nobody:
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", executable] + arguments
+            process.environment = ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"]
+        }
+        input = Pipe()
+        output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let (exited, continuation) = AsyncStream<Int32>.makeStream()
+        self.exited = exited
+        process.terminationHandler = { process in
+            continuation.yield(process.terminationStatus)
+            continuation.finish()
+        }
+        try process.run()
+    }
+
+    /// The first line the program prints, or what it printed if it exits first.
+    public func firstLine() async -> String {
+        let reader = output.fileHandleForReading
+        // Read on a thread of its own: blocking the task pool could starve the broker the program waits for.
+        return await withCheckedContinuation { continuation in
+            Thread {
+                var line = Data()
+                while !line.contains(UInt8(ascii: "\n")) {
+                    let chunk = reader.availableData
+                    if chunk.isEmpty { break }
+                    line.append(chunk)
+                }
+                continuation.resume(
+                    returning: String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "")
+            }.start()
+        }
+    }
+
+    /// Closes the program's standard input and waits for it to exit; returns its exit status.
+    @discardableResult
+    public func finish() async -> Int32 {
+        try? input.fileHandleForWriting.close()
+        var status: Int32 = -1
+        for await code in exited { status = code }
+        return status
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }

@@ -41,9 +41,11 @@ public struct CallerAuthorizer: Sendable {
     }
 
     /// Returns when `caller` may do `operation` on a thing owned by the user `owner` (nil: nobody), else throws
-    /// `NotAuthorized`. Root and the owner pass; anyone else needs the polkit `action`.
+    /// `NotAuthorized` with `operation` and `standing` (why the caller does not pass as the owner, such as "you
+    /// are not its owner") in its sentence. Root and the owner pass; anyone else needs the polkit `action`.
     public func authorize(
-        _ caller: Caller, owner: String?, action: String, operation: String, options: [String: DBusValue]
+        _ caller: Caller, owner: String?, action: String, operation: String, standing: String,
+        options: [String: DBusValue]
     ) async throws(BrokerError) {
         let interactive = try Self.allowsUserInteraction(options)
         if caller.uid == 0 { return }
@@ -57,15 +59,13 @@ public struct CallerAuthorizer: Sendable {
                 "Cannot ask polkit", metadata: ["action": "\(action)", "sender": "\(caller.sender)", "error": "\(error)"])
             throw BrokerError(
                 .notAuthorized,
-                "You may not \(operation): you are not its owner, and polkit could not be asked for \(action) (\(error)).")
+                "You may not \(operation): \(standing), and polkit could not be asked for \(action) (\(error)).")
         }
         guard authorized else {
             logger.info(
                 "Call refused",
                 metadata: ["operation": "\(operation)", "uid": "\(caller.uid)", "action": "\(action)"])
-            throw BrokerError(
-                .notAuthorized,
-                "You may not \(operation): you are not its owner, and polkit did not authorize \(action).")
+            throw BrokerError(.notAuthorized, "You may not \(operation): \(standing), and polkit did not authorize \(action).")
         }
     }
 }

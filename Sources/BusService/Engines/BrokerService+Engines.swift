@@ -22,33 +22,67 @@ extension BrokerService {
         }
     }
 
+    /// How many engines one connection may register.
+    public static let maxEnginesPerConnection = 8
+    /// How many engines one uid may register, over all its connections.
+    public static let maxEnginesPerUser = 16
+    /// How many plugin names, and how many data type names, one registration may list.
+    public static let maxEngineNames = 64
+    /// How long one plugin or data type name may be, in bytes.
+    public static let maxEngineNameBytes = 255
+
     func registerEngine(_ call: DBusMethodCall) async throws(BrokerError) -> [DBusValue] {
         guard let path = call.arguments[0].objectPath,
             let plugins = call.arguments[1].arrayElements?.compactMap(\.string),
             let datatypes = call.arguments[2].arrayElements?.compactMap(\.string)
         else { throw BrokerError(.invalidArgs, "RegisterEngine takes an object path and two lists of strings.") }
+        for (names, what) in [(plugins, "plugins"), (datatypes, "data types")] {
+            guard names.count <= Self.maxEngineNames, names.allSatisfy({ $0.utf8.count <= Self.maxEngineNameBytes })
+            else {
+                throw BrokerError(
+                    .invalidArgs,
+                    "An engine may name at most \(Self.maxEngineNames) \(what) of at most \(Self.maxEngineNameBytes) bytes each.")
+            }
+        }
         let caller = try await authorizer.caller(of: call)
         let key = SyncEngine.Key(sender: caller.sender, path: path)
         if engines[key] == nil {
-            let watch = try await watch(key)
-            // The engine may have left while the watch was set up; then nothing would ever report it.
+            try checkEngineLimits(for: caller)
+            try await followEngines()
+            // The engine may have left before the feed was there to see it go; then nothing would ever report it.
             guard (try? await connection.nameOwner(of: key.sender)) ?? nil != nil else {
-                watch.cancel()
                 throw BrokerError(.failed, "The engine's connection \(key.sender) closed while it registered.")
             }
-            if let raced = engines[key] {
-                raced.watch?.cancel()
-            }
-            engines[key] = SyncEngine(key: key, uid: caller.uid, plugins: plugins, datatypes: datatypes, watch: watch)
-        } else {
+        }
+        if engines[key] != nil {
             engines[key]?.plugins = plugins
             engines[key]?.datatypes = datatypes
+        } else {
+            // Again after the waits: registrations of one caller may have run meanwhile.
+            try checkEngineLimits(for: caller)
+            engines[key] = SyncEngine(key: key, uid: caller.uid, plugins: plugins, datatypes: datatypes)
         }
         logger.info(
             "Sync engine registered",
             metadata: ["engine": "\(key)", "uid": "\(caller.uid)", "plugins": "\(plugins.joined(separator: ","))"])
         await refreshActions()
         return []
+    }
+
+    /// Refuses a new engine of `caller` beyond ``maxEnginesPerConnection`` or ``maxEnginesPerUser``.
+    private func checkEngineLimits(for caller: CallerAuthorizer.Caller) throws(BrokerError) {
+        let ofConnection = engines.keys.count(where: { $0.sender == caller.sender })
+        guard ofConnection < Self.maxEnginesPerConnection else {
+            throw BrokerError(
+                .limitsExceeded,
+                "This connection already registered \(ofConnection) engines, the most one connection may; unregister one first.")
+        }
+        let ofUser = engines.values.count(where: { $0.uid == caller.uid })
+        guard ofUser < Self.maxEnginesPerUser else {
+            throw BrokerError(
+                .limitsExceeded,
+                "Uid \(caller.uid) already registered \(ofUser) engines, the most one user may; unregister one first.")
+        }
     }
 
     func unregisterEngine(_ call: DBusMethodCall) async throws(BrokerError) -> [DBusValue] {
@@ -64,33 +98,54 @@ extension BrokerService {
         return []
     }
 
-    /// Follows the engine's Progress and Finished signals and its connection, until cancelled.
-    private func watch(_ key: SyncEngine.Key) async throws(BrokerError) -> Task<Void, Never> {
-        let signals: AsyncStream<DBusMessage>
-        let ownerChanges: AsyncStream<DBusNameOwnerChange>
-        do {
-            signals = try await connection.signals(
-                matching: DBusMatchRule(sender: key.sender, path: key.path, interface: BrokerContract.engineInterface))
-            ownerChanges = try await connection.nameOwnerChanges(of: key.sender)
-        } catch {
-            throw BrokerError(.failed, "Cannot follow the engine \(key): \(error)")
-        }
-        return Task { [weak self] in
-            guard self != nil else { return }
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { [weak self] in
-                    for await message in signals { await self?.engineSignal(message, from: key) }
-                }
-                group.addTask { [weak self] in
-                    for await change in ownerChanges where change.newOwner == nil {
-                        await self?.engineVanished(key.sender)
-                        return
+    /// The broker's one subscription for every engine: the Engine1 signals (Progress, Finished) and the bus's
+    /// NameOwnerChanged, both filtered here against the registered engines.
+    ///
+    /// Two match rules whatever the number of engines or callers. Rules per engine (or per engine connection)
+    /// would let callers grow the broker's rules to the bus's per-connection limit, after which no engine
+    /// could register and the broker's own subscriptions (logind, BlueZ) could fail. One stream keeps an
+    /// engine's last signals before its departure, in bus order.
+    static let engineRules = [
+        DBusMatchRule(interface: BrokerContract.engineInterface),
+        DBusMatchRule(sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged"),
+    ]
+
+    /// Subscribes to ``engineRules`` at the first registration (an idle broker without engines gets no
+    /// NameOwnerChanged), once; concurrent registrations wait for the same subscription.
+    private func followEngines() async throws(BrokerError) {
+        let subscription: Task<Void, any Error>
+        if let existing = engineFeed {
+            subscription = existing
+        } else {
+            subscription = Task { [connection] in
+                let messages = try await connection.signals(matchingAny: Self.engineRules)
+                self.engineFeedTask = Task { [weak self] in
+                    for await message in messages {
+                        guard let self else { return }
+                        await self.engineFeedMessage(message)
                     }
                 }
-                await group.next()
-                group.cancelAll()
             }
+            engineFeed = subscription
         }
+        do {
+            try await subscription.value
+        } catch {
+            // A later registration tries again.
+            if engineFeed == subscription { engineFeed = nil }
+            throw BrokerError(.failed, "Cannot follow sync engines on the bus: \(error)")
+        }
+    }
+
+    private func engineFeedMessage(_ message: DBusMessage) async {
+        if let change = DBusNameOwnerChange(message) {
+            if change.newOwner == nil, change.name.hasPrefix(":") { await engineVanished(change.name) }
+            return
+        }
+        guard let sender = message.sender, let path = message.path else { return }
+        let key = SyncEngine.Key(sender: sender, path: path)
+        guard engines[key] != nil else { return }
+        await engineSignal(message, from: key)
     }
 
     private func engineVanished(_ sender: String) async {
@@ -103,7 +158,7 @@ extension BrokerService {
     /// Forgets engines, fails their running jobs with `reason` and updates the actions they served.
     private func drop(_ keys: [SyncEngine.Key], reason: String) async {
         for key in keys {
-            engines.removeValue(forKey: key)?.watch?.cancel()
+            engines.removeValue(forKey: key)
         }
         let dropped = Set(keys)
         for job in jobs.values where job.state == .running && dropped.contains(job.engine) {

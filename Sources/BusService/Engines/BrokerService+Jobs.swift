@@ -6,9 +6,10 @@ extension BrokerService {
     func invoke(uid: String, _ call: DBusMethodCall) async throws(BrokerError) -> [DBusValue] {
         let actionID = call.arguments[0].string ?? ""
         let caller = try await authorizer.caller(of: call)
+        let currentOwner = try current(uid).owner
         try await authorizer.authorize(
-            caller, owner: try current(uid).owner, action: BrokerContract.syncAnyDeviceAction,
-            operation: "sync device \(uid)", options: options(of: call))
+            caller, owner: currentOwner, action: BrokerContract.syncAnyDeviceAction, operation: "sync device \(uid)",
+            standing: currentOwner == nil ? "it has no owner yet" : "you are not its owner", options: options(of: call))
         let record = try current(uid)
         guard record.status == .approved else {
             throw BrokerError(.badState, "Device \(uid) is \(record.status); approve it before syncing it.")
@@ -64,9 +65,26 @@ extension BrokerService {
                 destination: engine.sender, path: engine.path, interface: BrokerContract.engineInterface,
                 member: "Sync", arguments: arguments)
         } catch {
-            let reason = (error as? DBusError)?.message ?? "\(error)"
-            await finish(job, .failed, error: "The sync engine refused the job: \(reason)")
+            await finish(job, .failed, error: Self.undelivered(error, engine: engine))
         }
+    }
+
+    /// Why a call to an engine failed, saying who failed it: the engine, the bus daemon (whose replies carry
+    /// the bus's own name as sender, which no peer can forge), or this connection (no reply, disconnected).
+    static func undelivered(_ error: any Error, engine: SyncEngine.Key, what: String = "the job") -> String {
+        guard let error = error as? DBusError else { return "Cannot reach the sync engine: \(error)" }
+        if error.isFromBus {
+            if error.name == DBusError.Name.accessDenied {
+                return "The bus refused to pass \(what) to the sync engine: its security policy does not let "
+                    + "devsyncd call \(BrokerContract.engineInterface) on \(engine.sender) (the bus policy file "
+                    + "org.devsync.Broker1.conf must allow it): \(error.message)"
+            }
+            return "The bus could not pass \(what) to the sync engine (\(error.name)): \(error.message)"
+        }
+        guard error.sender != nil else {
+            return "The sync engine did not take \(what) (\(error.name)): \(error.message)"
+        }
+        return "The sync engine refused \(what): \(error.message)"
     }
 
     func cancel(job path: DBusObjectPath, _ call: DBusMethodCall) async throws(BrokerError) -> [DBusValue] {
@@ -74,7 +92,8 @@ extension BrokerService {
         let caller = try await authorizer.caller(of: call)
         try await authorizer.authorize(
             caller, owner: job.owner, action: BrokerContract.syncAnyDeviceAction,
-            operation: "cancel the sync of device \(job.deviceUID)", options: options(of: call))
+            operation: "cancel the sync of device \(job.deviceUID)", standing: "the device is not yours",
+            options: options(of: call))
         guard let current = jobs[path], current.state == .running else {
             throw BrokerError(.badState, "The job \(path) has already ended (\(jobs[path]?.state.rawValue ?? "gone")).")
         }
@@ -83,7 +102,9 @@ extension BrokerService {
                 destination: current.engine.sender, path: current.engine.path,
                 interface: BrokerContract.engineInterface, member: "Cancel", arguments: [.objectPath(path)])
         } catch {
-            logger.warning("The engine did not take the cancellation", metadata: ["job": "\(path)", "error": "\(error)"])
+            logger.warning(
+                "The engine did not take the cancellation",
+                metadata: ["job": "\(path)", "error": "\(Self.undelivered(error, engine: current.engine, what: "the cancellation"))"])
         }
         await finish(path, .cancelled, error: "")
         return []

@@ -19,8 +19,6 @@ struct SyncEngine: Sendable {
     var plugins: [String]
     /// The data types it handles; empty means any.
     var datatypes: [String]
-    /// Follows the engine's signals and its connection; cancelled when the engine goes.
-    var watch: Task<Void, Never>?
 
     /// Whether it syncs devices of `plugin`.
     func handles(plugin: String) -> Bool { plugins.isEmpty || plugins.contains(plugin) }

@@ -36,7 +36,7 @@ extension BrokerService {
         let caller = try await authorizer.caller(of: call)
         try await authorizer.authorize(
             caller, owner: nil, action: BrokerContract.manageDevicesAction, operation: "reload the device profiles",
-            options: options(of: call))
+            standing: "that is for root and administrators", options: options(of: call))
         guard let reloadProfiles else {
             throw BrokerError(.failed, "This broker cannot reload profiles; restart devsyncd instead.")
         }
@@ -45,9 +45,24 @@ extension BrokerService {
         return [.uint32(UInt32(clamping: rules)), .strings(errors)]
     }
 
+    /// Whose a device is for authorization, and how a refusal says the caller is not that user: a pending
+    /// device has no owner yet, but the user the resolver suggested may decide about it.
+    private func standing(of record: DeviceRecord) -> (owner: String?, standing: String) {
+        guard record.status == .pending else { return (record.owner, "you are not its owner") }
+        guard let suggested = suggestedOwners[record.uid] else {
+            return (nil, "it is waiting for approval and no owner was suggested for it")
+        }
+        return (suggested, "you are not the user suggested as its owner")
+    }
+
     func approve(uid: String, _ call: DBusMethodCall) async throws(BrokerError) -> [DBusValue] {
         let requested = call.arguments[0].string ?? ""
         let caller = try await authorizer.caller(of: call)
+        let (currentOwner, standing) = standing(of: try current(uid))
+        // Authorized before the owner's name is looked up: a refusal must not tell which user names exist.
+        try await authorizer.authorize(
+            caller, owner: currentOwner, action: BrokerContract.manageDevicesAction, operation: "approve device \(uid)",
+            standing: standing, options: options(of: call))
         let owner: String
         if requested.isEmpty {
             guard let name = UserAccounts.userName(ofUID: caller.uid) else {
@@ -60,12 +75,6 @@ extension BrokerService {
             }
             owner = requested
         }
-        let record = try current(uid)
-        // A pending device has no owner yet: the one the resolver suggested may take it.
-        let currentOwner = record.status == .pending ? suggestedOwners[uid] : record.owner
-        try await authorizer.authorize(
-            caller, owner: currentOwner, action: BrokerContract.manageDevicesAction, operation: "approve device \(uid)",
-            options: options(of: call))
         do throws(RegistryError) {
             await publishDecision(try await registry.approve(uid: uid, owner: owner))
         } catch {
@@ -77,11 +86,10 @@ extension BrokerService {
 
     func reject(uid: String, _ call: DBusMethodCall) async throws(BrokerError) -> [DBusValue] {
         let caller = try await authorizer.caller(of: call)
-        let record = try current(uid)
-        let currentOwner = record.status == .pending ? suggestedOwners[uid] : record.owner
+        let (currentOwner, standing) = standing(of: try current(uid))
         try await authorizer.authorize(
             caller, owner: currentOwner, action: BrokerContract.manageDevicesAction, operation: "reject device \(uid)",
-            options: options(of: call))
+            standing: standing, options: options(of: call))
         do throws(RegistryError) {
             await publishDecision(try await registry.reject(uid: uid))
         } catch {
@@ -96,7 +104,7 @@ extension BrokerService {
         let record = try current(uid)
         try await authorizer.authorize(
             caller, owner: record.owner, action: BrokerContract.manageDevicesAction, operation: "forget device \(uid)",
-            options: options(of: call))
+            standing: record.owner == nil ? "it has no owner yet" : "you are not its owner", options: options(of: call))
         do throws(RegistryError) {
             if let record = try await registry.forget(uid: uid) {
                 await publishDecision(record)

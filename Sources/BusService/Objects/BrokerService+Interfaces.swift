@@ -52,8 +52,9 @@ extension BrokerService {
                 },
             ],
             properties: [
-                DBusProperty("Version", type: .uint32) { .uint32(version) },
-                DBusProperty("Policy", type: .string) { .string(policy) },
+                // Both fixed for the broker's lifetime: a change of policy needs a restart.
+                DBusProperty("Version", type: .uint32) { .uint32(version) }.emitting(.const),
+                DBusProperty("Policy", type: .string) { .string(policy) }.emitting(.const),
             ],
             signals: [
                 DBusSignalDeclaration("DeviceAdded", arguments: [DBusArgument("device", .objectPath)]),
@@ -84,13 +85,16 @@ extension BrokerService {
             ],
             properties: DeviceObject.propertyTypes.map { property in
                 DBusProperty(property.name, type: property.type, value: values[property.name]!)
+                    .emitting(property.emits)
             })
     }
 
     /// The Job interface at `path`, its properties stored with `values` (``SyncJob/properties``).
     nonisolated func jobInterface(path: DBusObjectPath, values: [String: DBusValue]) -> DBusInterface {
-        let types: [(String, DBusType)] = [
-            ("Device", .objectPath), ("Action", .string), ("State", .string), ("Progress", .double), ("Error", .string),
+        // A job is for one device and one action; its progress is signalled as it changes.
+        let types: [(String, DBusType, DBusProperty.EmitsChangedSignal)] = [
+            ("Device", .objectPath, .const), ("Action", .string, .const), ("State", .string, .true),
+            ("Progress", .double, .true), ("Error", .string, .true),
         ]
         return DBusInterface(
             BrokerContract.jobInterface,
@@ -99,8 +103,8 @@ extension BrokerService {
                     try await service.cancel(job: path, call)
                 }
             ],
-            properties: types.map { name, type in
-                DBusProperty(name, type: type, value: values[name]!)
+            properties: types.map { name, type, emits in
+                DBusProperty(name, type: type, value: values[name]!).emitting(emits)
             },
             signals: [
                 DBusSignalDeclaration(

@@ -6,12 +6,16 @@ enum DeviceObject {
     /// The `Actions` type: (id, label, datatypes, available).
     static let actionsType: DBusType = "a(ssasb)"
 
-    /// The declared properties, in contract order, with their types.
-    static let propertyTypes: [(name: String, type: DBusType)] = [
-        ("Uid", .string), ("Vendor", .string), ("Model", .string), ("Kind", .string), ("Transport", .string),
-        ("Plugin", .string), ("DataTypes", "as"), ("Owner", .string), ("Status", .string), ("Present", .boolean),
-        ("StableId", .boolean), ("FirstSeen", .uint64), ("LastSeen", .uint64), ("Profile", .string),
-        ("Actions", actionsType), ("Properties", "a{sv}"),
+    /// The declared properties, in contract order, with their types and how their changes are signalled.
+    ///
+    /// The uid names the object, and the transport is the uid's first element (`usb-`, `bt-`): both are
+    /// constant. Everything else may change (a re-plug, a decision, a profile reload) and is signalled.
+    static let propertyTypes: [(name: String, type: DBusType, emits: DBusProperty.EmitsChangedSignal)] = [
+        ("Uid", .string, .const), ("Vendor", .string, .true), ("Model", .string, .true), ("Kind", .string, .true),
+        ("Transport", .string, .const), ("Plugin", .string, .true), ("DataTypes", "as", .true),
+        ("Owner", .string, .true), ("Status", .string, .true), ("Present", .boolean, .true),
+        ("StableId", .boolean, .true), ("FirstSeen", .uint64, .true), ("LastSeen", .uint64, .true),
+        ("Profile", .string, .true), ("Actions", actionsType, .true), ("Properties", "a{sv}", .true),
     ]
 
     /// Every property of `record`; `actionsAvailable` says whether an engine of the owner handles its plugin.

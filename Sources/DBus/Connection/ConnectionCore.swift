@@ -114,8 +114,10 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
 
     /// Credentials of peers, by unique name, dropped when the peer leaves the bus.
     var credentialCache: [String: DBusCredentials] = [:]
-    /// Peers whose NameOwnerChanged we asked the bus for, so that their cache entry can be dropped.
+    /// Peers whose credentials are cached or being asked for; their entries go when they leave the bus.
     var watchedPeers: Set<String> = []
+    /// Whether ``peerDepartures`` is added on the bus: while any peer is watched.
+    var followsPeerDepartures = false
     /// Current owners of the well-known names subscriptions use as sender (messages carry unique names).
     var senderOwners: [String: TrackedName] = [:]
     /// Tasks waiting for the connection to close.
@@ -601,6 +603,21 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
         return DBUS_HANDLER_RESULT_NOT_YET_HANDLED
     }
 
+    /// Every NameOwnerChanged: one rule tells of every watched peer's departure, whatever their number.
+    static let peerDepartures = DBusMatchRule(
+        sender: "org.freedesktop.DBus", interface: "org.freedesktop.DBus", member: "NameOwnerChanged")
+
+    /// Forgets a peer's credentials; the last one watched takes ``peerDepartures`` off the bus.
+    func stopWatchingPeer(_ name: String) {
+        guard watchedPeers.remove(name) != nil else { return }
+        credentialCache[name] = nil
+        guard watchedPeers.isEmpty, followsPeerDepartures else { return }
+        followsPeerDepartures = false
+        sendWithoutReply(
+            destination: "org.freedesktop.DBus", path: try! DBusObjectPath("/org/freedesktop/DBus"),
+            interface: "org.freedesktop.DBus", member: "RemoveMatch", arguments: [.string(Self.peerDepartures.text)])
+    }
+
     private func handleSignal(_ message: DBusMessage) {
         if message.interface == "org.freedesktop.DBus.Local", message.member == "Disconnected" {
             logger.info("D-Bus connection lost", metadata: ["unique-name": "\(uniqueName ?? "-")"])
@@ -615,12 +632,7 @@ final class ConnectionCore: @unchecked Sendable {  // safe: confined to `queue`
             senderOwners[change.name]?.changed = true
         }
         if let change = ownerChange, change.newOwner == nil, watchedPeers.contains(change.name) {
-            watchedPeers.remove(change.name)
-            credentialCache[change.name] = nil
-            sendWithoutReply(
-                destination: "org.freedesktop.DBus", path: try! DBusObjectPath("/org/freedesktop/DBus"),
-                interface: "org.freedesktop.DBus", member: "RemoveMatch",
-                arguments: [.string(DBusMatchRule.nameOwnerChanged(of: change.name).text)])
+            stopWatchingPeer(change.name)
         }
         for subscription in subscriptions.values
         where subscription.rule.matches(message, ownerOf: { senderOwners[$0]?.owner }) {

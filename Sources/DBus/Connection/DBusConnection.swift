@@ -336,27 +336,34 @@ public actor DBusConnection {
 
     /// The uid and pid of the connection `sender`, as the bus vouches for them (GetConnectionCredentials).
     ///
-    /// Results for unique names are cached until the bus reports the peer gone.
+    /// Results for unique names are cached until the bus reports the peer gone. One match rule for every
+    /// NameOwnerChanged tells of all cached peers' departures, while any is cached: a rule per peer would let
+    /// callers grow the connection's rules to the bus's per-connection limit (512 on the system bus), after
+    /// which every AddMatch of the process fails.
     public func credentials(of sender: String) async throws -> DBusCredentials {
         if let cached = core.credentialCache[sender] { return cached }
         try DBusNames.requireBusName(sender)
         let cacheable = sender.hasPrefix(":")
         if cacheable, !core.watchedPeers.contains(sender) {
             core.watchedPeers.insert(sender)
-            do {
-                _ = try await callBus("AddMatch", [.string(DBusMatchRule.nameOwnerChanged(of: sender).text)])
-            } catch {
-                core.watchedPeers.remove(sender)
-                throw error
+            // The AddMatch is sent before any later GetConnectionCredentials, and the bus handles a connection's
+            // messages in order: a peer that finds the rule being added is covered by it too.
+            if !core.followsPeerDepartures {
+                core.followsPeerDepartures = true
+                do {
+                    _ = try await callBus("AddMatch", [.string(ConnectionCore.peerDepartures.text)])
+                } catch {
+                    core.followsPeerDepartures = false
+                    core.stopWatchingPeer(sender)
+                    throw error
+                }
             }
         }
         let reply: [DBusValue]
         do {
             reply = try await callBus("GetConnectionCredentials", [.string(sender)])
         } catch {
-            if cacheable, core.watchedPeers.remove(sender) != nil {
-                unwatchPeer(sender)
-            }
+            if cacheable { core.stopWatchingPeer(sender) }
             throw error
         }
         guard let fields = reply.first?.stringDictionary, let uid = fields["UnixUserID"]?.uint32 else {
@@ -366,10 +373,6 @@ public actor DBusConnection {
         // A peer that left while we asked is no longer watched; caching it would keep it forever.
         if cacheable, core.watchedPeers.contains(sender) { core.credentialCache[sender] = credentials }
         return credentials
-    }
-
-    private func unwatchPeer(_ sender: String) {
-        removeMatch(DBusMatchRule.nameOwnerChanged(of: sender))
     }
 
     // MARK: Exported objects
@@ -421,10 +424,11 @@ public actor DBusConnection {
     }
 
     /// Changes stored properties (declared with ``DBusProperty/init(_:type:value:)``) of `interface` at `path` and
-    /// emits PropertiesChanged with those whose value differs; returns them.
+    /// emits PropertiesChanged for those whose value differs, as each one's ``DBusProperty/emitsChangedSignal``
+    /// says (with its value, invalidated, or not at all); returns every changed one.
     ///
-    /// Every name must be a stored property of the interface and every value of its type; otherwise nothing
-    /// changes and the error says which.
+    /// Every name must be a stored property of the interface and every value of its type, and no property
+    /// declared `const` may change; otherwise nothing changes and the error says which.
     @discardableResult
     public func setProperties(
         _ values: [String: DBusValue], interface: String, at path: DBusObjectPath
@@ -434,6 +438,8 @@ public actor DBusConnection {
             throw ConnectionCore.unknownInterface(interface, at: path)
         }
         var changed: [String: DBusValue] = [:]
+        var signalled: [String: DBusValue] = [:]
+        var invalidated: [String] = []
         for (name, value) in values {
             guard let slot = interfaces[index].properties.firstIndex(where: { $0.name == name }) else {
                 throw ConnectionCore.unknownProperty(name, of: interface)
@@ -444,14 +450,26 @@ public actor DBusConnection {
             }
             try DBusInterface.check(value, for: property)
             if property.value != value {
+                // Introspection promised clients this never changes; breaking that silently would mislead caches.
+                if property.emitsChangedSignal == .const {
+                    throw DBusError.invalidArgs("Property '\(name)' of '\(interface)' is declared constant")
+                }
                 interfaces[index].properties[slot].value = value
                 changed[name] = value
+                switch property.emitsChangedSignal {
+                case nil, .true?: signalled[name] = value
+                case .invalidates?: invalidated.append(name)
+                case .false?, .const?: break
+                }
             }
         }
         guard !changed.isEmpty else { return [:] }
         core.objects[path] = interfaces
         core.objectChanged(at: path)
-        try core.emit(ConnectionCore.propertiesChanged(path: path, interface: interface, changed: changed, invalidated: []))
+        if !signalled.isEmpty || !invalidated.isEmpty {
+            try core.emit(ConnectionCore.propertiesChanged(
+                path: path, interface: interface, changed: signalled, invalidated: invalidated.sorted()))
+        }
         return changed
     }
 

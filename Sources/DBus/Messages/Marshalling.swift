@@ -284,8 +284,10 @@ enum Marshalling {
         )
     }
 
-    /// The error an error reply carries, with its first string argument as the sentence.
+    /// The error an error reply carries, with its first string argument as the sentence and its sender.
     static func error(from reply: DBusMessage) -> DBusError {
-        DBusError(name: reply.errorName ?? DBusError.Name.failed, message: reply.arguments.first?.string ?? "")
+        DBusError(
+            name: reply.errorName ?? DBusError.Name.failed, message: reply.arguments.first?.string ?? "",
+            sender: reply.sender)
     }
 }

@@ -98,6 +98,24 @@ public struct DBusProperty: Sendable {
     /// as `org.freedesktop.DBus.Error.AccessDenied` reaches the caller as it is); nil lets every caller the bus
     /// delivers write.
     public var authorizeSet: (@Sendable (DBusMethodCall) async throws -> Void)?
+    /// Whether and how the property's changes are signalled: the
+    /// `org.freedesktop.DBus.Property.EmitsChangedSignal` annotation introspection shows, which
+    /// ``DBusConnection/setProperties(_:interface:at:)`` follows. Nil shows no annotation (the specification's
+    /// default, `true`).
+    public var emitsChangedSignal: EmitsChangedSignal?
+
+    /// The values of the `org.freedesktop.DBus.Property.EmitsChangedSignal` annotation.
+    public enum EmitsChangedSignal: String, Sendable {
+        /// PropertiesChanged carries the new value.
+        case `true`
+        /// PropertiesChanged names the property as invalidated, without its value.
+        case invalidates
+        /// The value never changes while the object exists.
+        case const
+        /// Changes are not signalled; read the property again to see them.
+        case `false`
+    }
+
     /// The value the connection keeps for a stored property; nil for one read through ``get``.
     ///
     /// A stored property is answered without running any code of the service, and objects whose properties
@@ -122,6 +140,13 @@ public struct DBusProperty: Sendable {
         self.get = nil
         self.set = nil
         self.value = value
+    }
+
+    /// This property with its changes signalled as `emitsChangedSignal` says (shown in introspection).
+    public func emitting(_ emitsChangedSignal: EmitsChangedSignal) -> DBusProperty {
+        var property = self
+        property.emitsChangedSignal = emitsChangedSignal
+        return property
     }
 
     /// Declares a read-write property. A successful Set emits PropertiesChanged with the new value.

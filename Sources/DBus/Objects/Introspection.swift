@@ -4,6 +4,7 @@ enum Introspection {
     static let introspectable = "org.freedesktop.DBus.Introspectable"
     static let properties = "org.freedesktop.DBus.Properties"
     static let objectManager = "org.freedesktop.DBus.ObjectManager"
+    static let emitsChangedSignalAnnotation = "org.freedesktop.DBus.Property.EmitsChangedSignal"
 
     static let doctype = """
         <!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"
@@ -44,7 +45,13 @@ enum Introspection {
         }
         for property in interface.properties {
             out += "    <property name=\"\(escape(property.name))\" type=\"\(escape(property.type.signature))\""
-            out += " access=\"\(property.access.rawValue)\"/>\n"
+            out += " access=\"\(property.access.rawValue)\""
+            if let emits = property.emitsChangedSignal {
+                out += ">\n      <annotation name=\"\(emitsChangedSignalAnnotation)\" value=\"\(emits.rawValue)\"/>\n"
+                out += "    </property>\n"
+            } else {
+                out += "/>\n"
+            }
         }
         for signal in interface.signals {
             out += "    <signal name=\"\(escape(signal.name))\">\n"
