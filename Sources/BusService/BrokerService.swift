@@ -33,10 +33,13 @@ public actor BrokerService {
     /// signals go out at once: before the bus name is owned, no client would receive them.
     var heldAnnouncements: [String]?
     var engines: [SyncEngine.Key: SyncEngine] = [:]
-    /// The subscription that follows every engine (``engineRules``), made at the first registration.
+    /// The subscription that follows every engine (``engineRules``), made at the first registration and ended
+    /// when the last engine goes.
     var engineFeed: Task<Void, any Error>?
-    /// Reads that subscription until ``stop()``.
+    /// Reads that subscription until ``stop()`` or the last engine goes.
     var engineFeedTask: Task<Void, Never>?
+    /// RegisterEngine calls that have not returned; the subscription is kept for them.
+    var registrationsUnderWay = 0
     var jobs: [DBusObjectPath: SyncJob] = [:]
     /// Finished jobs stay visible for a while; the oldest are dropped beyond ``keptFinishedJobs``.
     var finishedJobs: [DBusObjectPath] = []

@@ -46,6 +46,12 @@ extension BrokerService {
         }
         let caller = try await authorizer.caller(of: call)
         let key = SyncEngine.Key(sender: caller.sender, path: path)
+        // The subscription stays while a registration waits for it, or for the bus.
+        registrationsUnderWay += 1
+        defer {
+            registrationsUnderWay -= 1
+            stopFollowingEnginesIfIdle()
+        }
         if engines[key] == nil {
             try checkEngineLimits(for: caller)
             try await followEngines()
@@ -137,6 +143,15 @@ extension BrokerService {
         }
     }
 
+    /// Ends the engine subscription when no engine is left and none is registering, so that a broker without
+    /// engines is not woken by every NameOwnerChanged on the bus.
+    private func stopFollowingEnginesIfIdle() {
+        guard engines.isEmpty, registrationsUnderWay == 0 else { return }
+        engineFeedTask?.cancel()
+        engineFeedTask = nil
+        engineFeed = nil
+    }
+
     private func engineFeedMessage(_ message: DBusMessage) async {
         if let change = DBusNameOwnerChange(message) {
             if change.newOwner == nil, change.name.hasPrefix(":") { await engineVanished(change.name) }
@@ -160,6 +175,7 @@ extension BrokerService {
         for key in keys {
             engines.removeValue(forKey: key)
         }
+        stopFollowingEnginesIfIdle()
         let dropped = Set(keys)
         for job in jobs.values where job.state == .running && dropped.contains(job.engine) {
             await finish(job.path, .failed, error: reason)
