@@ -122,6 +122,7 @@ struct BrokerAuthorizationTests {
             #expect(result.stdout == "uas 1 0\n", "\(result.stderr)")
         }
     }
+
     @Test("an unauthorised Approve is refused alike whether the owner it names exists or not")
     func approveRevealsNoUserNames() async throws {
         try await withBroker { broker in
@@ -167,6 +168,15 @@ struct BrokerAuthorizationTests {
             #expect(reject.contains("You may not reject device usb-0830-0060-S1: you are not its owner"), "\(reject)")
             let invoke = try await refusal(pending, BrokerContract.deviceInterface, "Invoke", "sa{sv}", "sync-all", "0")
             #expect(invoke.contains("You may not sync device usb-0830-0060-S1: you are not its owner"), "\(invoke)")
+
+            let engine = try await TestEngine.start(on: broker.bus)
+            let job = try #require(try await broker.call(
+                pending, BrokerContract.deviceInterface, "Invoke", [.string("sync-all"), .vardict([:])]
+            ).first?.objectPath)
+            let cancel = try await refusal(job, BrokerContract.jobInterface, "Cancel", "a{sv}", "0")
+            #expect(
+                cancel.contains("You may not cancel the sync of device usb-0830-0060-S1: the device is not yours"), "\(cancel)")
+            await engine.connection.close()
         }
     }
 }

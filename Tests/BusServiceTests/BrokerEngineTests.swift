@@ -153,6 +153,7 @@ struct BrokerEngineTests {
             await other.connection.close()
         }
     }
+
     @Test("a job the bus refuses to deliver says the bus refused, naming the policy; an engine's own refusal blames the engine")
     func busRefusalIsNotTheEngines() async throws {
         let bus = try TestBus(extraConfiguration: """

@@ -130,4 +130,57 @@ struct StoredPropertiesTests {
             await server.close()
         }
     }
+    @Test("EmitsChangedSignal is introspected and followed: invalidates names the property, false stays quiet, const refuses a change")
+    func emitsChangedSignal() async throws {
+        try await TestBus.with { bus in
+            let server = try await bus.connect("server")
+            let path = try DBusObjectPath("/org/example/Annotated")
+            try await server.export(
+                [DBusInterface(
+                    Self.interfaceName,
+                    properties: [
+                        DBusProperty("Id", type: .string, value: .string("a")).emitting(.const),
+                        DBusProperty("Level", type: .uint32, value: .uint32(1)).emitting(.true),
+                        DBusProperty("Blob", type: "ay", value: .array(.byte, [])).emitting(.invalidates),
+                        DBusProperty("Clock", type: .uint64, value: .uint64(0)).emitting(.false),
+                        DBusProperty("Plain", type: .boolean, value: .bool(false)),
+                    ])],
+                at: path)
+            let name = await server.uniqueName
+            let client = try await bus.connect("client")
+            let xml = try await client.call(
+                destination: name, path: path, interface: "org.freedesktop.DBus.Introspectable", member: "Introspect"
+            ).first?.string ?? ""
+            for (property, value) in [("Id", "const"), ("Level", "true"), ("Blob", "invalidates"), ("Clock", "false")] {
+                let annotation = """
+                    <annotation name="org.freedesktop.DBus.Property.EmitsChangedSignal" value="\(value)"/>
+                    """
+                let declaration = xml.components(separatedBy: "<property name=\"\(property)\"").last ?? ""
+                #expect(declaration.prefix(200).contains(annotation), "\(property): \(xml)")
+            }
+            #expect(!(xml.components(separatedBy: "<property name=\"Plain\"").last ?? "").prefix(60).contains("annotation"))
+
+            let changes = try await client.signals(
+                matching: DBusMatchRule(sender: name, path: path, interface: "org.freedesktop.DBus.Properties"))
+            var iterator = changes.makeAsyncIterator()
+            let changed = try await server.setProperties(
+                ["Id": .string("a"), "Level": .uint32(2), "Blob": .array(.byte, [.byte(1)]), "Clock": .uint64(5),
+                 "Plain": .bool(true)],
+                interface: Self.interfaceName, at: path)
+            #expect(Set(changed.keys) == ["Level", "Blob", "Clock", "Plain"])
+            let signal = try #require(await iterator.next())
+            let (_, values, invalidated) = try signal.arguments.decode(String.self, [String: DBusValue].self, [String].self)
+            #expect(values == ["Level": .uint32(2), "Plain": .bool(true)])
+            #expect(invalidated == ["Blob"])
+            await #expect(throws: DBusError.self) {
+                try await server.setProperties(["Id": .string("b")], interface: Self.interfaceName, at: path)
+            }
+            let id = try await client.call(
+                destination: name, path: path, interface: "org.freedesktop.DBus.Properties", member: "Get",
+                arguments: [.string(Self.interfaceName), .string("Id")])
+            #expect(id.first?.unwrapped == .string("a"))
+            await client.close()
+            await server.close()
+        }
+    }
 }
