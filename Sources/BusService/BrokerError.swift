@@ -20,7 +20,7 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let badState = Code("BadState")
         /// No registered engine of the owner handles the device's plugin.
         public static let noEngine = Code("NoEngine")
-        /// The caller holds as many of something (engine registrations) as one connection or user may.
+        /// The caller holds as many of something (engine registrations, an engine's running jobs) as it may.
         public static let limitsExceeded = Code("LimitsExceeded")
         /// An argument or option is malformed.
         public static let invalidArgs = Code("InvalidArgs")

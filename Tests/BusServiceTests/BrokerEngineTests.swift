@@ -196,4 +196,21 @@ struct BrokerEngineTests {
             await connection.close()
         }
     }
+
+    @Test("an engine runs at most 16 jobs at once; the 17th Invoke is LimitsExceeded until one ends")
+    func runningJobsAreBounded() async throws {
+        try await withBroker { broker in
+            let path = try await approvedDevice(broker, serial: "R1")
+            let engine = try await TestEngine.start(on: broker.bus)
+            var started: [DBusObjectPath] = []
+            for _ in 0..<BrokerService.maxRunningJobsPerEngine { started.append(try await invoke(broker, path, "sync-all")) }
+            let refused = await errorName { _ = try await invoke(broker, path, "sync-all") }
+            #expect(refused == "org.devsync.Broker1.Error.LimitsExceeded")
+            let first = started[0]
+            try await engine.finished(first, success: true)
+            _ = await broker.signals.wait { $0.isSignal(BrokerContract.jobInterface, "Finished", path: first) }
+            #expect(await errorName { _ = try await invoke(broker, path, "sync-all") } == nil)
+            await engine.connection.close()
+        }
+    }
 }

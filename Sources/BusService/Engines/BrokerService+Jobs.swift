@@ -3,6 +3,9 @@ import DeviceRegistry
 
 /// Invoke, the Job objects and Cancel.
 extension BrokerService {
+    /// How many jobs one engine may run at once.
+    public static let maxRunningJobsPerEngine = 16
+
     func invoke(uid: String, _ call: DBusMethodCall) async throws(BrokerError) -> [DBusValue] {
         let actionID = call.arguments[0].string ?? ""
         let caller = try await authorizer.caller(of: call)
@@ -33,6 +36,14 @@ extension BrokerService {
             throw BrokerError(
                 .noEngine,
                 "No sync engine of user \(owner) handles plugin \(record.plugin); start one (it registers with RegisterEngine).")
+        }
+
+        // An engine that never finishes must not let its owner pile up jobs without end.
+        let running = jobs.values.count(where: { $0.engine == engine.key && $0.state == .running })
+        guard running < Self.maxRunningJobsPerEngine else {
+            throw BrokerError(
+                .limitsExceeded,
+                "The sync engine already runs \(running) jobs, the most one engine may; wait for one to end or cancel one.")
         }
 
         let path = BrokerContract.jobsPath.appending(escaping: String(nextJobNumber))
