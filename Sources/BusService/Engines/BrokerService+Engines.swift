@@ -55,18 +55,21 @@ extension BrokerService {
         if engines[key] == nil {
             try checkEngineLimits(for: caller)
             try await followEngines()
-            // The engine may have left before the feed was there to see it go; then nothing would ever report it.
-            guard (try? await connection.nameOwner(of: key.sender)) ?? nil != nil else {
-                throw BrokerError(.failed, "The engine's connection \(key.sender) closed while it registered.")
-            }
         }
         if engines[key] != nil {
             engines[key]?.plugins = plugins
             engines[key]?.datatypes = datatypes
         } else {
-            // Again after the waits: registrations of one caller may have run meanwhile.
+            // Again after the wait: registrations of one caller may have run meanwhile.
             try checkEngineLimits(for: caller)
             engines[key] = SyncEngine(key: key, uid: caller.uid, plugins: plugins, datatypes: datatypes)
+            // Asked only now that the engine is listed: a departure the feed reported before that found nothing
+            // to drop, but the bus answers this after any departure it announced, so the engine never stays
+            // listed (and counted against its uid) after its connection closed.
+            guard (try? await connection.nameOwner(of: key.sender)) ?? nil != nil else {
+                if engines[key] != nil { await drop([key], reason: "the sync engine went away") }
+                throw BrokerError(.failed, "The engine's connection \(key.sender) closed while it registered.")
+            }
         }
         logger.info(
             "Sync engine registered",
