@@ -53,10 +53,10 @@ struct BrokerLimitTests {
     /// Runs ``script`` as nobody; returns the running client and its outcomes, one dictionary per connection.
     static func attack(
         _ broker: BrokerFixture, _ mode: String, target: DBusObjectPath = .root, counts: [Int]
-    ) async throws -> (client: RunningCommand, outcomes: [[String: Int]]) {
+    ) async throws -> (client: BackgroundClient, outcomes: [[String: Int]]) {
         let file = broker.bus.directory.appendingPathComponent("attack.py")
         try script.write(to: file, atomically: true, encoding: .utf8)
-        let client = try RunningCommand(
+        let client = try BackgroundClient(
             .nobody, "/usr/bin/python3", [file.path, mode, broker.bus.address, target.rawValue] + counts.map(String.init))
         let line = await client.firstLine()
         let outcomes = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [[String: Int]]

@@ -207,7 +207,7 @@ public enum Command {
 
 /// A client program left running while a test goes on: it reports on its first line of output, then keeps its
 /// connections open until ``finish()`` closes its standard input.
-public final class RunningCommand: @unchecked Sendable {  // `process` and the pipes are immutable after init
+public final class BackgroundClient: @unchecked Sendable {  // `process` and the pipes are immutable after init
     private let process: Process
     private let input: Pipe
     private let output: Pipe
