@@ -237,7 +237,7 @@ public final class BackgroundClient: @unchecked Sendable {  // `process` and the
             continuation.yield(process.terminationStatus)
             continuation.finish()
         }
-        try process.run()
+        try ChildProcess.run(process)
     }
 
     /// The first line the program prints, or what it printed if it exits first.
