@@ -42,6 +42,7 @@ check: deps
 	./scripts/private-tmpfs sh -c 'LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter UdevMonitorTests && \
 	    LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter EndToEndTests'
 	./tests/install-tree.sh
+	./tests/system-bus/rig.py --build-dir .build/debug
 	./tests/demo-check.sh
 
 # The story of docs/demo.md; scripts/demo starts everything in one temporary directory and removes it on exit.

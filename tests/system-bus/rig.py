@@ -320,6 +320,22 @@ def root_syncs_owners_device(rig):
     expect(rig.log("engine").count("finished") == before + 1, "the owner's engine did not run root's job")
 
 
+def bus_refusal_is_named(rig):
+    """When the bus's policy forbids the broker's call to an engine, the user is told so, not that the engine refused."""
+    deny = f"{rig.work}/system.d/zz-deny-engine.conf"
+    with open(deny, "w", encoding="utf-8") as file:
+        file.write('<busconfig><policy user="root"><deny send_interface="org.devsync.Engine1"/></policy></busconfig>\n')
+    reload = ("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ReloadConfig")
+    try:
+        rig.mock(*reload)
+        result = rig.ctl(OWNER, "sync", PALM)
+        expect(result.returncode == 5 and "bus did not let the broker call the sync engine" in result.stderr,
+               f"sync with the broker's call forbidden: exit {result.returncode}: {result.stderr.strip()}")
+    finally:
+        os.remove(deny)
+        rig.mock(*reload)
+
+
 def only_the_broker_may_call_engines(rig):
     """A user's call to org.devsync.Engine1 on the owner's engine is refused by the bus, not just the engine."""
     names = rig.gdbus(None, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.ListNames")
@@ -467,7 +483,7 @@ def broker_stops_cleanly(rig):
 FLOWS = [
     bus_is_deny_by_default, broker_starts_as_root_from_the_tree, plugged_device_suggests_active_user,
     other_user_may_not_approve, owner_approves_own_device, owner_engine_registers, owner_syncs,
-    other_user_may_not_sync, root_syncs_owners_device, only_the_broker_may_call_engines, owner_cancels_sync,
+    other_user_may_not_sync, root_syncs_owners_device, bus_refusal_is_named, only_the_broker_may_call_engines, owner_cancels_sync,
     sighup_reloads_profiles, reload_method_as_root, reload_method_refused_for_user, log_level_readable_by_user,
     bluetooth_paired_device_appears, unplugged_device_is_remembered, broker_stops_cleanly,
 ]
