@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/devsync-demo-check.XXXXXX")
+chmod 755 "$scratch"   # run as root, the demo's users (nobody) reach its directory, below this one
 trap 'rm -rf "$scratch"' EXIT
 mark="$$-$RANDOM$RANDOM"
 failures=0
