@@ -286,11 +286,13 @@ def owner_approves_own_device(rig):
 
 
 def owner_engine_registers(rig):
-    """The owner's engine registers; the owner's device lists its sync action as available."""
+    """Another user's engine does not make the owner's device syncable; the owner's engine does."""
     def available():
         result = rig.ctl(OWNER, "actions", PALM, "--json")
         return result.returncode == 0 and any(action.get("available") for action in json.loads(result.stdout))
     expect(not available(), "a sync action is available before any engine registered")
+    rig.start_engine("other-engine", OTHER, "--plugin", "palm-sync")
+    expect(not available(), f"{OTHER}'s engine made {OWNER}'s Palm syncable")
     rig.start_engine("engine", OWNER, "--plugin", "palm-sync", "--step-delay", "0.05")
     wait_until("the Palm's sync action to become available", available)
 
@@ -302,6 +304,7 @@ def owner_syncs(rig):
                                    f"{result.stderr.strip()}")
     expect("succeeded" in result.stdout, f"sync as {OWNER} printed no success: {result.stdout.strip()}")
     expect("finished" in rig.log("engine"), f"the engine did not run the job: {rig.log('engine')}")
+    expect("sync /" not in rig.log("other-engine"), f"{OTHER}'s engine got {OWNER}'s job")
 
 
 def other_user_may_not_sync(rig):
@@ -446,7 +449,9 @@ def log_level_readable_by_user(rig):
            f"reading LogLevel as {OWNER}: {result.stdout.strip()} {result.stderr.strip()}")
     result = rig.gdbus(OWNER, BROKER, "/org/freedesktop/LogControl1", "org.freedesktop.DBus.Properties.Set",
                        "org.freedesktop.LogControl1", "LogLevel", "<'debug'>")
-    expect(result.returncode != 0, f"{OWNER} set LogLevel: {result.stdout.strip()}")
+    expect(result.returncode != 0 and "Rejected send message" not in result.stderr,
+           f"{OWNER} set LogLevel: expected devsyncd (not the bus) to refuse, got "
+           f"{result.stdout.strip()} {result.stderr.strip()}")
 
 
 def bluetooth_paired_device_appears(rig):
