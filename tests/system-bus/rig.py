@@ -67,7 +67,7 @@ def wait_until(what, predicate, timeout=TIMEOUT, alive=None):
     deadline = time.monotonic() + timeout
     while not predicate():
         if alive is not None and alive.poll() is not None:
-            raise Failure(f"{alive.args[-1] if alive.args else 'a process'} exited ({alive.returncode}) "
+            raise Failure(f"{getattr(alive, 'rig_name', 'a process')} exited with status {alive.returncode} "
                           f"while the rig waited for {what}")
         if time.monotonic() > deadline:
             raise Failure(f"gave up after {timeout} s waiting for {what}")
@@ -140,6 +140,7 @@ class Rig:
         process = subprocess.Popen(self.as_user(user, argv), stdout=log, stderr=subprocess.STDOUT,
                                    env=env or self.env(user), **popen)
         log.close()
+        process.rig_name = name
         self.processes.append((name, process))
         return process
 
@@ -566,6 +567,14 @@ def leftovers():
     return found
 
 
+class Terminated(BaseException):
+    """SIGTERM: the run ends as on Ctrl-C, through the cleanup, with status 143."""
+
+
+def terminated(signum, frame):
+    raise Terminated
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--destdir", help="an installed tree to test (default: make install-files into a new one)")
@@ -574,11 +583,11 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) after the run")
     arguments = parser.parse_args()
     if os.geteuid() != 0:
-        print("system-bus rig: needs root (devsyncd runs as root; the clients drop to other users)", file=sys.stderr)
+        print("system-bus rig: needs root, as devsyncd runs as root and the clients drop to other users; "
+              "run it (or make check) as root, e.g. with sudo", file=sys.stderr)
         print("0 passed, 1 failed")
         return 1
-    # SIGTERM ends the run as Ctrl-C does: through the cleanup.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, terminated)
 
     started = time.monotonic()
     # umockdev's testbed is a tree of small files: on tmpfs, as in the Makefile's check target.
@@ -587,7 +596,7 @@ def main():
     os.chmod(work, 0o755)  # the users reach the bus socket, the engine and their TMPDIR through it
     passed, failed, skipped = 0, 0, 0
     rig = None
-    interrupted = False
+    interrupted = None  # the exit status of an interrupted run
     try:
         ensure_user(OTHER)
         destdir = arguments.destdir
@@ -613,8 +622,8 @@ def main():
                 else:
                     passed += 1
                     print(f"ok   {flow.__name__} ({time.monotonic() - began:.1f} s)", flush=True)
-    except KeyboardInterrupt:
-        interrupted = True
+    except (KeyboardInterrupt, Terminated) as interruption:
+        interrupted = 143 if isinstance(interruption, Terminated) else 130
         print("system-bus rig: interrupted; cleaning up", file=sys.stderr, flush=True)
     except (Failure, subprocess.CalledProcessError, OSError) as error:
         failed += 1
@@ -640,8 +649,8 @@ def main():
             if os.path.exists(work):
                 failed += 1
                 print(f"FAIL cleanup: {work} is still there")
-    if interrupted:
-        return 130
+    if interrupted is not None:
+        return interrupted
     print(f"system-bus rig: {time.monotonic() - started:.1f} s" + (f", {skipped} skipped" if skipped else ""))
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
