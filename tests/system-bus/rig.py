@@ -49,8 +49,9 @@ NOKIA_PATH = "/org/bluez/hci0/dev_" + NOKIA.replace(":", "_")
 ENGINE_PATH = "/org/devsync/examples/ReferenceEngine"
 TIMEOUT = 20  # seconds any one step may take before the rig gives up on it
 
-# Every process the rig starts carries this in its environment, so that leftovers can be found.
-MARK = f"DEVSYNC_SYSTEM_BUS_RIG={os.getpid()}-{time.time_ns()}"
+# Every process the rig starts carries this in its environment, so that leftovers can be found: this run's own,
+# or the one a caller passes (tests/system-bus/interrupt-check.sh looks for leftovers after an interrupted run).
+MARK = "DEVSYNC_SYSTEM_BUS_RIG=" + (os.environ.get("DEVSYNC_SYSTEM_BUS_RIG") or f"{os.getpid()}-{time.time_ns()}")
 
 
 class Failure(Exception):
