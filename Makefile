@@ -43,6 +43,7 @@ check: deps
 	    LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter EndToEndTests'
 	./tests/install-tree.sh
 	./tests/system-bus/rig.py --build-dir .build/debug
+	./tests/system-bus/interrupt-check.sh --build-dir .build/debug
 	./tests/demo-check.sh
 
 # The story of docs/demo.md; scripts/demo starts everything in one temporary directory and removes it on exit.
