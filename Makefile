@@ -36,6 +36,9 @@ build: deps
 UMOCKDEV_PRELOAD := libumockdev-preload.so.0
 # umockdev builds its testbed below TMPDIR: scripts/private-tmpfs gives the two suites a tmpfs of their own outside
 # /dev (Debian 12's umockdev aborts now and then on testbed files under /dev/shm; the script says why).
+# tests/system-bus/rig.py installs the debug binaries into a temporary DESTDIR and runs every user flow there, on
+# a bus configured from the distribution's system.conf with the installed policy, devsyncd as root and every
+# client as a non-root user (so it needs root: docs/system-bus.md); interrupt-check.sh checks its cleanup.
 check: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip "UdevMonitorTests|EndToEndTests"
