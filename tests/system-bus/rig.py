@@ -572,6 +572,28 @@ class Terminated(BaseException):
     """SIGTERM: the run ends as on Ctrl-C, through the cleanup, with status 143."""
 
 
+def hide_toolchain():
+    """Covers the toolchain's library directory with an empty tmpfs, for this process and all it starts.
+
+    The first call re-executes the rig (same pid) in a mount namespace of its own, so that the host never sees
+    the mount; there, the second call mounts it.
+    """
+    hidden = os.environ.get("DEVSYNC_SYSTEM_BUS_RIG_HIDDEN")
+    if hidden is None:
+        swift = shutil.which("swift")
+        if swift is None:
+            raise SystemExit("system-bus rig: --hide-toolchain: no swift on PATH to find the toolchain by")
+        # <toolchain>/usr/bin/swift: the runtime libraries are below <toolchain>/usr/lib.
+        os.environ["DEVSYNC_SYSTEM_BUS_RIG_HIDDEN"] = os.path.join(os.path.dirname(os.path.dirname(
+            os.path.realpath(swift))), "lib")
+        os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--",
+                              PYTHON, os.path.abspath(__file__), *sys.argv[1:]])
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755,size=4k", "devsync-rig-hidden-toolchain", hidden],
+                   check=True)
+    print(f"system-bus rig: {hidden} (the Swift toolchain's libraries) is out of reach: an empty tmpfs covers it",
+          flush=True)
+
+
 def terminated(signum, frame):
     raise Terminated
 
@@ -582,12 +604,20 @@ def main():
     parser.add_argument("--build-dir", default=".build/debug",
                         help="the binaries install-files takes, relative to the checkout (default: .build/debug)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs) after the run")
+    parser.add_argument("--hide-toolchain", action="store_true",
+                        help="run with the Swift toolchain's libraries out of reach (an empty tmpfs over them, in a "
+                             "mount namespace of the rig's own), to show that an installed release tree "
+                             "(--destdir) needs none of them")
     arguments = parser.parse_args()
     if os.geteuid() != 0:
         print("system-bus rig: needs root, as devsyncd runs as root and the clients drop to other users; "
               "run it (or make check) as root, e.g. with sudo", file=sys.stderr)
         print("0 passed, 1 failed")
         return 1
+    if arguments.hide_toolchain:
+        if arguments.destdir is None:
+            parser.error("--hide-toolchain needs --destdir: install-files runs the build's own devsyncctl")
+        hide_toolchain()
     signal.signal(signal.SIGTERM, terminated)
 
     started = time.monotonic()
