@@ -630,7 +630,7 @@ def main():
     interrupted = None  # the exit status of an interrupted run
     try:
         ensure_user(OTHER)
-        destdir = arguments.destdir
+        destdir = arguments.destdir and os.path.abspath(arguments.destdir)
         if destdir is None:
             destdir = f"{work}/destdir"
             install(destdir, arguments.build_dir)
