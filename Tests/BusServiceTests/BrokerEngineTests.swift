@@ -108,6 +108,21 @@ struct BrokerEngineTests {
         }
     }
 
+    @Test("a cancelled job stays cancelled when the engine answers Cancel with a Finished of its own")
+    func cancelBeforeEnginesFinished() async throws {
+        try await withBroker { broker in
+            let path = try await approvedDevice(broker, serial: "J4")
+            let engine = try await TestEngine.start(on: broker.bus, finishOnCancel: true)
+            let job = try await invoke(broker, path, "sync-contacts")
+            _ = await engine.nextSync()
+            _ = try await broker.call(job, BrokerContract.jobInterface, "Cancel", [.vardict([:])])
+            let finished = await broker.signals.wait { $0.isSignal(BrokerContract.jobInterface, "Finished", path: job) }
+            #expect(finished.first?.arguments == [.string("cancelled"), .string("")])
+            #expect(try await broker.property(job, BrokerContract.jobInterface, "State") == .string("cancelled"))
+            await engine.connection.close()
+        }
+    }
+
     @Test("Invoke refuses a pending device, an unknown action, a missing engine and another user's engine")
     func invokeErrors() async throws {
         try await withBroker { broker in

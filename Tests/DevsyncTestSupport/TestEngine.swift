@@ -32,8 +32,11 @@ public final class TestEngine: Sendable {
         self.cancels = cancels
     }
 
-    /// Connects to `bus`, exports the engine object and registers it for `plugins`.
-    public static func start(on bus: TestBus, plugins: [String] = ["palm-sync"], datatypes: [String] = []) async throws -> TestEngine {
+    /// Connects to `bus`, exports the engine object and registers it for `plugins`. With `finishOnCancel`, a Cancel
+    /// call emits the job's Finished (failed, "cancelled") before it replies, as an engine may.
+    public static func start(
+        on bus: TestBus, plugins: [String] = ["palm-sync"], datatypes: [String] = [], finishOnCancel: Bool = false
+    ) async throws -> TestEngine {
         let connection = try await bus.connect("engine")
         let (syncs, syncContinuation) = AsyncStream<SyncRequest>.makeStream()
         let (cancels, cancelContinuation) = AsyncStream<DBusObjectPath>.makeStream()
@@ -55,7 +58,13 @@ public final class TestEngine: Sendable {
                     return []
                 },
                 DBusMethod("Cancel", inputs: [DBusArgument("job", .objectPath)]) { call in
-                    if let job = call.arguments[0].objectPath { cancelContinuation.yield(job) }
+                    guard let job = call.arguments[0].objectPath else { return [] }
+                    if finishOnCancel {
+                        try await connection.emit(DBusSignalEmission(
+                            path: path, interface: BrokerContract.engineInterface, member: "Finished",
+                            arguments: [.objectPath(job), .bool(false), .string("cancelled")]))
+                    }
+                    cancelContinuation.yield(job)
                     return []
                 },
             ],

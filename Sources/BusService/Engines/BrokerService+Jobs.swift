@@ -118,6 +118,10 @@ extension BrokerService {
         guard let current = jobs[path], current.state == .running else {
             throw BrokerError(.badState, "The job \(path) has already ended (\(jobs[path]?.state.rawValue ?? "gone")).")
         }
+        // Cancelled before the engine hears of it, as the engine contract says: an engine that answers with its own
+        // Finished (the reference engine does, before or after its reply) would otherwise fail the job while this
+        // call awaits the reply.
+        await finish(path, .cancelled, error: "")
         do {
             _ = try await connection.call(
                 destination: current.engine.sender, path: current.engine.path,
@@ -127,7 +131,6 @@ extension BrokerService {
                 "The engine did not take the cancellation",
                 metadata: ["job": "\(path)", "error": "\(Self.undelivered(error, engine: current.engine, what: "the cancellation"))"])
         }
-        await finish(path, .cancelled, error: "")
         return []
     }
 
