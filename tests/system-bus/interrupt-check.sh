@@ -16,8 +16,9 @@ show() { sed 's/^/  | /' "$scratch/out" >&2; }
 rig_dirs() { ls -d /dev/shm/devsync-rig.* "${TMPDIR:-/tmp}"/devsync-rig.* 2>/dev/null | sort || true; }
 
 interrupt() {   # name, kill arguments given the rig's pid, expected status
-    local name=$1 how=$2 expected=$3 before rig tenths status environ pid left
+    local name=$1 how=$2 expected=$3 before rig tenths reached status environ pid left
     before=$(rig_dirs)
+    : >"$scratch/out"   # before the rig's shell opens it, so that the first look finds it
     set -m   # the rig gets a process group of its own, whose SIGINT is not ignored
     DEVSYNC_SYSTEM_BUS_RIG=$mark tests/system-bus/rig.py >"$scratch/out" 2>&1 </dev/null &
     rig=$!
@@ -27,10 +28,12 @@ interrupt() {   # name, kill arguments given the rig's pid, expected status
         sleep 0.1
         tenths=$((tenths - 1))
     done
-    grep -q '^ok   owner_syncs' "$scratch/out" || { fail "$name: the rig never passed owner_syncs; its output:"; show; }
+    reached=yes
+    grep -q '^ok   owner_syncs' "$scratch/out" || reached=''
     kill ${how//PID/$rig} 2>/dev/null || true
     status=0
     wait "$rig" || status=$?
+    [ -n "$reached" ] || { fail "$name: the rig never passed owner_syncs within 60 s; its output:"; show; }
     [ "$status" -eq "$expected" ] || { fail "$name: exit status $status, expected $expected; its output:"; show; }
     if grep -q '^FAIL cleanup' "$scratch/out"; then fail "$name: the rig's own cleanup check:"; show; fi
     for environ in /proc/[0-9]*/environ; do

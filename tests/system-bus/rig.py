@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import pwd
+import select
 import shutil
 import signal
 import subprocess
@@ -197,10 +198,16 @@ class Rig:
         expect(result.returncode == 0, f"{destination} {method}: {result.stderr.strip()}")
         return result.stdout
 
+    def testbed_says(self, what):
+        """The testbed's next line; fails naming `what` if none comes within TIMEOUT."""
+        ready, _, _ = select.select([self.testbed.stdout], [], [], TIMEOUT)
+        expect(ready, f"the testbed said nothing for {TIMEOUT} s about {what}: {self.log('testbed')}")
+        return self.testbed.stdout.readline()
+
     def plug(self, verb, name):
         self.testbed.stdin.write(f"{verb} {name}\n")
         self.testbed.stdin.flush()
-        reply = self.testbed.stdout.readline()
+        reply = self.testbed_says(f"{verb} {name}")
         expect(reply.startswith("ok"), f"testbed: {verb} {name}: {reply.strip() or 'no answer'}")
 
     def monitor_has(self, *words):
@@ -501,7 +508,7 @@ FLOWS = [
 def install(destdir, build_dir):
     subprocess.run(["make", "-s", "-C", REPO, "install-files", f"DESTDIR={destdir}", "PREFIX=/usr",
                     f"BUILD_DIR={build_dir}", f"DAEMON_BUILD_DIR={build_dir}"],
-                   check=True, stdout=subprocess.DEVNULL)
+                   check=True, stdout=subprocess.DEVNULL, timeout=300)
 
 
 def set_stage(rig):
@@ -538,7 +545,7 @@ def set_stage(rig):
                                    stdout=subprocess.PIPE, stderr=open(f"{work}/testbed.log", "wb"), text=True,
                                    env=rig.env(LD_PRELOAD="libumockdev-preload.so.0"))
     rig.processes.append(("testbed", rig.testbed))
-    ready = rig.testbed.stdout.readline().split()
+    ready = rig.testbed_says("its start").split()
     expect(ready[:1] == ["ready"], f"the testbed did not start: {rig.log('testbed')}")
 
     monitor = rig.start("monitor", [tree.ctl, "monitor"], user=OWNER)
@@ -636,6 +643,7 @@ def main():
             install(destdir, arguments.build_dir)
         rig = Rig(work, Tree(destdir))
         set_stage(rig)
+        print(f"system-bus rig: installed and started in {time.monotonic() - started:.1f} s", flush=True)
         for flow in FLOWS:
             began = time.monotonic()
             try:
@@ -656,7 +664,7 @@ def main():
     except (KeyboardInterrupt, Terminated) as interruption:
         interrupted = 143 if isinstance(interruption, Terminated) else 130
         print("system-bus rig: interrupted; cleaning up", file=sys.stderr, flush=True)
-    except (Failure, subprocess.CalledProcessError, OSError) as error:
+    except (Failure, subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
         failed += 1
         print(f"FAIL setting the stage: {error}", flush=True)
     finally:
