@@ -10,6 +10,7 @@ cd "$(dirname "$0")/../.."
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/devsync-rig-check.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 mark="$$-$RANDOM$RANDOM"
+rig_arguments=("$@")   # passed on to the rig (--build-dir, --destdir …)
 failures=0
 fail() { echo "system-bus interrupt-check: FAIL: $*" >&2; failures=$((failures + 1)); }
 show() { sed 's/^/  | /' "$scratch/out" >&2; }
@@ -20,7 +21,7 @@ interrupt() {   # name, kill arguments given the rig's pid, expected status
     before=$(rig_dirs)
     : >"$scratch/out"   # before the rig's shell opens it, so that the first look finds it
     set -m   # the rig gets a process group of its own, whose SIGINT is not ignored
-    DEVSYNC_SYSTEM_BUS_RIG=$mark tests/system-bus/rig.py >"$scratch/out" 2>&1 </dev/null &
+    DEVSYNC_SYSTEM_BUS_RIG=$mark tests/system-bus/rig.py "${rig_arguments[@]}" >"$scratch/out" 2>&1 </dev/null &
     rig=$!
     set +m
     tenths=600
@@ -33,8 +34,13 @@ interrupt() {   # name, kill arguments given the rig's pid, expected status
     kill ${how//PID/$rig} 2>/dev/null || true
     status=0
     wait "$rig" || status=$?
-    [ -n "$reached" ] || { fail "$name: the rig never passed owner_syncs within 60 s; its output:"; show; }
-    [ "$status" -eq "$expected" ] || { fail "$name: exit status $status, expected $expected; its output:"; show; }
+    if [ -z "$reached" ]; then
+        fail "$name: the rig did not pass owner_syncs (within 60 s, or before it exited with status $status); its output:"
+        show
+    elif [ "$status" -ne "$expected" ]; then
+        fail "$name: exit status $status, expected $expected; its output:"
+        show
+    fi
     if grep -q '^FAIL cleanup' "$scratch/out"; then fail "$name: the rig's own cleanup check:"; show; fi
     for environ in /proc/[0-9]*/environ; do
         pid=${environ#/proc/}
