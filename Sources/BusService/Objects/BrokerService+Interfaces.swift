@@ -21,6 +21,7 @@ extension BrokerService {
     nonisolated func managerInterface() -> DBusInterface {
         let version = BrokerContract.version
         let policy = policy.rawValue
+        let daemonVersion = daemonVersion
         return DBusInterface(
             BrokerContract.managerInterface,
             methods: [
@@ -54,6 +55,7 @@ extension BrokerService {
             properties: [
                 DBusProperty("Version", type: .uint32) { .uint32(version) },
                 DBusProperty("Policy", type: .string) { .string(policy) },
+                DBusProperty("DaemonVersion", type: .string) { .string(daemonVersion) },
             ],
             signals: [
                 DBusSignalDeclaration("DeviceAdded", arguments: [DBusArgument("device", .objectPath)]),

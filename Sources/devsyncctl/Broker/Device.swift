@@ -1,6 +1,7 @@
 import DBus
 import DeviceRegistry
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A device as the broker publishes it: the Device interface's properties, read once.
 struct Device: Sendable {
