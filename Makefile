@@ -224,7 +224,7 @@ endef
 
 # Substitutes the installation directories into data/*.in.
 SUBSTITUTE = sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@systemdunitdir@|$(SYSTEMDUNITDIR)|g' \
-                 -e 's|@dbusservicedir@|$(DBUSSERVICEDIR)|g'
+                 -e 's|@profiledir@|$(PROFILEDIR)|g' -e 's|@configdir@|$(CONFIGDIR)|g'
 
 # Installs prebuilt binaries from BUILD_DIR (devsyncd from DAEMON_BUILD_DIR) and the system files; no build, so
 # `sudo make install-files` after a `make release` leaves no root-owned .build behind. The binaries must have
@@ -249,8 +249,9 @@ install-files:
 	$(INSTALL) -D -m 644 data/org.devsync.Broker1.xml $(DESTDIR)$(DBUSINTERFACEDIR)/org.devsync.Broker1.xml
 	$(INSTALL) -D -m 644 data/org.devsync.policy $(DESTDIR)$(POLKITACTIONDIR)/org.devsync.policy
 	@# An administrator's edited configuration is kept.
-	test -e $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || \
-	    $(INSTALL) -D -m 644 data/devsyncd.conf $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
+	test -e $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || { $(INSTALL) -d $(DESTDIR)$(CONFIGDIR) && \
+	    $(SUBSTITUTE) data/devsyncd.conf.in > $(DESTDIR)$(CONFIGDIR)/devsyncd.conf && \
+	    chmod 644 $(DESTDIR)$(CONFIGDIR)/devsyncd.conf; }
 	$(INSTALL) -D -m 644 docs/man/devsyncctl.1 $(DESTDIR)$(MANDIR)/man1/devsyncctl.1
 	$(INSTALL) -D -m 644 docs/man/devsyncd.8 $(DESTDIR)$(MANDIR)/man8/devsyncd.8
 	$(INSTALL) -d $(DESTDIR)$(BASHCOMPLETIONDIR) $(DESTDIR)$(ZSHCOMPLETIONDIR) $(DESTDIR)$(FISHCOMPLETIONDIR)
@@ -269,7 +270,8 @@ uninstall:
 	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.devsync.Broker1.conf $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
 	rm -f $(DESTDIR)$(DBUSINTERFACEDIR)/org.devsync.Broker1.xml
 	rm -f $(DESTDIR)$(POLKITACTIONDIR)/org.devsync.policy
-	! cmp -s data/devsyncd.conf $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || rm -f $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
+	! $(SUBSTITUTE) data/devsyncd.conf.in | cmp -s - $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || \
+	    rm -f $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
 	@rmdir $(DESTDIR)$(CONFIGDIR) 2>/dev/null || true
 	rm -f $(DESTDIR)$(MANDIR)/man1/devsyncctl.1 $(DESTDIR)$(MANDIR)/man8/devsyncd.8
 	rm -f $(DESTDIR)$(BASHCOMPLETIONDIR)/devsyncctl $(DESTDIR)$(ZSHCOMPLETIONDIR)/_devsyncctl \
