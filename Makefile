@@ -176,7 +176,9 @@ INSTALL  ?= install
 
 # The installation directories the binaries are built for (Sources/CInstallPaths/install_paths.c).
 INSTALL_PATH_FLAGS := -Xcc '-DDEVSYNC_PROFILEDIR="$(PROFILEDIR)"' -Xcc '-DDEVSYNC_CONFIGDIR="$(CONFIGDIR)"'
-RELEASE_FLAGS      = -c release $(SWIFT_FLAGS) --static-swift-stdlib --scratch-path $(STATIC_SCRATCH) \
+# --disable-local-rpath: no RUNPATH $ORIGIN, which an installed binary must not have (a library dropped next to
+# it would be loaded), and which a static runtime does not need.
+RELEASE_FLAGS      = -c release $(SWIFT_FLAGS) --static-swift-stdlib --disable-local-rpath --scratch-path $(STATIC_SCRATCH) \
                      $(DAEMON_RELEASE_FLAGS) $(INSTALL_PATH_FLAGS)
 
 release:

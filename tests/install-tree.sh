@@ -76,10 +76,14 @@ version=$(sed -n '/^[0-9][0-9.]*$/{p;q;}' NEWS)
 [ "$("$root$BINDIR/devsyncctl" --version)" = "$version" ] || fail "devsyncctl --version is not '$version'"
 
 # The installed programs run with the toolchain out of reach: in a chroot that holds only them, the libraries
-# ldd names and the installed profiles (as root), else with LD_LIBRARY_PATH unset. Without --profiles,
-# devsyncctl reads the directories compiled in for PREFIX=/usr, where install put the profiles.
+# ldd names, the installed profiles and a /proc (the Swift runtime reads its arguments from /proc/self/cmdline;
+# mounted with subset=pid, as the unit's ProcSubset=pid has it), if this is root and may mount; else with
+# LD_LIBRARY_PATH unset. Without --profiles, devsyncctl reads the directories compiled in for PREFIX=/usr, where
+# install put the profiles.
 profiles=$(ls fdi-profiles/*.fdi | wc -l)
-if [ "$(id -u)" = 0 ] && command -v chroot >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ] && command -v chroot >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1 &&
+    unshare --mount --propagation private sh -c "mkdir -p '$root/probe' && mount -t proc -o subset=pid proc '$root/probe'" 2>/dev/null; then
+    rmdir "$root/probe"
     jail="$root/jail"
     for binary in "$LIBEXECDIR/devsyncd" "$BINDIR/devsyncctl"; do
         mkdir -p "$jail$(dirname "$binary")"
@@ -89,11 +93,13 @@ if [ "$(id -u)" = 0 ] && command -v chroot >/dev/null 2>&1; then
             cp -L "$library" "$jail$library"
         done
     done
-    mkdir -p "$jail$(dirname "$PROFILEDIR")"
+    mkdir -p "$jail$(dirname "$PROFILEDIR")" "$jail/proc"
     cp -r "$root$PROFILEDIR" "$jail$PROFILEDIR"
-    run() { chroot "$jail" "$@"; }
+    # A mount namespace of its own: the /proc mount goes with it.
+    run() { unshare --mount --propagation private sh -c 'mount -t proc -o subset=pid proc "$0/proc" && exec chroot "$0" "$@"' "$jail" "$@"; }
     where="in a chroot with only the binaries, their libraries and the profiles"
 else
+    rm -rf "$root/probe"
     run() { binary=$1; shift; env -u LD_LIBRARY_PATH "$root$binary" "$@"; }
     PROFILEDIR="$root$PROFILEDIR"
     where="with LD_LIBRARY_PATH unset (not root: no chroot)"
