@@ -120,7 +120,7 @@ POLKITACTIONDIR   ?= $(call pkg_variable,polkit-gobject-1,policydir,/usr/share/p
 # Where install-files takes the binaries from; `make release` (and so `make install`) builds both there.
 BUILD_DIR         ?= $(STATIC_SCRATCH)/release
 DAEMON_BUILD_DIR  ?= $(BUILD_DIR)
-# Installed binaries are stripped (27 MB → 10 MB for devsyncd). STRIP=: installs them as built, for a packaging
+# Installed binaries are stripped (devsyncd 27 → 12 MB, devsyncctl 30 → 15 MB). STRIP=: installs them as built, for a packaging
 # tool that strips and splits them itself (dh_strip, rpm's find-debuginfo). DEBUGDIR=/usr/lib/debug keeps the
 # debug information there first (DEBUGDIR/LIBEXECDIR/devsyncd.debug…, named by the binary's .gnu_debuglink, where
 # gdb looks), for a -dbg package.
@@ -130,7 +130,7 @@ DEBUGDIR          ?=
 # Both release binaries link the Swift runtime in (--static-swift-stdlib): nothing of the toolchain is needed at
 # run time, only libc, libstdc++ and the C libraries (libdbus, libudev, libusb, libbluetooth). devsyncd is about
 # 1.3 MB smaller in memory so (docs/benchmarks.md, "devsyncd: memory"); devsyncctl imports FoundationEssentials,
-# not Foundation, whose ICU would make it 58 MB instead of 14 (docs/install.md). The flag changes every compile
+# not Foundation, whose ICU would add about 45 MB (docs/install.md). The flag changes every compile
 # command, hence a scratch path of its own, which both share.
 STATIC_SCRATCH    ?= .build-static
 # The kernel maps code 64 KiB around each page fault, so where a function lies decides what becomes resident.

@@ -76,8 +76,8 @@ version=$(sed -n '/^[0-9][0-9.]*$/{p;q;}' NEWS)
 [ "$("$root$BINDIR/devsyncctl" --version)" = "$version" ] || fail "devsyncctl --version is not '$version'"
 
 # The installed programs run with the toolchain out of reach: in a chroot that holds only them, the libraries
-# ldd names, the installed profiles and a /proc (the Swift runtime reads its arguments from /proc/self/cmdline;
-# mounted with subset=pid, as the unit's ProcSubset=pid has it), if this is root and may mount; else with
+# ldd names, the installed profiles and a /proc (the Swift runtime dies at start without /proc/self/exe and
+# maps; mounted with subset=pid, as the unit's ProcSubset=pid has it), if this is root and may mount; else with
 # LD_LIBRARY_PATH unset. Without --profiles, devsyncctl reads the directories compiled in for PREFIX=/usr, where
 # install put the profiles.
 profiles=$(ls fdi-profiles/*.fdi | wc -l)
