@@ -120,10 +120,10 @@ POLKITACTIONDIR   ?= $(call pkg_variable,polkit-gobject-1,policydir,/usr/share/p
 # Where install-files takes the binaries from; `make release` (and so `make install`) builds both there.
 BUILD_DIR         ?= $(STATIC_SCRATCH)/release
 DAEMON_BUILD_DIR  ?= $(BUILD_DIR)
-# Installed binaries are stripped (devsyncd 27 → 12 MB, devsyncctl 30 → 15 MB). STRIP=: installs them as built, for a packaging
-# tool that strips and splits them itself (dh_strip, rpm's find-debuginfo). DEBUGDIR=/usr/lib/debug keeps the
-# debug information there first (DEBUGDIR/LIBEXECDIR/devsyncd.debug…, named by the binary's .gnu_debuglink, where
-# gdb looks), for a -dbg package.
+# Installed binaries are stripped (devsyncd 27 → 12 MB, devsyncctl 30 → 15 MB). STRIP=: installs them as built,
+# for a packaging tool that strips and splits them itself (dh_strip, rpm's find-debuginfo). DEBUGDIR=/usr/lib/debug
+# keeps the debug information there first (DEBUGDIR/LIBEXECDIR/devsyncd.debug…, named by the binary's
+# .gnu_debuglink, where gdb looks), for a -dbg package.
 STRIP             ?= strip
 OBJCOPY           ?= objcopy
 DEBUGDIR          ?=
