@@ -110,7 +110,7 @@ extension CommandLineOverrides {
     private static let valueFlags: Set<String> = ["--config", "--profiles", "--state-dir", "--bus", "--log-level"]
 
     private static func unknown(_ flag: String) -> ConfigurationError {
-        ConfigurationError(file: flag, message: "unknown flag; devsyncd takes \(valueFlags.sorted().joined(separator: ", ")) --help and --version")
+        ConfigurationError(file: flag, message: "unknown flag; devsyncd takes \(valueFlags.sorted().joined(separator: ", ")), --help and --version")
     }
 }
 

@@ -1,7 +1,6 @@
 import DBus
 import DeviceRegistry
 import FoundationEssentials
-import Glibc
 
 /// A device as the broker publishes it: the Device interface's properties, read once.
 struct Device: Sendable {
