@@ -160,6 +160,73 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     rm -r "$root/verify"
 fi
 
+# The installed daemon starts, serves and stops under what this machine can reproduce of the unit's sandbox
+# without systemd as PID 1 (docs/install.md): a mount namespace of its own (PrivateMounts=), a /proc with
+# hidepid=invisible,subset=pid (ProtectProc=invisible, ProcSubset=pid), no capability (CapabilityBoundingSet=),
+# no new privileges, the unit's Environment= and the seccomp filter of its SystemCallFilter=~… lines (a system call
+# there kills the process, one with :EPERM fails). Needs root, unshare, a C compiler and systemd-analyze.
+compiler=$(command -v cc || command -v gcc || command -v clang || true)
+if [ "$(id -u)" = 0 ] && [ -n "$compiler" ] && command -v systemd-analyze >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1 &&
+    command -v setpriv >/dev/null 2>&1 && command -v busctl >/dev/null 2>&1; then
+    sandbox="$root/sandbox"
+    mkdir -p "$sandbox/state"
+    expand() { # a system call or @group → system call names, one a line
+        case $1 in
+            @*) systemd-analyze syscall-filter "$1" | sed -n 's/^    \([a-z0-9@_-]*\)$/\1/p' | while read -r entry; do expand "$entry"; done ;;
+            *) echo "$1" ;;
+        esac
+    }
+    : >"$sandbox/killed"; : >"$sandbox/eperm"
+    for entry in $(sed -n 's/^SystemCallFilter=~//p' "$unit"); do
+        case $entry in
+            *:EPERM) echo "${entry%:EPERM}" >>"$sandbox/eperm" ;;
+            *:*) fail "the sandbox check knows no action '${entry#*:}' (SystemCallFilter=~$entry)" ;;
+            *) expand "$entry" >>"$sandbox/killed" ;;
+        esac
+    done
+    numbers() { sort -u "$1" | while read -r call; do printf '#ifdef __NR_%s\n    __NR_%s,\n#endif\n' "$call" "$call"; done; }
+    { echo 'static const int killed[] = {'; sort -u "$sandbox/killed" | comm -23 - "$(sort -u "$sandbox/eperm" >"$sandbox/eperm.sorted"; echo "$sandbox/eperm.sorted")" >"$sandbox/killed.only"
+      numbers "$sandbox/killed.only"; echo '    -1 };'
+      echo 'static const int eperm[] = {'; numbers "$sandbox/eperm"; echo '    -1 };'; } >"$sandbox/sandbox-syscalls.h"
+    [ -s "$sandbox/killed.only" ] || fail "devsyncd.service blocks no system call (SystemCallFilter=~…)"
+    "$compiler" -O -I"$sandbox" -o "$sandbox/sandbox-exec" tests/sandbox-exec.c || fail "cannot compile tests/sandbox-exec.c"
+    : >"$sandbox/log"
+    dbus-daemon --session --nofork --address="unix:path=$sandbox/bus" >/dev/null 2>&1 &
+    bus=$!
+    waited=0
+    until [ -S "$sandbox/bus" ] || [ "$waited" -ge 100 ]; do sleep 0.1; waited=$((waited + 1)); done
+    # shellcheck disable=SC2046 # one word per Environment= assignment
+    env $(sed -n 's/^Environment=//p' "$unit") unshare --mount --propagation private sh -c \
+        'mount -t proc -o hidepid=invisible,subset=pid proc /proc && exec setpriv --bounding-set=-all --no-new-privs "$@"' \
+        sh "$sandbox/sandbox-exec" "$root$LIBEXECDIR/devsyncd" --bus "unix:path=$sandbox/bus" --profiles "$root$PROFILEDIR" \
+        --state-dir "$sandbox/state" 2>"$sandbox/log" &
+    daemon=$!
+    waited=0
+    until grep -q 'devsyncd ready' "$sandbox/log" || ! kill -0 "$daemon" 2>/dev/null || [ "$waited" -ge 300 ]; do
+        sleep 0.1; waited=$((waited + 1))
+    done
+    if grep -q 'devsyncd ready' "$sandbox/log" && kill -0 "$daemon" 2>/dev/null; then
+        grep -q '^Seccomp:[[:space:]]*2' "/proc/$daemon/status" || fail "the sandboxed devsyncd runs without its seccomp filter"
+        grep -q '^CapEff:[[:space:]]*0*$' "/proc/$daemon/status" || fail "the sandboxed devsyncd kept capabilities"
+        for call in 1 2 3; do
+            busctl --address="unix:path=$sandbox/bus" call org.devsync.Broker1 /org/devsync/Broker1 \
+                org.devsync.Broker1.Manager ListDevices >/dev/null || fail "the sandboxed devsyncd did not answer ListDevices"
+        done
+        answer=$(busctl --address="unix:path=$sandbox/bus" get-property org.devsync.Broker1 /org/devsync/Broker1 \
+            org.devsync.Broker1.Manager DaemonVersion)
+        [ "$answer" = "s \"$version\"" ] || fail "the sandboxed devsyncd's DaemonVersion is $answer"
+        kill -TERM "$daemon"
+    fi
+    status=0; wait "$daemon" || status=$?
+    kill "$bus" 2>/dev/null; wait "$bus" 2>/dev/null || true
+    if [ "$status" -ne 0 ] || ! grep -q 'devsyncd stopped' "$sandbox/log"; then
+        fail "devsyncd under the unit's sandbox exited with status $status (159: killed by its system call filter): $(tail -n 5 "$sandbox/log")"
+    fi
+    rm -rf "$sandbox"
+else
+    echo "install-tree: the sandbox check needs root, a C compiler, systemd-analyze, unshare, setpriv and busctl: skipped" >&2
+fi
+
 # The configuration is a [Daemon] section whose keys are all commented out, each one of the documented keys.
 conf="$root$CONFIGDIR/devsyncd.conf"
 grep -qx '\[Daemon\]' "$conf" || fail "devsyncd.conf has no [Daemon] section"
