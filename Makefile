@@ -112,6 +112,7 @@ pkg_variable       = $(or $(shell $(PKG_CONFIG) --variable=$(2) $(1) 2>/dev/null
 UDEVDIR           ?= $(call pkg_variable,udev,udevdir,/usr/lib/udev)
 UDEVRULESDIR      ?= $(UDEVDIR)/rules.d
 SYSTEMDUNITDIR    ?= $(call pkg_variable,systemd,systemdsystemunitdir,/usr/lib/systemd/system)
+SYSTEMDCATALOGDIR ?= $(call pkg_variable,systemd,catalogdir,/usr/lib/systemd/catalog)
 DBUSDATADIR       ?= $(call pkg_variable,dbus-1,datadir,/usr/share)
 DBUSPOLICYDIR     ?= $(DBUSDATADIR)/dbus-1/system.d
 DBUSSERVICEDIR    ?= $(call pkg_variable,dbus-1,system_bus_services_dir,$(DBUSDATADIR)/dbus-1/system-services)
@@ -210,7 +211,7 @@ install: release
 
 # Where each file goes, one VARIABLE=directory a line (for packagers, and for tests/install-tree.sh).
 install-dirs:
-	@$(foreach v,BINDIR LIBEXECDIR DATADIR SYSCONFDIR MANDIR PROFILEDIR CONFIGDIR UDEVRULESDIR SYSTEMDUNITDIR \
+	@$(foreach v,BINDIR LIBEXECDIR DATADIR SYSCONFDIR MANDIR PROFILEDIR CONFIGDIR UDEVRULESDIR SYSTEMDUNITDIR SYSTEMDCATALOGDIR \
 	    DBUSPOLICYDIR DBUSSERVICEDIR DBUSINTERFACEDIR POLKITACTIONDIR BASHCOMPLETIONDIR ZSHCOMPLETIONDIR \
 	    FISHCOMPLETIONDIR DEBUGDIR,echo '$(v)=$($(v))';)
 
@@ -245,6 +246,7 @@ install-files:
 	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DBUSSERVICEDIR)
 	$(SUBSTITUTE) data/devsyncd.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
 	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
+	$(INSTALL) -D -m 644 data/devsyncd.catalog $(DESTDIR)$(SYSTEMDCATALOGDIR)/devsyncd.catalog
 	$(SUBSTITUTE) data/org.devsync.Broker1.service.in > $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
 	chmod 644 $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
 	$(INSTALL) -D -m 644 data/org.devsync.Broker1.conf $(DESTDIR)$(DBUSPOLICYDIR)/org.devsync.Broker1.conf
@@ -269,6 +271,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PROFILEDIR)/,$(PROFILES))
 	@rmdir $(DESTDIR)$(PROFILEDIR) $(dir $(DESTDIR)$(PROFILEDIR)) 2>/dev/null || true
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-devsync.rules $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
+	rm -f $(DESTDIR)$(SYSTEMDCATALOGDIR)/devsyncd.catalog
 	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.devsync.Broker1.conf $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
 	rm -f $(DESTDIR)$(DBUSINTERFACEDIR)/org.devsync.Broker1.xml
 	rm -f $(DESTDIR)$(POLKITACTIONDIR)/org.devsync.policy
