@@ -19,7 +19,7 @@ APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
                 umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin systemd udev \
                 libsystemd-dev
 
-.PHONY: all deps build check demo bench fuzz fuzz-build clean release orderfile install install-files uninstall
+.PHONY: all deps build check demo bench fuzz fuzz-build clean release orderfile install install-files install-dirs uninstall
 
 all: build
 
@@ -90,31 +90,54 @@ fuzz: fuzz-build
 clean:
 	$(SWIFT) package clean
 
-# Installation (docs/install.md). udev and systemd read only /usr/lib and /etc: with the default PREFIX=/usr/local
-# the rules and the unit land where neither looks, so packagers pass PREFIX=/usr (or set UDEVRULESDIR and
-# SYSTEMDUNITDIR). The daemon goes to libexec, as boltd does: it is started by systemd, never by a user.
+# Installation (docs/install.md). `make install-dirs` prints where each file goes.
+# devsync's own files follow PREFIX. The daemon goes to libexec, as boltd does: it is started by systemd, never by
+# a user.
 BINDIR            ?= $(PREFIX)/bin
 LIBEXECDIR        ?= $(PREFIX)/libexec
 DATADIR           ?= $(PREFIX)/share
 SYSCONFDIR        ?= /etc
 MANDIR            ?= $(DATADIR)/man
-UDEVRULESDIR      ?= $(PREFIX)/lib/udev/rules.d
-SYSTEMDUNITDIR    ?= $(PREFIX)/lib/systemd/system
-DBUSPOLICYDIR     ?= $(DATADIR)/dbus-1/system.d
-DBUSSERVICEDIR    ?= $(DATADIR)/dbus-1/system-services
-POLKITACTIONDIR   ?= $(DATADIR)/polkit-1/actions
 BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPLETIONDIR  ?= $(DATADIR)/zsh/site-functions
 FISHCOMPLETIONDIR ?= $(DATADIR)/fish/vendor_completions.d
+# The packaged profiles and devsync's configuration directory (devsyncd.conf, the administrator's profiles in
+# fdi-profiles/). `make release` compiles both into the binaries (Sources/CInstallPaths), so that the installed
+# daemon and devsyncctl read what install-files put, whatever PREFIX is. A plain `swift build` has those of the
+# default PREFIX=/usr/local.
 PROFILEDIR        ?= $(DATADIR)/devsync/fdi-profiles
 CONFIGDIR         ?= $(SYSCONFDIR)/devsync
-# Where install-files takes the binaries from; `make install` builds them there first.
-BUILD_DIR         ?= .build/release
+# The files other programs read go where those programs look, whatever PREFIX is: udev reads rules only below its
+# own directory, systemd only its unit directories, polkitd only /usr/share/polkit-1/actions, the bus its own
+# datadir. As bolt and udisks2 (meson) do, pkg-config says where (udev.pc, systemd.pc, dbus-1.pc,
+# polkit-gobject-1.pc: Debian 12 answers /lib/udev and /lib/systemd/system); without a .pc file, the directory
+# the program reads on a merged-/usr system. Each may be set on the command line instead.
+PKG_CONFIG        ?= pkg-config
+pkg_variable       = $(or $(shell $(PKG_CONFIG) --variable=$(2) $(1) 2>/dev/null),$(3))
+UDEVDIR           ?= $(call pkg_variable,udev,udevdir,/usr/lib/udev)
+UDEVRULESDIR      ?= $(UDEVDIR)/rules.d
+SYSTEMDUNITDIR    ?= $(call pkg_variable,systemd,systemdsystemunitdir,/usr/lib/systemd/system)
+SYSTEMDCATALOGDIR ?= $(call pkg_variable,systemd,catalogdir,/usr/lib/systemd/catalog)
+DBUSDATADIR       ?= $(call pkg_variable,dbus-1,datadir,/usr/share)
+DBUSPOLICYDIR     ?= $(DBUSDATADIR)/dbus-1/system.d
+DBUSSERVICEDIR    ?= $(call pkg_variable,dbus-1,system_bus_services_dir,$(DBUSDATADIR)/dbus-1/system-services)
+DBUSINTERFACEDIR  ?= $(call pkg_variable,dbus-1,interfaces_dir,$(DBUSDATADIR)/dbus-1/interfaces)
+POLKITACTIONDIR   ?= $(call pkg_variable,polkit-gobject-1,policydir,/usr/share/polkit-1/actions)
+# Where install-files takes the binaries from; `make release` (and so `make install`) builds both there.
+BUILD_DIR         ?= $(STATIC_SCRATCH)/release
 DAEMON_BUILD_DIR  ?= $(BUILD_DIR)
-# devsyncd's release build links the Swift runtime into the binary (--static-swift-stdlib): about 1.3 MB less
-# resident memory than the shared libraries (docs/benchmarks.md, "devsyncd: memory"), and nothing of the
-# toolchain's needed at run time. devsyncctl links Foundation, which would make a static binary far larger, so it
-# stays dynamic. The flag changes every compile command, hence a scratch path of its own.
+# Installed binaries are stripped (devsyncd 27 → 12 MB, devsyncctl 30 → 15 MB). STRIP=: installs them as built,
+# for a packaging tool that strips and splits them itself (dh_strip, rpm's find-debuginfo). DEBUGDIR=/usr/lib/debug
+# keeps the debug information there first (DEBUGDIR/LIBEXECDIR/devsyncd.debug…, named by the binary's
+# .gnu_debuglink, where gdb looks), for a -dbg package.
+STRIP             ?= strip
+OBJCOPY           ?= objcopy
+DEBUGDIR          ?=
+# Both release binaries link the Swift runtime in (--static-swift-stdlib): nothing of the toolchain is needed at
+# run time, only libc, libstdc++ and the C libraries (libdbus, libudev, libusb, libbluetooth). devsyncd is about
+# 1.3 MB smaller in memory so (docs/benchmarks.md, "devsyncd: memory"); devsyncctl imports FoundationEssentials,
+# not Foundation, whose ICU would add about 45 MB (docs/install.md). The flag changes every compile
+# command, hence a scratch path of its own, which both share.
 STATIC_SCRATCH    ?= .build-static
 # The kernel maps code 64 KiB around each page fault, so where a function lies decides what becomes resident.
 # With the toolchain's ld.lld, devsyncd is linked with every function in a section of its own, placed in the
@@ -132,11 +155,14 @@ GLIBC_HAS_RELR    := $(shell getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ split
 # flags; hence -disable-incremental-llvm-codegen, or a scratch path built before would keep its objects.
 DAEMON_RELEASE_FLAGS := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -Xfrontend \
                         -Xswiftc -disable-incremental-llvm-codegen -Xcc -ffunction-sections
+# devsyncctl is built with the same flags (so the modules both link are compiled once), but without devsyncd's
+# link map and order file (DAEMON_LINK_FLAGS).
+DAEMON_LINK_FLAGS :=
 ifneq ($(LLD),)
-DAEMON_RELEASE_FLAGS += -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic -Xlinker -Map=$(abspath $(STATIC_SCRATCH))/devsyncd.map \
-                        -Xlinker $(abspath data/devsyncd-text.ld)
+DAEMON_RELEASE_FLAGS += -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic -Xlinker $(abspath data/devsyncd-text.ld)
+DAEMON_LINK_FLAGS    += -Xlinker -Map=$(abspath $(STATIC_SCRATCH))/devsyncd.map
 ifneq ($(wildcard $(DAEMON_ORDER_FILE)),)
-DAEMON_RELEASE_FLAGS += -Xlinker --symbol-ordering-file=$(abspath $(DAEMON_ORDER_FILE)) -Xlinker --no-warn-symbol-ordering
+DAEMON_LINK_FLAGS    += -Xlinker --symbol-ordering-file=$(abspath $(DAEMON_ORDER_FILE)) -Xlinker --no-warn-symbol-ordering
 endif
 ifneq ($(GLIBC_HAS_RELR),)
 DAEMON_RELEASE_FLAGS += -Xlinker -z -Xlinker pack-relative-relocs
@@ -154,6 +180,13 @@ endif
 PROFILES := $(notdir $(wildcard fdi-profiles/*.fdi))
 INSTALL  ?= install
 
+# The installation directories the binaries are built for (Sources/CInstallPaths/install_paths.c).
+INSTALL_PATH_FLAGS := -Xcc '-DDEVSYNC_PROFILEDIR="$(PROFILEDIR)"' -Xcc '-DDEVSYNC_CONFIGDIR="$(CONFIGDIR)"'
+# --disable-local-rpath: no RUNPATH $ORIGIN, which an installed binary must not have (a library dropped next to
+# it would be loaded), and which a static runtime does not need.
+RELEASE_FLAGS      = -c release $(SWIFT_FLAGS) --static-swift-stdlib --disable-local-rpath --scratch-path $(STATIC_SCRATCH) \
+                     $(DAEMON_RELEASE_FLAGS) $(INSTALL_PATH_FLAGS)
+
 release:
 ifeq ($(LLD),)
 	@echo "make release: no ld.lld next to $(SWIFT) or on PATH; devsyncd is linked without its order file (more memory)" >&2
@@ -166,9 +199,8 @@ ifneq ($(filter -Xswiftc -L%/libstdc++,$(DAEMON_RELEASE_FLAGS)),)
 	mkdir -p $(STATIC_SCRATCH)/libstdc++
 	echo 'INPUT($(LIBSTDCXX_A))' > $(STATIC_SCRATCH)/libstdc++/libstdc++.so
 endif
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncd --static-swift-stdlib --scratch-path $(STATIC_SCRATCH) \
-	    $(DAEMON_RELEASE_FLAGS)
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product devsyncctl
+	$(SWIFT) build $(RELEASE_FLAGS) --product devsyncd $(DAEMON_LINK_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product devsyncctl
 
 # Profiles the release devsyncd under valgrind and rewrites data/devsyncd.order (Benchmarks/Daemon/orderfile.py);
 # `make release` then links with it. Rerun after changes that rename or add many functions.
@@ -176,30 +208,59 @@ orderfile: release
 	@command -v valgrind >/dev/null || { echo "make orderfile: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 	@test -n "$(LLD)" || { echo "make orderfile: needs ld.lld (the link map)" >&2; exit 1; }
 	/usr/bin/python3 Benchmarks/Daemon/orderfile.py --binary $(STATIC_SCRATCH)/release/devsyncd \
-	    --map $(STATIC_SCRATCH)/devsyncd.map --ctl .build/release/devsyncctl --output $(DAEMON_ORDER_FILE)
+	    --map $(STATIC_SCRATCH)/devsyncd.map --ctl $(STATIC_SCRATCH)/release/devsyncctl --output $(DAEMON_ORDER_FILE)
 	$(MAKE) release
 
 install: release
-	$(MAKE) install-files BUILD_DIR=.build/release DAEMON_BUILD_DIR=$(STATIC_SCRATCH)/release
+	$(MAKE) install-files BUILD_DIR=$(STATIC_SCRATCH)/release DAEMON_BUILD_DIR=$(STATIC_SCRATCH)/release
+
+# Where each file goes, one VARIABLE=directory a line (for packagers, and for tests/install-tree.sh).
+install-dirs:
+	@$(foreach v,BINDIR LIBEXECDIR DATADIR SYSCONFDIR MANDIR PROFILEDIR CONFIGDIR UDEVRULESDIR SYSTEMDUNITDIR SYSTEMDCATALOGDIR \
+	    DBUSPOLICYDIR DBUSSERVICEDIR DBUSINTERFACEDIR POLKITACTIONDIR BASHCOMPLETIONDIR ZSHCOMPLETIONDIR \
+	    FISHCOMPLETIONDIR DEBUGDIR,echo '$(v)=$($(v))';)
+
+# Strips an installed binary ($(1), without DESTDIR); with DEBUGDIR, keeps its debug information in
+# DEBUGDIR$(1).debug first and names that file in the stripped binary.
+define strip-installed
+	$(if $(DEBUGDIR),$(INSTALL) -d $(dir $(DESTDIR)$(DEBUGDIR)$(1)))
+	$(if $(DEBUGDIR),$(OBJCOPY) --only-keep-debug $(DESTDIR)$(1) $(DESTDIR)$(DEBUGDIR)$(1).debug)
+	$(if $(DEBUGDIR),chmod 644 $(DESTDIR)$(DEBUGDIR)$(1).debug)
+	$(STRIP) --strip-all $(DESTDIR)$(1)
+	$(if $(DEBUGDIR),$(OBJCOPY) --add-gnu-debuglink=$(DESTDIR)$(DEBUGDIR)$(1).debug $(DESTDIR)$(1))
+endef
+
+# Substitutes the installation directories into data/*.in.
+SUBSTITUTE = sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@systemdunitdir@|$(SYSTEMDUNITDIR)|g' \
+                 -e 's|@profiledir@|$(PROFILEDIR)|g' -e 's|@configdir@|$(CONFIGDIR)|g'
 
 # Installs prebuilt binaries from BUILD_DIR (devsyncd from DAEMON_BUILD_DIR) and the system files; no build, so
-# `sudo make install-files` after a `make release` leaves no root-owned .build behind.
+# `sudo make install-files` after a `make release` leaves no root-owned .build behind. The binaries must have
+# been built for the same directories (`make release` with the same PREFIX, PROFILEDIR and CONFIGDIR).
 install-files:
+	@$(BUILD_DIR)/devsyncctl profiles --help | tr -s ' \n' '  ' | grep -qF -- '$(PROFILEDIR) then $(CONFIGDIR)/fdi-profiles' || \
+	    { echo "make install-files: $(BUILD_DIR)/devsyncctl was not built for PROFILEDIR=$(PROFILEDIR) CONFIGDIR=$(CONFIGDIR);" \
+	           "run make release with the same PREFIX (and directories) first" >&2; exit 1; }
 	$(INSTALL) -D -m 755 $(DAEMON_BUILD_DIR)/devsyncd $(DESTDIR)$(LIBEXECDIR)/devsyncd
+	$(call strip-installed,$(LIBEXECDIR)/devsyncd)
 	$(INSTALL) -D -m 755 $(BUILD_DIR)/devsyncctl $(DESTDIR)$(BINDIR)/devsyncctl
+	$(call strip-installed,$(BINDIR)/devsyncctl)
 	$(INSTALL) -d $(DESTDIR)$(PROFILEDIR)
 	$(INSTALL) -m 644 $(addprefix fdi-profiles/,$(PROFILES)) $(DESTDIR)$(PROFILEDIR)/
 	$(INSTALL) -D -m 644 rules/70-devsync.rules $(DESTDIR)$(UDEVRULESDIR)/70-devsync.rules
-	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
-	sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@systemdunitdir@|$(SYSTEMDUNITDIR)|g' \
-	    data/devsyncd.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DBUSSERVICEDIR)
+	$(SUBSTITUTE) data/devsyncd.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
 	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
+	$(INSTALL) -D -m 644 data/devsyncd.catalog $(DESTDIR)$(SYSTEMDCATALOGDIR)/devsyncd.catalog
+	$(SUBSTITUTE) data/org.devsync.Broker1.service.in > $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
+	chmod 644 $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
 	$(INSTALL) -D -m 644 data/org.devsync.Broker1.conf $(DESTDIR)$(DBUSPOLICYDIR)/org.devsync.Broker1.conf
-	$(INSTALL) -D -m 644 data/org.devsync.Broker1.service $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
+	$(INSTALL) -D -m 644 data/org.devsync.Broker1.xml $(DESTDIR)$(DBUSINTERFACEDIR)/org.devsync.Broker1.xml
 	$(INSTALL) -D -m 644 data/org.devsync.policy $(DESTDIR)$(POLKITACTIONDIR)/org.devsync.policy
 	@# An administrator's edited configuration is kept.
-	test -e $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || \
-	    $(INSTALL) -D -m 644 data/devsyncd.conf $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
+	test -e $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || { $(INSTALL) -d $(DESTDIR)$(CONFIGDIR) && \
+	    $(SUBSTITUTE) data/devsyncd.conf.in > $(DESTDIR)$(CONFIGDIR)/devsyncd.conf && \
+	    chmod 644 $(DESTDIR)$(CONFIGDIR)/devsyncd.conf; }
 	$(INSTALL) -D -m 644 docs/man/devsyncctl.1 $(DESTDIR)$(MANDIR)/man1/devsyncctl.1
 	$(INSTALL) -D -m 644 docs/man/devsyncd.8 $(DESTDIR)$(MANDIR)/man8/devsyncd.8
 	$(INSTALL) -d $(DESTDIR)$(BASHCOMPLETIONDIR) $(DESTDIR)$(ZSHCOMPLETIONDIR) $(DESTDIR)$(FISHCOMPLETIONDIR)
@@ -211,12 +272,16 @@ install-files:
 # the directories that are devsync's own.
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/devsyncd $(DESTDIR)$(BINDIR)/devsyncctl
+	$(if $(DEBUGDIR),rm -f $(DESTDIR)$(DEBUGDIR)$(LIBEXECDIR)/devsyncd.debug $(DESTDIR)$(DEBUGDIR)$(BINDIR)/devsyncctl.debug)
 	rm -f $(addprefix $(DESTDIR)$(PROFILEDIR)/,$(PROFILES))
-	@rmdir $(DESTDIR)$(PROFILEDIR) $(DESTDIR)$(DATADIR)/devsync 2>/dev/null || true
+	@rmdir $(DESTDIR)$(PROFILEDIR) $(dir $(DESTDIR)$(PROFILEDIR)) 2>/dev/null || true
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-devsync.rules $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
+	rm -f $(DESTDIR)$(SYSTEMDCATALOGDIR)/devsyncd.catalog
 	rm -f $(DESTDIR)$(DBUSPOLICYDIR)/org.devsync.Broker1.conf $(DESTDIR)$(DBUSSERVICEDIR)/org.devsync.Broker1.service
+	rm -f $(DESTDIR)$(DBUSINTERFACEDIR)/org.devsync.Broker1.xml
 	rm -f $(DESTDIR)$(POLKITACTIONDIR)/org.devsync.policy
-	! cmp -s data/devsyncd.conf $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || rm -f $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
+	! $(SUBSTITUTE) data/devsyncd.conf.in | cmp -s - $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || \
+	    rm -f $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
 	@rmdir $(DESTDIR)$(CONFIGDIR) 2>/dev/null || true
 	rm -f $(DESTDIR)$(MANDIR)/man1/devsyncctl.1 $(DESTDIR)$(MANDIR)/man8/devsyncd.8
 	rm -f $(DESTDIR)$(BASHCOMPLETIONDIR)/devsyncctl $(DESTDIR)$(ZSHCOMPLETIONDIR)/_devsyncctl \

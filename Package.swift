@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// devsync is licensed under the Apache License, Version 2.0 (LICENSE).
 // Layers point one way: devsyncd (composition root) → BusService, UdevMonitor, Bluetooth → DeviceRegistry.
 // C libraries are reached only through the thin `.systemLibrary` targets and never leave their wrapper module.
 let package = Package(
@@ -33,6 +34,10 @@ let package = Package(
         // devsyncd's global executor for Swift Concurrency: a pthread pool instead of libdispatch's global queues,
         // whose workqueue monitor wakes the process every second (Sources/CTaskPool/task_pool.c).
         .target(name: "CTaskPool"),
+        // The installation directories, compiled in from the Makefile's PROFILEDIR and CONFIGDIR (-Xcc -D…).
+        .target(name: "CInstallPaths"),
+        // The version and those directories, for the programs; no Foundation, no other dependency.
+        .target(name: "DevsyncBuild", dependencies: ["CInstallPaths"]),
 
         // MARK: Domain core: pure Swift, no C library, no I/O but its store.
         .target(
@@ -61,7 +66,7 @@ let package = Package(
         .target(
             name: "DevsyncDaemon",
             dependencies: [
-                "DeviceRegistry", "DBus", "CChildProcess", "UdevMonitor", "BusService", "Bluetooth",
+                "DeviceRegistry", "DBus", "CChildProcess", "UdevMonitor", "BusService", "Bluetooth", "DevsyncBuild",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -75,6 +80,7 @@ let package = Package(
             name: "devsyncd",
             dependencies: [
                 "DevsyncDaemon", "DeviceRegistry", "UdevMonitor", "BusService", "Bluetooth", "DBus", "CTaskPool", "CSystemd",
+                "DevsyncBuild",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -82,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "devsyncctl",
             dependencies: [
-                "DeviceRegistry", "DBus",
+                "DeviceRegistry", "DBus", "DevsyncBuild",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -111,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "DevsyncCtlTests",
             dependencies: [
-                "devsyncctl", "BusService", "DeviceRegistry", "DBus", "DevsyncTestSupport",
+                "devsyncctl", "BusService", "DeviceRegistry", "DBus", "DevsyncTestSupport", "DevsyncBuild",
                 .product(name: "Logging", package: "swift-log")]
         ),
         // Test-only: umockdev's testbed (fake sysfs, synthetic uevents). Run under LD_PRELOAD=libumockdev-preload.so.0.
@@ -124,7 +130,7 @@ let package = Package(
         // testbed (under LD_PRELOAD, as UdevMonitorTests).
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["devsyncd", "devsyncctl", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["devsyncd", "devsyncctl", "DBus", "DevsyncTestSupport", "DevsyncBuild", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "DevsyncDaemonTests",

@@ -16,8 +16,9 @@ public actor BrokerService {
     let registry: Registry
     let authorizer: CallerAuthorizer
     let policy: ApprovalPolicy
+    let daemonVersion: String
     let reloadProfiles: ProfileReloader?
-    /// Whether the registry's approval requests are signalled as they come; see ``init(connection:registry:authorizer:policy:reloadProfiles:announcesApprovalRequests:onApprovalRequest:logger:)``.
+    /// Whether the registry's approval requests are signalled as they come; see ``init(connection:registry:authorizer:policy:daemonVersion:reloadProfiles:announcesApprovalRequests:onApprovalRequest:logger:)``.
     let announcesApprovalRequests: Bool
     /// Told of each approval request left to the composition root.
     let onApprovalRequest: (@Sendable (_ uid: String) -> Void)?
@@ -54,6 +55,7 @@ public actor BrokerService {
     /// - Parameters:
     ///   - authorizer: decides who may approve, reject, forget, sync and reload.
     ///   - policy: published as the Manager's `Policy`.
+    ///   - daemonVersion: published as the Manager's `DaemonVersion` (the program's release, e.g. `0.2.0`).
     ///   - reloadProfiles: runs ReloadProfiles; nil makes the method fail with a sentence.
     ///   - announcesApprovalRequests: true signals `ApprovalRequested` as soon as the registry requests approval,
     ///     with the registry's synchronous owner suggestion. False leaves the signal to the composition root,
@@ -65,7 +67,7 @@ public actor BrokerService {
     ///     The composition root resolves the owner there, off the path of the hotplug's signals.
     public init(
         connection: DBusConnection, registry: Registry, authorizer: CallerAuthorizer, policy: ApprovalPolicy = .ask,
-        reloadProfiles: ProfileReloader? = nil, announcesApprovalRequests: Bool = true,
+        daemonVersion: String, reloadProfiles: ProfileReloader? = nil, announcesApprovalRequests: Bool = true,
         onApprovalRequest: (@Sendable (_ uid: String) -> Void)? = nil, logger: Logger
     ) {
         self.onApprovalRequest = onApprovalRequest
@@ -73,6 +75,7 @@ public actor BrokerService {
         self.registry = registry
         self.authorizer = authorizer
         self.policy = policy
+        self.daemonVersion = daemonVersion
         self.reloadProfiles = reloadProfiles
         self.announcesApprovalRequests = announcesApprovalRequests
         self.logger = logger

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import DevsyncBuild
+import FoundationEssentials
+import Glibc
 
 /// `devsyncctl`: inspect and steer the devsync broker, in the manner of `boltctl`.
 @main
@@ -14,6 +16,7 @@ struct DevsyncCtl: AsyncParsableCommand {
 
             \(ExitStatus.discussion)
             """,
+        version: BuildConfiguration.version,
         subcommands: [
             ListCommand.self, InfoCommand.self, ApproveCommand.self, RejectCommand.self, ForgetCommand.self,
             ActionsCommand.self, SyncCommand.self, MonitorCommand.self, ProfilesCommand.self,
@@ -23,8 +26,13 @@ struct DevsyncCtl: AsyncParsableCommand {
 
     /// ArgumentParser's usage errors exit 64; devsyncctl's documented usage status is 2.
     static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let verb = unknownVerb(in: arguments) {
+            Output.error("devsyncctl: unknown verb '\(verb)'; the verbs are \(verbs.joined(separator: ", ")) (see devsyncctl --help)")
+            Glibc.exit(ExitStatus.usage)
+        }
         do {
-            var command = try parseAsRoot(globalOptionsMoved(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(globalOptionsMoved(arguments))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -33,10 +41,32 @@ struct DevsyncCtl: AsyncParsableCommand {
         } catch {
             if exitCode(for: error) == .validationFailure {
                 Output.error(fullMessage(for: error))
-                Foundation.exit(ExitStatus.usage)
+                Glibc.exit(ExitStatus.usage)
             }
             exit(withError: error)
         }
+    }
+
+    /// The verbs, as typed: `list` … `profiles`, and ArgumentParser's `help`.
+    static var verbs: [String] { configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"] }
+
+    /// The first word of the command line, after the options every broker verb shares, if it names no verb.
+    ///
+    /// `list` is the default verb, so ArgumentParser would hand an unknown word to it and answer with list's
+    /// usage; a mistyped verb (or `devsyncctl lsit`) deserves to be named instead.
+    static func unknownVerb(in arguments: [String]) -> String? {
+        var rest = arguments[...]
+        while let first = rest.first {
+            if first == "--json" || first.hasPrefix("--bus=") {
+                rest = rest.dropFirst()
+            } else if first == "--bus", rest.count >= 2 {
+                rest = rest.dropFirst(2)
+            } else {
+                break
+            }
+        }
+        guard let word = rest.first, !word.hasPrefix("-"), !verbs.contains(word) else { return nil }
+        return word
     }
 
     /// `--bus` and `--json` given before a broker verb, moved after it, where the verb declares them.

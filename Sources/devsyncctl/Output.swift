@@ -1,5 +1,6 @@
 import DeviceRegistry
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Output helpers shared by the verbs: human tables on a terminal, JSON for scripts.
 enum Output {
@@ -23,18 +24,37 @@ enum Output {
     }
 
     /// Seconds since the epoch as `2026-11-22 04:05:06 UTC`; 0 is "never".
+    ///
+    /// By hand rather than with Foundation's DateFormatter, which would link ICU into the static binary (tens of
+    /// megabytes) for one fixed, locale-free format.
     static func date(_ seconds: UInt64) -> String {
         guard seconds > 0 else { return "never" }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        var time = time_t(clamping: seconds)
+        var parts = tm()
+        guard gmtime_r(&time, &parts) != nil else { return "\(seconds)" }
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
     }
 
     /// Writes a line to standard error.
     static func error(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        write(line + "\n", to: STDERR_FILENO)
+    }
+
+    /// Writes `text` to a file descriptor unbuffered (after flushing what `print` buffered).
+    static func write(_ text: String, to descriptor: Int32) {
+        fflush(nil)
+        var text = text
+        text.withUTF8 { bytes in
+            var rest = UnsafeRawBufferPointer(bytes)
+            while !rest.isEmpty {
+                let written = Glibc.write(descriptor, rest.baseAddress, rest.count)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+            }
+        }
     }
 
     /// Prints rows with columns padded to line up; the last column is not padded.
@@ -47,7 +67,7 @@ enum Output {
         }
         for row in all {
             let cells = row.enumerated().map { column, cell in
-                column < columns - 1 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0) : cell
+                column < columns - 1 ? cell + String(repeating: " ", count: max(widths[column] - cell.count, 0)) : cell
             }
             var line = cells.joined(separator: "  ")
             while line.last == " " { line.removeLast() }

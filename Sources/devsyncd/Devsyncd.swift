@@ -45,6 +45,9 @@ enum Devsyncd {
             case .help:
                 write(CommandLineOverrides.usage, to: 1)
                 exit(0)
+            case .version:
+                write(CommandLineOverrides.versionLine, to: 1)
+                exit(0)
             case .run(let overrides):
                 configuration = try DaemonConfiguration.resolve(overrides)
             }

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Reading the broker: Manager, devices and properties", .timeLimit(.minutes(1)))
 struct BrokerReadingTests {
-    @Test("the Manager reports Version 1 and the approval policy")
+    @Test("the Manager reports Version 1, the approval policy and the daemon's version")
     func managerProperties() async throws {
         try await withBroker(policy: .auto) { broker in
             let version = try await broker.bus.busctl(
@@ -16,6 +16,10 @@ struct BrokerReadingTests {
             #expect(version.stdout == "u 1\n", "\(version.stderr)")
             let policy = try await broker.property(BrokerContract.managerPath, BrokerContract.managerInterface, "Policy")
             #expect(policy == .string("auto"))
+            let daemonVersion = try await broker.bus.busctl(
+                "get-property", BrokerContract.busName, BrokerContract.managerPath.rawValue,
+                BrokerContract.managerInterface, "DaemonVersion")
+            #expect(daemonVersion.stdout == "s \"\(BrokerFixture.daemonVersion)\"\n", "\(daemonVersion.stderr)")
         }
     }
 

@@ -1,5 +1,6 @@
 import BusService
 import DBus
+import DevsyncBuild
 import DevsyncTestSupport
 import Foundation
 import Testing
@@ -393,6 +394,28 @@ struct BrokerCommandTests {
         #expect(help.status == 0)
         #expect(help.stdout.contains("69  the broker is not running"))
         #expect(help.stdout.contains("4   not authorized"))
+    }
+
+    @Test("an unknown verb is a usage error naming it, also after --bus and --json; list is not run instead")
+    func unknownVerb() async throws {
+        for arguments in [["lsit"], ["--bus", "unix:path=/nonexistent/bus", "bogus"], ["--json", "approv", "usb-1"]] {
+            let result = try await Command.run(.root, try binary().path, arguments)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.stdout.isEmpty, "\(arguments)")
+            let verb = arguments.first { !$0.hasPrefix("-") && !$0.hasPrefix("unix:") } ?? ""
+            #expect(result.stderr.hasPrefix("devsyncctl: unknown verb '\(verb)'; the verbs are list, info,"), "\(result.stderr)")
+        }
+        // A known verb and the default verb still parse: they fail only for want of a bus.
+        #expect(try await Command.run(.root, try binary().path, ["--bus", "unix:path=/nonexistent/bus"]).status == 69)
+        #expect(try await Command.run(.root, try binary().path, ["help", "sync"]).status == 0)
+    }
+
+    @Test("--version prints the one version number, as devsyncd does")
+    func version() async throws {
+        let result = try await Command.run(.root, try binary().path, ["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "\(BuildConfiguration.version)\n")
+        #expect(BuildConfiguration.version.split(separator: ".").count == 3)
     }
 
     @Test("shell completion scripts name the verbs")

@@ -5,10 +5,13 @@ import Testing
 
 @Suite("Daemon configuration")
 struct ConfigurationTests {
+    // The directories are those a plain `swift build` compiles in, the Makefile's default PREFIX=/usr/local
+    // (`make install PREFIX=/usr` builds with /usr/share instead; tests/install-tree.sh checks that).
     @Test("without a file every setting has its documented default")
     func missingFileMeansDefaults() throws {
         let configuration = try DaemonConfiguration.load(from: "/nonexistent/devsync-\(UUID().uuidString)/devsyncd.conf")
-        #expect(configuration.profileDirectories == ["/usr/share/devsync/fdi-profiles", "/etc/devsync/fdi-profiles"])
+        #expect(configuration.profileDirectories == ["/usr/local/share/devsync/fdi-profiles", "/etc/devsync/fdi-profiles"])
+        #expect(DaemonConfiguration.defaultPath == "/etc/devsync/devsyncd.conf")
         #expect(configuration.stateDirectory == "/var/lib/devsync")
         #expect(configuration.bus == .system)
         #expect(configuration.approvalPolicy == .ask)
@@ -149,6 +152,7 @@ struct ConfigurationTests {
         #expect(try CommandLineOverrides.parse([]) == .run(CommandLineOverrides()))
         #expect(try CommandLineOverrides.parse(["--bus", "system", "--help"]) == .help)
         #expect(try CommandLineOverrides.parse(["-h"]) == .help)
+        #expect(try CommandLineOverrides.parse(["--log-level", "debug", "--version"]) == .version)
         #expect(CommandLineOverrides.usage.contains("--state-dir DIR"))
     }
 

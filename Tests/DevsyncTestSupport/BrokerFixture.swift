@@ -91,6 +91,9 @@ public struct BrokerFixture: Sendable {
     public let signals: SignalRecorder
     public let stateDirectory: URL
 
+    /// The `DaemonVersion` the fixture's broker publishes: any string, passed through unchanged.
+    public static let daemonVersion = "9.8.7-fixture"
+
     public static func make(
         polkit: PolkitChoice = .fixed([]), suggestedOwner: String? = nil, policy: ApprovalPolicy = .ask,
         reload: BrokerService.ProfileReloader? = nil, bus existing: TestBus? = nil, announcesApprovalRequests: Bool = true,
@@ -114,7 +117,7 @@ public struct BrokerFixture: Sendable {
             }
         let service = BrokerService(
             connection: server, registry: registry, authorizer: CallerAuthorizer(polkit: authority, logger: logger),
-            policy: policy, reloadProfiles: reload, announcesApprovalRequests: announcesApprovalRequests, logger: logger)
+            policy: policy, daemonVersion: BrokerFixture.daemonVersion, reloadProfiles: reload, announcesApprovalRequests: announcesApprovalRequests, logger: logger)
         let client = try await labelled("connect client") { try await bus.connect("client") }
         let signals = SignalRecorder()
         let name = await server.uniqueName

@@ -1,4 +1,5 @@
 import DBus
+import DevsyncBuild
 import DevsyncTestSupport
 import Foundation
 import Testing
@@ -81,6 +82,24 @@ struct DevsyncdTests {
             #expect(list.status == 0)
             #expect(list.stdout.hasPrefix("ao 1 "))
 
+            #expect(try await daemon.stop() == 0)
+        }
+    }
+
+    @Test("devsyncd --version, its start-up line and the Manager's DaemonVersion all name the one version")
+    func version() async throws {
+        let printed = try await Command.run(.root, try devsyncdBinary().path, ["--version"])
+        #expect(printed.status == 0)
+        #expect(printed.stdout == "devsyncd \(BuildConfiguration.version)\n")
+        try await inWorld { world in
+            let daemon = try await world.startDevsyncd()
+            defer { daemon.kill() }
+            let property = try await world.client.call(
+                destination: Broker.name, path: Broker.managerPath, interface: "org.freedesktop.DBus.Properties",
+                member: "Get", arguments: [.string(Broker.manager), .string("DaemonVersion")])
+            #expect(property.first?.unwrapped.string == BuildConfiguration.version)
+            #expect(daemon.log.contains("devsyncd ready"))
+            #expect(daemon.log.split(separator: "\n").contains { $0.contains("devsyncd ready") && $0.contains("version=\(BuildConfiguration.version)") })
             #expect(try await daemon.stop() == 0)
         }
     }

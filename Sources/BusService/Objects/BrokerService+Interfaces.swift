@@ -21,6 +21,7 @@ extension BrokerService {
     nonisolated func managerInterface() -> DBusInterface {
         let version = BrokerContract.version
         let policy = policy.rawValue
+        let daemonVersion = daemonVersion
         return DBusInterface(
             BrokerContract.managerInterface,
             methods: [
@@ -52,9 +53,10 @@ extension BrokerService {
                 },
             ],
             properties: [
-                // Both fixed for the broker's lifetime: a change of policy needs a restart.
+                // All fixed for the broker's lifetime: a change of policy needs a restart.
                 DBusProperty("Version", type: .uint32) { .uint32(version) }.emitting(.const),
                 DBusProperty("Policy", type: .string) { .string(policy) }.emitting(.const),
+                DBusProperty("DaemonVersion", type: .string) { .string(daemonVersion) }.emitting(.const),
             ],
             signals: [
                 DBusSignalDeclaration("DeviceAdded", arguments: [DBusArgument("device", .objectPath)]),

@@ -39,8 +39,6 @@ public struct ProfileLoad: Sendable {
 /// load, with a warning naming `file:line:column`. A reload that would yield no rules at all keeps the previous
 /// load whole. A deleted file's rules are gone: deleting is a decision, a parse error is an accident.
 public struct ProfileLoader: Sendable {
-    /// Where packaged profiles live, then where the administrator's live.
-    public static let installedDirectories = ["/usr/share/devsync/fdi-profiles", "/etc/devsync/fdi-profiles"]
     /// How deep subdirectories are followed (a guard against symlink loops).
     public static let maximumDirectoryDepth = 8
 

@@ -1,6 +1,7 @@
 import Bluetooth
 import BusService
 import DBus
+import DevsyncBuild
 import DeviceRegistry
 import Dispatch
 import Logging
@@ -121,7 +122,7 @@ public final class RunningBroker: Sendable {
         let broker = BrokerService(
             connection: connection, registry: registry,
             authorizer: CallerAuthorizer(polkit: polkit, logger: logger),
-            policy: configuration.approvalPolicy == .auto ? .auto : .ask,
+            policy: configuration.approvalPolicy == .auto ? .auto : .ask, daemonVersion: BuildConfiguration.version,
             reloadProfiles: { [registry] in await Self.reload(profiles, into: registry) },
             announcesApprovalRequests: false, onApprovalRequest: { requested.yield($0) }, logger: logger)
         background.append(Task { [registry] in
@@ -213,6 +214,7 @@ public final class RunningBroker: Sendable {
             metadata: [
                 "bus": "\(configuration.bus)", "name": "\(BrokerContract.busName)",
                 "devices": "\(deviceCount)", "policy": "\(configuration.approvalPolicy)",
+                "version": "\(BuildConfiguration.version)",
             ])
         return running
     }

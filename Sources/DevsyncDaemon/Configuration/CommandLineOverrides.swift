@@ -1,3 +1,5 @@
+import DevsyncBuild
+
 /// The settings the command line may override; nil leaves the file's (or the default) value.
 ///
 /// devsyncd's main fills this from its flags with ``CommandLineOverrides/parse(_:)``;
@@ -9,7 +11,7 @@ public struct CommandLineOverrides: Sendable, Hashable {
     public var stateDirectory: String?
     /// `--bus system|session|ADDRESS`.
     public var bus: String?
-    /// `--config FILE`: the configuration file to read instead of `/etc/devsync/devsyncd.conf`.
+    /// `--config FILE`: the configuration file to read instead of ``DaemonConfiguration/defaultPath``.
     public var configPath: String?
     /// `--log-level LEVEL`.
     public var logLevel: String?
@@ -37,24 +39,30 @@ extension CommandLineOverrides {
         case run(CommandLineOverrides)
         /// Print ``usage`` and exit 0.
         case help
+        /// Print ``versionLine`` and exit 0.
+        case version
     }
+
+    /// devsyncd's `--version` line: `devsyncd 0.2.0`.
+    public static let versionLine = "devsyncd \(BuildConfiguration.version)\n"
 
     /// devsyncd's `--help` text.
     public static let usage = """
         USAGE: devsyncd [--config FILE] [--profiles DIR ...] [--state-dir DIR] [--bus system|session|ADDRESS]
-                        [--log-level LEVEL]
+                        [--log-level LEVEL] [--version]
 
         The devsync broker: publishes sync devices on D-Bus as org.devsync.Broker1.
-        Settings come from /etc/devsync/devsyncd.conf, then these flags (devsyncd(8)).
+        Settings come from \(DaemonConfiguration.defaultPath), then these flags (devsyncd(8)).
         SIGHUP reloads the profiles; SIGTERM or SIGINT stops the daemon.
 
         OPTIONS:
-          --config FILE           Read FILE instead of /etc/devsync/devsyncd.conf.
+          --config FILE           Read FILE instead of \(DaemonConfiguration.defaultPath).
           --profiles DIR          A profile directory; repeatable, replaces ProfileDirectories.
           --state-dir DIR         Where per-device state is kept.
           --bus system|session|ADDRESS
                                   The bus to serve: system (the default), session or a D-Bus address.
           --log-level LEVEL       trace, debug, info, notice, warning, error or critical.
+          --version               Print the version and exit.
           -h, --help              Show this help and exit.
 
         """
@@ -69,6 +77,7 @@ extension CommandLineOverrides {
         var remaining = arguments[...]
         while let argument = remaining.popFirst() {
             if argument == "--help" || argument == "-h" { return .help }
+            if argument == "--version" { return .version }
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 throw ConfigurationError(
                     file: argument, message: "unexpected argument; devsyncd takes only flags (see devsyncd --help)")
@@ -101,7 +110,7 @@ extension CommandLineOverrides {
     private static let valueFlags: Set<String> = ["--config", "--profiles", "--state-dir", "--bus", "--log-level"]
 
     private static func unknown(_ flag: String) -> ConfigurationError {
-        ConfigurationError(file: flag, message: "unknown flag; devsyncd takes \(valueFlags.sorted().joined(separator: ", ")) and --help")
+        ConfigurationError(file: flag, message: "unknown flag; devsyncd takes \(valueFlags.sorted().joined(separator: ", ")), --help and --version")
     }
 }
 

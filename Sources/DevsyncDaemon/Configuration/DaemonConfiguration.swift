@@ -1,8 +1,9 @@
+import DevsyncBuild
 import Logging
 
 /// How devsyncd is set up: where profiles and state live, which bus it serves, and how owners are found.
 ///
-/// Built from the defaults, then `/etc/devsync/devsyncd.conf` (see ``load(from:)``), then the command line
+/// Built from the defaults, then `devsyncd.conf` (``defaultPath``, see ``load(from:)``), then the command line
 /// (``applying(_:)``). `docs/configuration.md` documents every key.
 public struct DaemonConfiguration: Sendable, Hashable {
     /// Which D-Bus bus the broker serves.
@@ -65,13 +66,14 @@ public struct DaemonConfiguration: Sendable, Hashable {
     /// The least severe level the daemon logs.
     public var logLevel: Logger.Level
 
-    /// The configuration file the daemon reads unless `--config` names another.
-    public static let defaultPath = "/etc/devsync/devsyncd.conf"
+    /// The configuration file the daemon reads unless `--config` names another (`$(CONFIGDIR)/devsyncd.conf`).
+    public static let defaultPath = BuildConfiguration.configurationFile
 
-    /// A configuration; every parameter defaults to what a distribution package expects.
+    /// A configuration; every parameter defaults to what a distribution package expects, the directories to
+    /// those this build was configured for (``BuildConfiguration``).
     public init(
-        profileDirectories: [String] = ["/usr/share/devsync/fdi-profiles", "/etc/devsync/fdi-profiles"],
-        stateDirectory: String = "/var/lib/devsync",
+        profileDirectories: [String] = BuildConfiguration.profileDirectories,
+        stateDirectory: String = BuildConfiguration.stateDirectory,
         bus: Bus = .system,
         approvalPolicy: ApprovalPolicy = .ask,
         ownerCallout: String? = nil,

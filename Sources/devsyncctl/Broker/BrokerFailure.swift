@@ -54,7 +54,7 @@ struct BrokerFailure: Error, CustomStringConvertible {
             status = ExitStatus.unavailable
             message = "the devsync broker did not answer: \(message)"
         case let name where name.hasPrefix("org.freedesktop.DBus.Error.Spawn."):
-            // D-Bus activation (data/org.devsync.Broker1.service) tried to start the broker and failed.
+            // D-Bus activation (data/org.devsync.Broker1.service.in) tried to start the broker and failed.
             status = ExitStatus.unavailable
             message = "the devsync broker could not be started: \(message)"
         default: status = ExitStatus.refused

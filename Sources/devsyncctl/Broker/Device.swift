@@ -1,6 +1,6 @@
 import DBus
 import DeviceRegistry
-import Foundation
+import FoundationEssentials
 
 /// A device as the broker publishes it: the Device interface's properties, read once.
 struct Device: Sendable {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DBus
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `devsyncctl monitor`: one line per broker event until interrupted.
 struct MonitorCommand: AsyncParsableCommand {
@@ -128,8 +129,6 @@ struct MonitorCommand: AsyncParsableCommand {
 
     /// Now, as `2026-11-22T04:05:06.789Z`.
     static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        Date.now.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

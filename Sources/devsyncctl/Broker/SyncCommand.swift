@@ -1,6 +1,8 @@
 import ArgumentParser
 import DBus
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 /// `devsyncctl sync DEVICE [ACTION]`: run a sync action and follow its job to the end.
 struct SyncCommand: AsyncParsableCommand {
@@ -116,7 +118,7 @@ struct SyncCommand: AsyncParsableCommand {
                 let width = 30
                 let filled = percent * width / 100
                 let line = "\r\(action) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(percent)%"
-                FileHandle.standardOutput.write(Data(line.utf8))
+                Output.write(line, to: STDOUT_FILENO)
             } else if bus.json {
                 try? Output.jsonLine(JSONValue.object(["job": .string(job.rawValue), "progress": .double(fraction)]))
             } else {

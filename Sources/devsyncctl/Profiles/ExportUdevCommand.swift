@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceRegistry
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension ProfilesCommand {
     /// `profiles export-udev`: the udev rules for the devices the profiles offer a plugin for.
@@ -34,7 +35,9 @@ extension ProfilesCommand {
                 do {
                     try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
                 } catch {
-                    throw ValidationError("cannot write \(output): \(error.localizedDescription)")
+                    // FoundationEssentials has no localizedDescription; the system's sentence for the errno is the same.
+                    let reason = ((error as? CocoaError)?.underlying as? POSIXError).map { String(cString: strerror($0.code.rawValue)) }
+                    throw ValidationError("cannot write \(output): \(reason ?? "\(error)")")
                 }
             } else {
                 print(text, terminator: "")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DevsyncBuild
 import DeviceRegistry
 import Logging
 
@@ -8,7 +9,7 @@ struct ProfilesCommand: ParsableCommand {
         commandName: "profiles",
         abstract: "List, check and try the FDI profiles devsync applies to devices.",
         discussion: """
-            Profiles are read from \(ProfileLoader.installedDirectories.joined(separator: " then ")); files of a \
+            Profiles are read from \(BuildConfiguration.profileDirectories.joined(separator: " then ")); files of a \
             later directory apply later and so win. --profiles DIR (repeatable) reads other directories instead.
             """,
         subcommands: [List.self, Check.self, Match.self, ExportUdev.self],
@@ -26,7 +27,7 @@ struct ProfileSourceOptions: ParsableArguments {
     @Flag(help: "Print JSON for scripts instead of a table.")
     var json = false
 
-    var searchPath: [String] { directories.isEmpty ? ProfileLoader.installedDirectories : directories }
+    var searchPath: [String] { directories.isEmpty ? BuildConfiguration.profileDirectories : directories }
 
     func loader() -> ProfileLoader {
         var logger = Logger(label: "devsyncctl", factory: { StreamLogHandler.standardError(label: $0) })

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DeviceRegistry
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A device property from the command line: `KEY=VALUE` or `KEY:TYPE=VALUE`, typed as FDI types values.
 struct PropertyArgument: ExpressibleByArgument {
@@ -36,7 +37,7 @@ struct PropertyArgument: ExpressibleByArgument {
     static func inferred(key: String, text: String) -> PropertyValue {
         if strlistKeys.contains(key), let list = PropertyValue(fdi: text, as: .strlist) { return list }
         if text == "true" || text == "false", let flag = PropertyValue(fdi: text, as: .bool) { return flag }
-        if let int = PropertyValue(fdi: text, as: .int), text.trimmingCharacters(in: .whitespaces) == text { return int }
+        if let int = PropertyValue(fdi: text, as: .int), text.first?.isWhitespace == false, text.last?.isWhitespace == false { return int }
         return .string(text)
     }
 
@@ -45,13 +46,13 @@ struct PropertyArgument: ExpressibleByArgument {
 
 /// Whether a path names a file or a directory, for `profiles check`.
 enum FileKind {
-    static func isRegularFile(_ path: String) -> Bool {
-        var directory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && !directory.boolValue
-    }
+    static func isRegularFile(_ path: String) -> Bool { mode(of: path).map { $0 & S_IFMT == S_IFREG } ?? false }
 
-    static func isDirectory(_ path: String) -> Bool {
-        var directory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
+    static func isDirectory(_ path: String) -> Bool { mode(of: path).map { $0 & S_IFMT == S_IFDIR } ?? false }
+
+    /// The file type and permission bits of `path`, following symbolic links; nil if it cannot be reached.
+    private static func mode(of path: String) -> mode_t? {
+        var status = stat()
+        return stat(path, &status) == 0 ? status.st_mode : nil
     }
 }
