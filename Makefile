@@ -36,17 +36,20 @@ build: deps
 UMOCKDEV_PRELOAD := libumockdev-preload.so.0
 # umockdev builds its testbed below TMPDIR: scripts/private-tmpfs gives the two suites a tmpfs of their own outside
 # /dev (Debian 12's umockdev aborts now and then on testbed files under /dev/shm; the script says why).
-# tests/system-bus/rig.py installs the debug binaries into a temporary DESTDIR and runs every user flow there, on
-# a bus configured from the distribution's system.conf with the installed policy, devsyncd as root and every
-# client as a non-root user (so it needs root: docs/system-bus.md); interrupt-check.sh checks its cleanup.
+# tests/system-bus/rig.py runs every user flow on the release tree install-tree.sh built (installed anew into a
+# temporary DESTDIR with PREFIX=/usr, as a package is), with the Swift toolchain's libraries out of reach, on a bus
+# configured from the distribution's system.conf with the installed policy, devsyncd as root and every client as
+# a non-root user (so it needs root: docs/system-bus.md); interrupt-check.sh checks its cleanup.
 check: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip "UdevMonitorTests|EndToEndTests"
 	./scripts/private-tmpfs sh -c 'LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter UdevMonitorTests && \
 	    LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter EndToEndTests'
 	./tests/install-tree.sh
-	./tests/system-bus/rig.py --build-dir .build/debug
-	./tests/system-bus/interrupt-check.sh --build-dir .build/debug
+	tree=$$(mktemp -d) && trap 'rm -rf "$$tree"' EXIT && \
+	    $(MAKE) -s install-files DESTDIR=$$tree PREFIX=/usr >/dev/null && \
+	    ./scripts/private-tmpfs ./tests/system-bus/rig.py --destdir $$tree --hide-toolchain
+	./scripts/private-tmpfs ./tests/system-bus/interrupt-check.sh --build-dir $(BUILD_DIR)
 	./tests/demo-check.sh
 
 # The story of docs/demo.md; scripts/demo starts everything in one temporary directory and removes it on exit.

@@ -630,8 +630,10 @@ def main():
     signal.signal(signal.SIGTERM, terminated)
 
     started = time.monotonic()
-    # umockdev's testbed is a tree of small files: on tmpfs, as in the Makefile's check target.
-    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    # umockdev's testbed is a tree of small files: on tmpfs. make check runs the rig through scripts/private-tmpfs,
+    # whose TMPDIR is a tmpfs outside /dev (Debian 12's umockdev can abort on testbed files below /dev/); by hand,
+    # /dev/shm unless TMPDIR says otherwise.
+    base = os.environ.get("TMPDIR") or ("/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
     work = tempfile.mkdtemp(prefix="devsync-rig.", dir=base)
     os.chmod(work, 0o755)  # the users reach the bus socket, the engine and their TMPDIR through it
     passed, failed, skipped = 0, 0, 0
