@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # devsync — a Linux device hotplug broker.
 #   make check   install what is missing, build, run every test (the README's and CI's test command)
 #   make demo    see it work: devsyncd on a private bus with fake USB (umockdev) and fake BlueZ, logind, polkit
@@ -41,6 +42,7 @@ UMOCKDEV_PRELOAD := libumockdev-preload.so.0
 # configured from the distribution's system.conf with the installed policy, devsyncd as root and every client as
 # a non-root user (so it needs root: docs/system-bus.md); interrupt-check.sh checks its cleanup.
 check: deps
+	./scripts/spdx-headers --check
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip "UdevMonitorTests|EndToEndTests"
 	./scripts/private-tmpfs sh -c 'LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter UdevMonitorTests && \

@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+// SPDX-License-Identifier: Apache-2.0
 import PackageDescription
 
 // devsync is licensed under the Apache License, Version 2.0 (LICENSE).

@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+// SPDX-License-Identifier: Apache-2.0
 import PackageDescription
 
 // Benchmarks live in their own package so that the main package (and CI's `make check`) never builds the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make check: runs `make demo`'s script (scripts/demo) twice, as a user would, and checks that it cleans up:
 #   1. to the end: it must exit 0 having told the whole story;
 #   2. interrupted by Ctrl-C (SIGINT to its process group, as a terminal sends it) once devsyncd runs: it must

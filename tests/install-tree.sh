@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `make install` into a temporary DESTDIR with PREFIX=/usr, as a package build does: the release binaries (static
 # Swift runtime, built for /usr's directories; the first run builds them, later runs and the installed-system rig
 # reuse the build), stripped. Checks the tree, runs the installed programs where the Swift toolchain cannot be

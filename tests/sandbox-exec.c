@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Runs a program under a seccomp filter like the one systemd builds from devsyncd.service's
  * SystemCallFilter=~… lines: the system calls in killed[] kill the process (SIGSYS), those in eperm[] fail with EPERM,
  * everything else is allowed. tests/install-tree.sh generates sandbox-syscalls.h (two lists of __NR_ numbers) from

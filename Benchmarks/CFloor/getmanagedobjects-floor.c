@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The floor under GetManagedObjects with libdbus on both ends and dbus-daemon between (docs/benchmarks.md,
 // BusService): what any libdbus broker and client pay to move and check a reply of that size.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes data/devsyncd.order: the functions devsyncd runs, for the release link to place next to each other.
 
 The kernel maps a program's code 64 KiB around every page fault (fault-around), so a function run once makes

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Resident memory and idle wakeups of the whole devsyncd, with N USB sync devices present at start.
 
 Runs the built devsyncd (default .build/release/devsyncd) on a private dbus-daemon over a umockdev testbed

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer's driver entry (compiler-rt, FuzzerDriver.cpp; LLVM 11 and later). No library to link: the
 // fuzzer runtime that -sanitize=fuzzer links provides it.
 #include <stddef.h>

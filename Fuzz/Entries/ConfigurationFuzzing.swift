@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DevsyncDaemon
 
 /// `devsyncd.conf`: any bytes give a configuration or an error located inside the text, never a crash.

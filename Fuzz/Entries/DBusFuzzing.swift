@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DBus
 
 /// A marshalled message, as any local user can send one to devsyncd or a client over the system bus: what libdbus

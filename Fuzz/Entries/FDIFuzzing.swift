@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
 
 /// An FDI profile file (root-owned input, but a packager's or an administrator's typo must never crash the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The fuzz targets: each takes one input of arbitrary bytes and checks what must hold for every input.
 ///
 /// A target returns nil when the input was handled as it should be (parsed, or refused with an error value) and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
 
 /// A device record in the state directory. Root-owned, but written by the daemon from device-supplied strings and

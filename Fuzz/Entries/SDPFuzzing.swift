@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Bluetooth
 
 /// What a Bluetooth peer answers to a ServiceSearchAttribute request, unauthenticated and before pairing: the

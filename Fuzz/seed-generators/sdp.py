@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Writes the SDP seeds of Fuzz/corpus/sdp: the records of Tests/BluetoothTests/SDPEncoding.swift (SampleRecords), encoded
 # the same way, plus one record of hostile strings and odd element types.
 import struct, os

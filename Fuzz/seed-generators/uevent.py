@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Writes the uevent seeds of Fuzz/corpus/uevent (format: Fuzz/Entries/UeventFuzzing.swift): a Palm, an iPhone, a
 # camera known only from sysfs, hostile strings and descriptors, and a serial shaped like a quarantine name.
 import os

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What supervising a child process needs beyond Swift's Glibc module, which leaves these out.
 #include <fcntl.h>
 #include <sys/pidfd.h>  // pidfd_open (glibc 2.36, Linux 5.3): a process's exit as a readable descriptor

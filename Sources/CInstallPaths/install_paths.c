@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "devsync_install_paths.h"
 
 /* Without the Makefile's defines (a plain `swift build`), the directories of its default PREFIX=/usr/local:

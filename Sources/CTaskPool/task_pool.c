@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Swift Concurrency's global executor for devsyncd: a fixed pool of pthreads that sleep on a condition variable.
 //
 // Why: on Linux the default global executor enqueues jobs on libdispatch's non-overcommit global queues. The

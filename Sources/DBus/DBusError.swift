@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A D-Bus error: a dotted error name a program can match on and a sentence a person can act on.
 ///
 /// Remote errors arrive with the name the peer sent; local failures (a value that cannot be marshalled, a lost

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The journal's `MESSAGE_ID=` of the events an operator looks for, set as the `message-id` metadata of the
 /// line that reports each; devsyncd's journal handler turns it into the field (docs/logging.md,
 /// data/devsyncd.catalog). Fixed for good: `journalctl MESSAGE_ID=…` and catalog entries depend on them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CInstallPaths
 
 /// What this build of devsync is: its version, and the directories it was configured to be installed in.

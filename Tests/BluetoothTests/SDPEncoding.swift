@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Encodes SDP data elements by hand, per Bluetooth Core Vol 3 Part B 3.2–3.3: a header byte of type (5 bits)
 /// and size index (3 bits), then for strings and sequences an 8- or 16-bit length, then the data, big-endian.
 /// The tests build real-shaped records with it instead of copying captured blobs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "heap_probe.h"
 #if defined(__GLIBC__)
 #include <malloc.h>

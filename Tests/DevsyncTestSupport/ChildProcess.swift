@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// Starts the tests' helper processes (dbus-daemon, dbusmock, devsyncd, clients) so that they die with the test

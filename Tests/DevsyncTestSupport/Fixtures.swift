@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The devices the feature lists name, with the descriptors the real ones report.
 extension USBFixture {
     /// A Palm Tungsten on the visor driver: HotSync is the second port, ttyUSB1.

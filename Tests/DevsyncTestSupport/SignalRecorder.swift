@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DBus
 
 /// Collects every signal a subscription delivers, so a test can wait for the ones it expects, in any order.

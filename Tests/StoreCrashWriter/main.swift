@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // store-crash-writer <state-directory> <records> <first-generation>
 //
 // Rewrites `records` device records forever, generation after generation, and writes "<generation> <index>"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Run these with the umockdev preload in the test process (`make check` should run them the same way):
 //
 //   swift build --build-tests && LD_PRELOAD=libumockdev-preload.so.0 swift test --skip-build --filter UdevMonitorTests

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """devsync's reference sync engine: the org.devsync.Engine1 contract, in Python with GLib's GDBus.
 
 It registers with the broker (org.devsync.Broker1), accepts Sync calls for devices owned by the user it runs as,

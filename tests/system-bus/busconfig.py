@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A private dbus-daemon configuration made from the distribution's system bus configuration.
 
 Reads /usr/share/dbus-1/system.conf (or --system-conf) and changes only what a private bus must change; every

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make check: interrupts tests/system-bus/rig.py once the owner's sync has passed, when every kind of process it
 # starts is running (devsyncd, the bus, the mocks, the testbed, the user's monitor and engine), twice:
 #   1. SIGTERM to the rig alone, as a supervisor stops it: its own cleanup must stop them all; exit 143;

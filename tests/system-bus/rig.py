@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """make check: devsync as a distribution installs it, on a bus configured like the real system bus.
 
 The rig installs devsync into a temporary DESTDIR (`make install-files DESTDIR=… PREFIX=/usr`, from the debug

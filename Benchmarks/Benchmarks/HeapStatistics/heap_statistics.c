@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "heap_statistics.h"
 #include <stdint.h>
 #if defined(__GLIBC__)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 // What the stand-alone benchmarks in Tools/ share: a clock, percentiles, and a private dbus-daemon.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// Starts a benchmark's helper processes (dbus-daemon, dbusmock, devsyncd) so that they die with the benchmark,

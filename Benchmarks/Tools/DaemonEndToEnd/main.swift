@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The whole daemon, measured from outside (issue 6's figures, and issue 5's pairing figure end to end):
 //
 //   swift build -c release --product devsyncd            # in the repository root

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // devsyncd's resident memory under floods (issue 13, "Memory after floods"): does a quiet daemon give back what a
 // burst of work took?
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hotplug latency and cold-plug time of UdevMonitor.USBDeviceSource under umockdev.
 //
 //   swift build -c release --package-path Benchmarks --product UdevHotplug && \

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DBus
 
 /// The BlueZ names the watcher speaks: bus name, interfaces, and the object that lists everything.

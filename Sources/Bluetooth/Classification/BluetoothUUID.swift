@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A Bluetooth UUID in its one canonical text form: lowercase, 128-bit, dashed.
 ///
 /// Devices and BlueZ spell service UUIDs as 16-bit (`0x1104`, `1104`), 32-bit (`0x00001104`) or 128-bit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A decoded 24-bit Class of Device, as a device announces it in inquiry and BlueZ reports it in `Class`.
 ///
 /// Layout (Bluetooth Assigned Numbers, "Class of Device"): bits 23–13 major service classes, bits 12–8 the

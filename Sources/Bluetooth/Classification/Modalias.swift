@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A Device ID modalias as BlueZ publishes it in `Modalias`: `bluetooth:v000Fp1200d1436` or `usb:v1D6Bp0246d0542`.
 ///
 /// The prefix says who assigned the vendor id: the Bluetooth SIG (company identifiers) or the USB-IF.

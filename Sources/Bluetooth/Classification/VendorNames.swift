@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The few vendor ids devsync names itself: makers of sync-capable phones and PDAs and of the common radio
 /// chips. Anything else is published by id only; a profile can name it (`docs/profiles.md`).
 enum VendorNames {

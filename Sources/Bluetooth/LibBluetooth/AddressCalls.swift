@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CBluetooth
 
 // The address edge of libbluetooth in its two lower layers: raw calls that mirror the C functions one to one,

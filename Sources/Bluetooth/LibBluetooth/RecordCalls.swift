@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CBluetooth
 
 // The record edge of libbluetooth: `sdp_extract_pdu` turns validated bytes into its attribute tree, which is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
 
 /// The `org.bluez.Device1` properties devsync reads, as plain Swift values.

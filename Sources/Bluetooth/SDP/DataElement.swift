@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One SDP data element (Bluetooth Core, Vol 3 Part B, 3): the typed values service records are made of.
 public indirect enum SDPDataElement: Sendable, Hashable {
     /// The nil type.

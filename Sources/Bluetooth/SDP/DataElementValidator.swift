@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Checks the shape of SDP bytes before libbluetooth sees them.
 ///
 /// `sdp_extract_pdu` bounds its reads by the buffer size, but it recurses once per nesting level, does not check

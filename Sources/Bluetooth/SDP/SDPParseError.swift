@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Bytes that are not a well-formed SDP service record.
 public struct SDPParseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of problem, for code that reacts to it.

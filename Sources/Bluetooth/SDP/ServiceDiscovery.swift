@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Logging
 
 /// Asks a device's SDP server which services it offers, without ever blocking a thread or an event loop.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
 
 /// One SDP service record as a device advertises it: what the service is and how to reach it.

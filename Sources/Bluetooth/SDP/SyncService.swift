@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A service a sync engine can talk to, found in a device's SDP records, with the RFCOMM channel to dial.
 public struct SyncService: Sendable, Hashable {
     /// The sync-relevant services devsync recognises.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DBus
 
 /// A sync engine registered with RegisterEngine: where it lives on the bus, whose it is, and what it syncs.

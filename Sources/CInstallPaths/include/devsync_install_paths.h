@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef DEVSYNC_INSTALL_PATHS_H
 #define DEVSYNC_INSTALL_PATHS_H
 

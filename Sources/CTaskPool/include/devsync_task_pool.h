@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef DEVSYNC_TASK_POOL_H
 #define DEVSYNC_TASK_POOL_H
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Which signals a subscription wants, as a bus match rule (`type='signal',interface='…',…`).
 ///
 /// The bus filters by the rule and the connection filters again locally, so two subscriptions on one connection

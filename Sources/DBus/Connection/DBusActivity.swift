@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Synchronization
 
 /// How much work the process's D-Bus connections do, for a program that acts once a burst of it is over

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Dispatch
 
 /// Runs an actor's jobs on one serial `DispatchQueue`, so the actor and the libdbus callbacks that the queue's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A D-Bus message copied out of libdbus into Swift values: header fields and decoded arguments.
 public struct DBusMessage: Sendable, CustomStringConvertible {
     /// What kind of message this is.

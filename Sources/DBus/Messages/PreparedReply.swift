@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 internal import CDBus
 
 /// A method return whose body was marshalled once, sent as a copy to every caller until what it shows changes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 internal import CDBus
 
 /// Messages from their wire form, for the fuzz targets (Fuzz/, docs/fuzzing.md): the path a message from the bus

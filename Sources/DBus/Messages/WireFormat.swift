@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Writes values in the D-Bus wire format (little-endian), as libdbus marshals them, without a libdbus call per value.
 ///
 /// Alignment is relative to the start of `bytes`, so bytes written from a start that is a multiple of 8 can be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A named, typed argument of a method or signal, as introspection shows it.
 public struct DBusArgument: Sendable, Hashable {
     /// The argument name shown in introspection.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Builds introspection XML from interface declarations.
 enum Introspection {
     static let peer = "org.freedesktop.DBus.Peer"

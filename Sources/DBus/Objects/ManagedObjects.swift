@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// GetManagedObjects from marshalled entries: each object's entry is marshalled when first needed after it
 /// changed, and a manager's whole reply is kept until an object below it changes. Runs on the connection's queue.
 extension ConnectionCore {

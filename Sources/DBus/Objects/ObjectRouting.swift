@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Routing of incoming calls to exported objects and the standard interfaces. Runs on the connection's queue;
 /// the work it hands out runs in tasks and only sees Sendable snapshots of the object tree.
 extension ConnectionCore {

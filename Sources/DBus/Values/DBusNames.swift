@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 internal import CDBus
 
 /// Validation of the names D-Bus messages carry, checked before use because libdbus aborts on invalid ones.

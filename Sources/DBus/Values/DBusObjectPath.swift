@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A validated D-Bus object path, such as `/org/devsync/Broker1/device/usb_2d1_2e3`.
 ///
 /// A path starts with `/`, its elements are non-empty runs of `[A-Za-z0-9_]`, and only the root `/` ends with

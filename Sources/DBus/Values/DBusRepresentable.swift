@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A Swift type with a fixed D-Bus type, convertible to and from ``DBusValue``.
 ///
 /// `DBusValue` itself conforms as the variant type `v` and accepts any value when decoding, which is what a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 internal import CDBus
 
 /// A validated D-Bus type signature: zero or more single complete types, at most 255 bytes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The type of one D-Bus value, as one single complete type of a signature describes it.
 public indirect enum DBusType: Hashable, Sendable, CustomStringConvertible {
     /// `y`

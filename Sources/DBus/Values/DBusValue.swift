@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One D-Bus value of any type, copied out of (or ready to be copied into) a message.
 ///
 /// Containers carry their element types so that empty arrays and dictionaries keep a signature. Strings are

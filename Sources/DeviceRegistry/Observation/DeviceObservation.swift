@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// How a device reaches this computer.
 public enum Transport: String, Sendable, Hashable, CaseIterable, Codable {
     case usb

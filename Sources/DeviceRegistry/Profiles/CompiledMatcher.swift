@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The compiled index: dispatches on equality conditions through hash tables and evaluates only the rules that
 /// can apply, in application order, with results identical to ``SequentialMatcher``.
 ///

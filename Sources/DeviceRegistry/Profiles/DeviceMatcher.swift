@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Where a rule was written: the file and the position of its element.
 public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The file path as the loader was given it.

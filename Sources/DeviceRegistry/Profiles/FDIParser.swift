@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Reads HAL's device information file format (`.fdi`) into ``ProfileRule``s.
 ///
 /// The dialect is HAL 0.5's: `<deviceinfo version="0.2">` holds `<device>` blocks, which hold nested

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// How FDI spells typed values. Strict where HAL's `strtol` was lax: garbage is an error, not 0.
 enum FDIValue {
     /// A decimal or `0x` hexadecimal integer with an optional sign, or nil.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How rules read in logs and `devsyncctl profiles list`: close to the FDI that was written.
 
 extension MatchTest: CustomStringConvertible {

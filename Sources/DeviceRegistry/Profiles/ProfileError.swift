@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Why a profile file, or part of one, was rejected: where, and a sentence saying what was expected.
 public struct ProfileError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kind of problem, for code that reacts differently to, say, an unreadable file and a typo.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The only file in DeviceRegistry that touches the file system: profile loading needs to list directories and
 // read small files, and Foundation is too heavy for the daemon, so this is plain Glibc, copied into Swift values
 // at once.

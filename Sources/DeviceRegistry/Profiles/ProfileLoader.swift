@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Logging
 
 /// The result of loading profiles: the rules of every good file, and one error per file that was skipped.

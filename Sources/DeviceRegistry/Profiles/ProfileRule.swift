@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// What a `<match>` tests, with its value already parsed (HAL's operators).
 public enum MatchTest: Sendable, Hashable {
     /// The property is a string equal to this one.

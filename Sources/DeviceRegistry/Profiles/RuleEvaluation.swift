@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HAL's semantics for one condition and one action. Both matchers use exactly these functions, so they can
 // differ only in which rules they look at, never in what a rule means. `docs/profiles.md` ("Matching
 // semantics") explains each choice.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The plain evaluator: every rule, in order, exactly as HAL walked its rule list.
 ///
 /// A `<match>` element is evaluated once, when the walk first reaches a rule inside it, and its result is

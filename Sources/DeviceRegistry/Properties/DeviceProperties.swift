@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A device's typed property set, keyed by HAL-style names (`usb.vendor_id`, `sync.plugin` …).
 ///
 /// Every string stored is sanitized on the way in (see ``DeviceText``), so a property set is always safe to

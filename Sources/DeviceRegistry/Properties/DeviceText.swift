@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Makes text that came from a device safe to store, log and publish.
 ///
 /// Devices send whatever bytes they like in serials, names and descriptors. Everything devsync keeps is valid

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The property keys devsync speaks, HAL-style and namespaced. `docs/profiles.md` is the reference.
 ///
 /// Keys are plain strings so that profiles can use any key; these constants name the ones the code relies on.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The type of a device property, as HAL typed them.
 public enum PropertyType: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case string, int, uint64, bool, double, strlist

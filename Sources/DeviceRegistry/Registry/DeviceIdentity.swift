@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A device's unique id, computed from its merged properties, and whether it will be the same next time.
 ///
 /// The id never contains a port, bus or device number, so the same device plugged into another port keeps it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Where a device stands with the user: the registry's three states.
 public enum DeviceStatus: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Seen, not yet decided on; never stored.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The rules a device's owner (a user name) follows, wherever it comes from: an `Approve` call, the owner
 /// callout, or a device file read back at start. One check serves all of them, so that the state directory
 /// can never hold an owner the registry would refuse to set.

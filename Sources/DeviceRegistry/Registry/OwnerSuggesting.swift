@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Suggests who a newly seen device belongs to, for the approval request (logind's active session user, later).
 ///
 /// Synchronous on purpose: the registry asks while it decides, and must not be suspended mid-decision. An

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Why a registry operation was refused, with the device it concerns and a sentence a user can act on.
 public struct RegistryError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of refusal this is; opaque so that new kinds can be added. The D-Bus layer maps each to a

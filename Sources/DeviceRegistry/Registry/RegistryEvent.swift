@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Synchronization
 
 /// A change in the registry, as observers (the bus service, `devsyncctl monitor`) see it, in order.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One thing a user can ask a device to do: sync one data type, or all of them.
 public struct SyncAction: Sendable, Hashable, Identifiable {
     /// `sync-<datatype>` or `sync-all`: ASCII letters, digits and `-`, safe in D-Bus names and command lines.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The text form of a ``StoredDevice``: a GLib-style key file with one `[device]` group.
 ///
 /// Every key is written every time, even when empty, and the file ends with a newline. Reading requires all of

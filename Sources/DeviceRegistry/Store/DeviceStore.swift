@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Logging
 
 /// The registry's state directory, laid out as boltd's `/var/lib/boltd`: a `version` file and one small key

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A failure of the on-disk device store, with the path it concerns and a sentence an operator can act on.
 public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is; opaque so that new kinds can be added.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// What the store keeps about one known device: enough to recognise it, honour its approval and list it while
 /// it is absent. `docs/state.md` describes the file.
 public struct StoredDevice: Sendable, Hashable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A 1-based line and column in an XML document; columns count Unicode scalars, not bytes.
 public struct XMLPosition: Sendable, Hashable, CustomStringConvertible {
     /// 1-based line.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A small, strict XML reader for configuration files.
 ///
 /// It reads elements, attributes, character data, CDATA sections, comments and processing instructions, expands

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DevsyncBuild
 
 /// The settings the command line may override; nil leaves the file's (or the default) value.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// How a log line becomes a structured journal entry (`sd_journal_sendv`'s `FIELD=value` items), and whether
 /// stderr is the journal. Pure, so that the encoding is tested without a journald; devsyncd's log handler does
 /// the sending.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
 
 /// The environment an owner callout runs with: a fixed `PATH` and the device as `DEVSYNC_*` variables.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CUSB
 
 /// The libusb fallback for a device whose sysfs shows neither interface directories nor `descriptors`.

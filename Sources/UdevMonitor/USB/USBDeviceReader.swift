@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Logging
 
 /// Reads a USB device and its interfaces out of sysfs at the moment udev reports them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
 
 /// Everything devsync knows about one attached USB device: the usb_device, its interfaces and its ttys.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One interface of a USB device's active configuration (alternate setting 0), as devsync publishes it.
 package struct USBInterface: Sendable, Hashable {
     /// bInterfaceNumber.

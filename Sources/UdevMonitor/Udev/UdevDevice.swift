@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One udev device record, copied out of libudev at once: a uevent from the monitor or an entry of an
 /// enumeration. A plain value, safe to hand across queues.
 package struct UdevDevice: Sendable, Hashable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DBus
 
 /// The names of `org.devsync.Broker1`, as data/org.devsync.Broker1.xml declares them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
 
 /// The udev rules file (`70-devsync.rules`) that recognises the USB devices the profiles offer a sync plugin for,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef DEVSYNC_HEAP_PROBE_H
 #define DEVSYNC_HEAP_PROBE_H
 #include <stddef.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
 
 /// Collects a source's events so a test can wait for the n-th one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef DEVSYNC_HEAP_STATISTICS_H
 #define DEVSYNC_HEAP_STATISTICS_H
 #include <stddef.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #ifndef SIGNAL_STAMPS_H
 #define SIGNAL_STAMPS_H
 
