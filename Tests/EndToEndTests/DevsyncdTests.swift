@@ -99,7 +99,8 @@ struct DevsyncdTests {
                 destination: Broker.name, path: Broker.managerPath, interface: "org.freedesktop.DBus.Properties",
                 member: "Get", arguments: [.string(Broker.manager), .string("DaemonVersion")])
             #expect(property.first?.unwrapped.string == BuildConfiguration.version)
-            #expect(daemon.log.contains("devsyncd ready"))
+            // The ready line is written just after the name is taken, so a client can see the name first.
+            try await daemon.waitForLog("devsyncd ready")
             #expect(daemon.log.split(separator: "\n").contains { $0.contains("devsyncd ready") && $0.contains("version=\(BuildConfiguration.version)") })
             #expect(try await daemon.stop() == 0)
         }
