@@ -158,9 +158,9 @@ let package = Package(
 // `-sanitize=fuzzer` links, and that flag changes every compile command: no other build sees them.
 if Context.environment["DEVSYNC_FUZZ"] == "1" {
     package.targets.append(.systemLibrary(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
+    package.targets.append(.target(name: "FuzzDriver", dependencies: ["FuzzEntries", "CFuzzerDriver"], path: "Fuzz/Driver"))
     for name in ["fdi", "keyfile", "config", "dbus", "sdp", "uevent"] {
         package.targets.append(
-            .executableTarget(
-                name: "fuzz-\(name)", dependencies: ["FuzzEntries", "CFuzzerDriver"], path: "Fuzz/Targets/\(name)"))
+            .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzDriver"], path: "Fuzz/Targets/\(name)"))
     }
 }
