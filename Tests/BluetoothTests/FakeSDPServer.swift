@@ -4,7 +4,9 @@ import Glibc
 
 /// A scripted SDP server on one end of a SOCK_SEQPACKET socketpair (which keeps PDU boundaries as L2CAP does),
 /// so a lookup's whole exchange runs without a Bluetooth adapter. It runs on its own thread and blocks there,
-/// which is fine for a test double.
+/// which is fine for a test double. The thread starts in `init`, not in a task: a task waits for a thread of the
+/// cooperative pool, which busy tests can hold for longer than the lookup's bound while the lookup's timer,
+/// on its own queue, runs.
 final class FakeSDPServer: @unchecked Sendable {
     // @unchecked Sendable: the mutable state is guarded by `lock`.
 
@@ -37,6 +39,7 @@ final class FakeSDPServer: @unchecked Sendable {
 
     private let serverSocket: Int32
     private let script: Script
+    private let finished: AsyncStream<Void>
 
     init(script: Script) {
         var fds: [Int32] = [0, 0]
@@ -45,19 +48,20 @@ final class FakeSDPServer: @unchecked Sendable {
         serverSocket = fds[1]
         self.script = script
         (firstRequest, firstRequestContinuation) = AsyncStream.makeStream()
+        let (finished, finishedContinuation) = AsyncStream<Void>.makeStream()
+        self.finished = finished
         // A send to a closed socketpair raises SIGPIPE; the test process must survive it, as devsyncd does.
         signal(SIGPIPE, SIG_IGN)
+        Thread.detachNewThread {
+            self.run()
+            close(self.serverSocket)
+            finishedContinuation.finish()
+        }
     }
 
-    /// Runs the script on a new thread; returns once the client has closed its end.
+    /// Returns once the script, running on its own thread since `init`, has ended: the client closed its end.
     func serve() async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                self.run()
-                close(self.serverSocket)
-                done.resume()
-            }
-        }
+        for await _ in finished {}
     }
 
     private func run() {

@@ -60,7 +60,7 @@ struct BrokerAuthorizationTests {
 
     @Test("polkit's manage-devices lets another user approve; without it dbusmock's polkitd refuses")
     func polkitDecides() async throws {
-        let bus = try TestBus()
+        let bus = try await TestBus.start()
         let watcher = try await bus.connect("polkit-watcher")
         let polkit = try await PolkitMock.start(on: bus, watching: watcher)
         defer { polkit.stop() }

@@ -172,7 +172,7 @@ struct BrokerEngineTests {
 
     @Test("a job the bus refuses to deliver says the bus refused, naming the policy; an engine's own refusal blames the engine")
     func busRefusalIsNotTheEngines() async throws {
-        let bus = try TestBus(extraConfiguration: """
+        let bus = try await TestBus.start(extraConfiguration: """
             <policy context="mandatory">
               <deny send_interface="org.devsync.Engine1" send_member="Sync"/>
             </policy>

@@ -13,8 +13,8 @@ struct BrokerLimitTests {
     /// few the broker needs.
     static let matchRuleLimit = 16
 
-    static func limitedBus() throws -> TestBus {
-        try TestBus(extraConfiguration: """
+    static func limitedBus() async throws -> TestBus {
+        try await TestBus.start(extraConfiguration: """
             <limit name="max_match_rules_per_connection">\(matchRuleLimit)</limit>
             """)
     }
@@ -83,7 +83,7 @@ struct BrokerLimitTests {
 
     @Test("engine registrations are bounded per connection (8) and per uid (16); the broker's match rules stay fixed and root's engine still registers")
     func registrationFlood() async throws {
-        try await withBroker(bus: try Self.limitedBus()) { broker in
+        try await withBroker(bus: try await Self.limitedBus()) { broker in
             // A device of nobody shows when nobody's engines come and go.
             let device = await broker.arrive(TestDevice.observation(serial: "F1", plugin: "any-plugin"))
             _ = try await broker.call(device, BrokerContract.deviceInterface, "Approve", [.string("nobody"), .vardict([:])])
@@ -121,7 +121,7 @@ struct BrokerLimitTests {
 
     @Test("callers on many open connections do not grow the broker's match rules (the credential cache)")
     func callerFlood() async throws {
-        try await withBroker(bus: try Self.limitedBus()) { broker in
+        try await withBroker(bus: try await Self.limitedBus()) { broker in
             let device = await broker.arrive(TestDevice.observation(serial: "F2"))
             _ = try await broker.call(device, BrokerContract.deviceInterface, "Approve", [.string("root"), .vardict([:])])
             // Twice the limit of connections, each one refused, each kept open.

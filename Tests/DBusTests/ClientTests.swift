@@ -211,7 +211,7 @@ struct ClientTests {
 
     @Test("a connection notices when the bus goes away")
     func busGoesAway() async throws {
-        let bus = try TestBus()
+        let bus = try await TestBus.start()
         let connection = try await bus.connect("orphan")
         let waiter = Task { await connection.waitUntilClosed() }
         await bus.stopAndWait()

@@ -35,7 +35,7 @@ struct StoreCrashTests {
     }
 
     @Test("a writer killed at random points leaves every record whole: the old version or the new, never torn")
-    func killedWriterLeavesWholeRecords() throws {
+    func killedWriterLeavesWholeRecords() async throws {
         let executable = try #require(Self.writerExecutable(), "store-crash-writer is not built next to the tests")
         let directory = TemporaryDirectory()
         let logger = LogCapture().logger
@@ -47,20 +47,27 @@ struct StoreCrashTests {
 
         for round in 0..<30 {
             let nextGeneration = onDisk.max()! + 1
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = [directory.path, "\(records)", "\(nextGeneration)"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            var reader = LineReader(output.fileHandleForReading)
             let killAfter = Int.random(in: 1...(records * 4), using: &generator)
-            var acknowledged: [(generation: Int64, index: Int)] = []
-            while acknowledged.count < killAfter, let line = reader.next() { acknowledged.append(try Self.parse(line)) }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            while let line = reader.next() { acknowledged.append(try Self.parse(line)) }
-            #expect(process.terminationReason == .uncaughtSignal, "round \(round)")
+            // The writer is read, killed and waited for on a thread of its own: blocking a thread of the tests'
+            // cooperative pool (two threads on two cores) for 30 rounds starves every other test meanwhile.
+            let path = directory.path
+            let (lines, killed) = try await Self.onOwnThread {
+                let process = Process()
+                process.executableURL = executable
+                process.arguments = [path, "\(records)", "\(nextGeneration)"]
+                let output = Pipe()
+                process.standardOutput = output
+                try process.run()
+                var reader = LineReader(output.fileHandleForReading)
+                var lines: [String] = []  // one line per acknowledged save
+                while lines.count < killAfter, let line = reader.next() { lines.append(line) }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                while let line = reader.next() { lines.append(line) }
+                return (lines, process.terminationReason == .uncaughtSignal)
+            }
+            let acknowledged = try lines.map(Self.parse)
+            #expect(killed, "round \(round)")
 
             // Every acknowledged save is on disk; the one after the last acknowledgement may or may not be.
             for (generation, index) in acknowledged { onDisk[index] = generation }
@@ -78,6 +85,13 @@ struct StoreCrashTests {
             }
             let names = try FileManager.default.contentsOfDirectory(atPath: store.devicesDirectory)
             #expect(names.sorted() == (0..<records).map { "usb-0001-0002-rec\($0)" }.sorted(), "round \(round)")
+        }
+    }
+
+    /// Runs `body` on a new thread and returns its result, so that blocking in it leaves the pool alone.
+    private static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
         }
     }
 

@@ -369,7 +369,7 @@ struct BrokerCommandTests {
 
     @Test("with no broker on the bus, or no bus, the exit status is 69; monitor waits for the broker until the bus goes")
     func brokerNotRunning() async throws {
-        let bus = try TestBus()
+        let bus = try await TestBus.start()
         defer { bus.stop() }
         for arguments in [["list"], ["info", "usb-1"], ["approve", "usb-1"], ["sync", "usb-1"]] {
             let result = try await Command.run(.root, try binary().path, ["--bus", bus.address] + arguments)

@@ -6,18 +6,24 @@ import Testing
 @testable import devsyncctl
 
 /// Runs the built `devsyncctl` with `arguments`; returns its exit status, standard output and standard error.
-func devsyncctl(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = try binary()
-    process.arguments = arguments
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try ChildProcess.run(process)
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+///
+/// The blocking reads and the wait happen on a thread of their own, off the tests' cooperative pool (see
+/// `onOwnThread`).
+func devsyncctl(_ arguments: [String]) async throws -> (status: Int32, output: String, error: String) {
+    let executable = try binary()
+    return try await onOwnThread {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try ChildProcess.run(process)
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+    }
 }
 
 /// The `devsyncctl` next to the test bundle in the build directory.
@@ -57,19 +63,19 @@ struct ProfilesCommandTests {
     }
 
     @Test("check reports errors as file:line:column and exits non-zero")
-    func check() throws {
-        let result = try devsyncctl(["profiles", "check", fixtures + "/shipped"])
+    func check() async throws {
+        let result = try await devsyncctl(["profiles", "check", fixtures + "/shipped"])
         #expect(result.status == 1)
         #expect(result.error.contains(fixtures + "/shipped/30-broken.fdi:4:32: error: expected a 32-bit integer"))
         #expect(result.output.contains("3 files checked, 2 rules, 1 with errors"))
 
-        let clean = try devsyncctl(["profiles", "check", fixtures + "/admin/20-palm.fdi"])
+        let clean = try await devsyncctl(["profiles", "check", fixtures + "/admin/20-palm.fdi"])
         #expect(clean.status == 0)
     }
 
     @Test("match shows the applied rules in order and the resulting properties")
-    func match() throws {
-        let result = try devsyncctl([
+    func match() async throws {
+        let result = try await devsyncctl([
             "profiles", "match", "--json", "--profiles", fixtures + "/shipped", "--profiles", fixtures + "/admin",
             "info.subsystem=usb", "usb.vendor_id=0x0830", "info.vendor=Palm, Inc.",
         ])
@@ -87,8 +93,8 @@ struct ProfilesCommandTests {
     }
 
     @Test("list shows every rule in application order")
-    func list() throws {
-        let result = try devsyncctl(["profiles", "list", "--profiles", fixtures + "/admin"])
+    func list() async throws {
+        let result = try await devsyncctl(["profiles", "list", "--profiles", fixtures + "/admin"])
         #expect(result.status == 0)
         #expect(result.output.contains("admin/20-palm.fdi:5:5  usb.vendor_id int=\"0x830\"  merge sync.plugin (string) palm-sync-local"))
     }

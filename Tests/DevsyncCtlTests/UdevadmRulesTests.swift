@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DevsyncTestSupport
 import Foundation
 import Testing
 
@@ -29,7 +30,7 @@ enum UdevadmRun {
 
     /// `udevadm test --action=<action>` for each syspath in turn (parents first: a later one sees the earlier
     /// ones' database entries, as udevd's event order guarantees), over the devices of `umockdev`.
-    static func test(_ syspaths: [String], action: String = "add", umockdev: String) throws -> [Result] {
+    static func test(_ syspaths: [String], action: String = "add", umockdev: String) async throws -> [Result] {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-udevadm-\(UUID())")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("rules"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -59,11 +60,16 @@ enum UdevadmRun {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        // Waited for on a thread of its own: udevadm takes seconds under load, and a pool thread blocked that long
+        // starves every other test (see onOwnThread).
+        let status = try await onOwnThread {
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
         try handle.close()
         let text = try String(contentsOf: output, encoding: .utf8)
-        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(status == 0, "\(text)")
         return text.components(separatedBy: separator + "\n").dropLast().map { log in
             let tags = log.split(separator: "\n").last { $0.hasPrefix("TAGS=") }.map {
                 Set($0.dropFirst("TAGS=".count).split(separator: ":").map(String.init))
@@ -95,8 +101,8 @@ func syspath(_ port: String) -> String { "/sys/devices/pci0000:00/0000:00:14.0/u
 @Suite("70-devsync.rules in udev's own rules engine", .enabled(if: UdevadmRun.available, "needs root, udevadm and umockdev-run"))
 struct UdevadmRulesTests {
     @Test("the rules parse: udevadm reports no line of 70-devsync.rules it had to ignore")
-    func parses() throws {
-        let results = try UdevadmRun.test([syspath("1-1")], umockdev: usbDevice("1-1", product: "1234/5678/100"))
+    func parses() async throws {
+        let results = try await UdevadmRun.test([syspath("1-1")], umockdev: usbDevice("1-1", product: "1234/5678/100"))
         let log = try #require(results.first).log
         #expect(log.contains("Reading rules file: \(UdevadmRun.rulesDirectory)/70-devsync.rules"), "\(log)")
         let complaints = log.split(separator: "\n").filter { $0.hasPrefix("\(UdevadmRun.rulesDirectory)/70-devsync.rules:") }
@@ -104,10 +110,10 @@ struct UdevadmRulesTests {
     }
 
     @Test("a device a profile names gets devsync, uaccess (so 71-seat.rules adds seat) and systemd, and so does its tty")
-    func namedDevice() throws {
+    func namedDevice() async throws {
         // A Palm m500 (10-palm.fdi) with its usb-serial port, as the visor driver binds it.
         let tty = syspath("1-2") + "/1-2:1.0/ttyUSB1/tty/ttyUSB1"
-        let results = try UdevadmRun.test([syspath("1-2"), tty], umockdev: usbDevice("1-2", product: "830/2/100") + """
+        let results = try await UdevadmRun.test([syspath("1-2"), tty], umockdev: usbDevice("1-2", product: "830/2/100") + """
             P: /devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0
             E: DEVTYPE=usb_interface
             E: SUBSYSTEM=usb
@@ -129,8 +135,8 @@ struct UdevadmRulesTests {
     }
 
     @Test("class rules: a CDC OBEX phone, an MTP player and RNDIS are recognised; an ID_PDA calculator, a Nokia modem and a plain device are not")
-    func classes() throws {
-        let results = try UdevadmRun.test(
+    func classes() async throws {
+        let results = try await UdevadmRun.test(
             ["1-3", "1-4", "1-5", "1-6", "1-7", "1-9", "1-10"].map(syspath),
             umockdev: usbDevice("1-3", product: "1234/1/100", deviceClass: "02", properties: ["ID_USB_INTERFACES=:020b00:0a0000:"])
                 + usbDevice("1-4", product: "1234/2/100", properties: ["ID_MTP_DEVICE=1", "ID_USB_INTERFACES=:060101:"])
@@ -151,8 +157,8 @@ struct UdevadmRulesTests {
     }
 
     @Test("ENV{ID_DEVSYNC_IGNORE}=1 from an earlier rule hides a device the profiles name")
-    func ignoreProperty() throws {
-        let results = try UdevadmRun.test([syspath("1-8")], umockdev: usbDevice("1-8", product: "830/2/100", properties: ["ID_DEVSYNC_IGNORE=1"]))
+    func ignoreProperty() async throws {
+        let results = try await UdevadmRun.test([syspath("1-8")], umockdev: usbDevice("1-8", product: "830/2/100", properties: ["ID_DEVSYNC_IGNORE=1"]))
         #expect(try #require(results.first).tags.isDisjoint(with: ["devsync", "uaccess"]))
     }
 }

@@ -100,7 +100,8 @@ public struct BrokerFixture: Sendable {
         reload: BrokerService.ProfileReloader? = nil, bus existing: TestBus? = nil, announcesApprovalRequests: Bool = true,
         holdingAnnouncements: Bool = false, releasingHeldAnnouncements: Bool = true, present: [DeviceObservation] = []
     ) async throws -> BrokerFixture {
-        let bus = try existing ?? TestBus()
+        let bus: TestBus
+        if let existing { bus = existing } else { bus = try await TestBus.start() }
         var logger = Logger(label: "bus-service-test")
         logger.logLevel = .warning
         let stateDirectory = bus.directory.appendingPathComponent("state")

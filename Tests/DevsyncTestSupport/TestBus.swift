@@ -71,6 +71,13 @@ public final class TestBus: @unchecked Sendable {  // `process`, `address`, `dir
         chmod(socket, 0o777)
     }
 
+    /// Starts a bus as ``init(extraConfiguration:)`` does, on a thread of its own: writing the configuration and
+    /// waiting for the daemon to listen block for as long as starting a process takes, seconds under load, and a
+    /// test task must not hold a thread of the cooperative pool that long (see ``onOwnThread(_:)``).
+    public static func start(extraConfiguration: String = "") async throws -> TestBus {
+        try await onOwnThread { try TestBus(extraConfiguration: extraConfiguration) }
+    }
+
     /// Kills the daemon and removes its directory; safe to call more than once and from `defer`.
     public func stop() {
         lock.lock()
@@ -92,7 +99,7 @@ public final class TestBus: @unchecked Sendable {  // `process`, `address`, `dir
 
     /// Runs `body` with a fresh bus and stops the bus afterwards, whether `body` throws or not.
     public static func with<T>(_ body: (TestBus) async throws -> T) async throws -> T {
-        let bus = try TestBus()
+        let bus = try await TestBus.start()
         do {
             let result = try await body(bus)
             await bus.stopAndWait()
