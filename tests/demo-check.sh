@@ -9,6 +9,7 @@
 # has just built. The demo's output is shown only when a check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/marked-processes.sh
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/devsync-demo-check.XXXXXX")
 chmod 755 "$scratch"   # run as root, the demo's users (nobody) reach its directory, below this one
 trap 'rm -rf "$scratch"' EXIT
@@ -18,15 +19,7 @@ fail() { echo "demo-check: FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # Kills (and reports) every process carrying this check's marker; reports files left in the run's TMPDIR.
 leftovers() {   # run name
-    local environ pid
-    for environ in /proc/[0-9]*/environ; do
-        pid=${environ#/proc/}
-        pid=${pid%/environ}
-        if tr '\0' '\n' 2>/dev/null <"$environ" | grep -qx "DEVSYNC_DEMO_CHECK=$mark"; then
-            fail "$1: left running: pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
+    kill_marked "DEVSYNC_DEMO_CHECK=$mark" "$1"
     if [ -n "$(ls -A "$scratch/tmp")" ]; then
         fail "$1: left files: $(find "$scratch/tmp" -mindepth 1 -maxdepth 2 | tr '\n' ' ')"
         rm -rf "${scratch:?}/tmp"

@@ -8,6 +8,7 @@
 # when its own check of that marker found one) and no directory of the rig's. Output is shown only on a failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/marked-processes.sh
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/devsync-rig-check.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 mark="$$-$RANDOM$RANDOM"
@@ -18,7 +19,7 @@ show() { sed 's/^/  | /' "$scratch/out" >&2; }
 rig_dirs() { ls -d /dev/shm/devsync-rig.* "${TMPDIR:-/tmp}"/devsync-rig.* 2>/dev/null | sort || true; }
 
 interrupt() {   # name, kill arguments given the rig's pid, expected status
-    local name=$1 how=$2 expected=$3 before rig tenths reached status environ pid left
+    local name=$1 how=$2 expected=$3 before rig tenths reached status left
     before=$(rig_dirs)
     : >"$scratch/out"   # before the rig's shell opens it, so that the first look finds it
     set -m   # the rig gets a process group of its own, whose SIGINT is not ignored
@@ -43,14 +44,7 @@ interrupt() {   # name, kill arguments given the rig's pid, expected status
         show
     fi
     if grep -q '^FAIL cleanup' "$scratch/out"; then fail "$name: the rig's own cleanup check:"; show; fi
-    for environ in /proc/[0-9]*/environ; do
-        pid=${environ#/proc/}
-        pid=${pid%/environ}
-        if tr '\0' '\n' 2>/dev/null <"$environ" | grep -qx "DEVSYNC_SYSTEM_BUS_RIG=$mark"; then
-            fail "$name: left running: pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
+    kill_marked "DEVSYNC_SYSTEM_BUS_RIG=$mark" "$name"
     left=$(comm -13 <(echo "$before") <(rig_dirs))
     [ -z "$left" ] || { fail "$name: left directories: $left"; rm -rf $left; }
 }
