@@ -43,7 +43,10 @@ final class FakeSDPServer: @unchecked Sendable {
 
     init(script: Script) {
         var fds: [Int32] = [0, 0]
-        precondition(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue), 0, &fds) == 0)
+        // Close-on-exec from creation: tests running beside this one spawn dbus-daemon and dbusmock, and a child that
+        // inherited an end (Foundation's Process closes only the descriptors open when it scanned them) would hold
+        // the socket open, so a hang-up would never reach the lookup and `served` would never see the client close.
+        precondition(socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0)
         clientSocket = fds[0]
         serverSocket = fds[1]
         self.script = script

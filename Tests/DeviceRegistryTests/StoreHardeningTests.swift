@@ -148,7 +148,7 @@ struct StoreHardeningTests {
         // read nothing), so that a regression fails instead of hanging; it is released below if nobody opened.
         let writerDone = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            let fd = open(version, O_WRONLY)
+            let fd = open(version, O_WRONLY | O_CLOEXEC)
             if fd >= 0 { close(fd) }
             writerDone.signal()
         }
@@ -158,7 +158,7 @@ struct StoreHardeningTests {
         } catch {
             caught = error
         }
-        let release = open(version, O_RDONLY | O_NONBLOCK)
+        let release = open(version, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         writerDone.wait()
         if release >= 0 { close(release) }
         let error = try #require(caught)
@@ -209,7 +209,7 @@ struct StoreHardeningTests {
         let fifo = "\(store.devicesDirectory)/.\(device.uid).tmp"
         #expect(mkfifo(fifo, 0o644) == 0)
         // A reader, so that a regression that opens the FIFO for writing fails (fsync of a FIFO) rather than hangs.
-        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         defer { if reader >= 0 { close(reader) } }
         try store.save(device)
         #expect(try store.loadAll() == [device])
