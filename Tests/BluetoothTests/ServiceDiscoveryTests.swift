@@ -97,6 +97,38 @@ struct ServiceDiscoveryTests {
         }
     }
 
+    @Test("a hang-up is seen at once however it interleaves with the lookup's switch from connecting to reading")
+    func hangUpRace() async {
+        // The peer closes right after the request, while the lookup trades its write source for a read source on
+        // the same socket. libdispatch (Linux) keeps one epoll registration per descriptor and may hand a hang-up
+        // to the source being cancelled; the lookup then waited for its bound instead of failing at once. Many
+        // rounds, several at a time, make that interleaving likely; each must end as a protocol error.
+        let rounds = 400
+        let timedOut = await withTaskGroup(of: Bool.self) { group in
+            var timedOut = 0
+            for round in 0..<rounds {
+                if round >= 8, let result = await group.next(), result { timedOut += 1 }
+                group.addTask {
+                    let server = FakeSDPServer(script: .hangUp)
+                    do {
+                        _ = try await Self.lookup(server, timeout: .seconds(2))
+                    } catch let error as SDPLookupError {
+                        await server.serve()
+                        return error.code == .timedOut
+                    } catch {
+                        await server.serve()
+                        return false
+                    }
+                    await server.serve()
+                    return false
+                }
+            }
+            for await result in group where result { timedOut += 1 }
+            return timedOut
+        }
+        #expect(timedOut == 0, "\(timedOut) of \(rounds) hang-ups were missed until the lookup's bound")
+    }
+
     @Test("cancelling the awaiting task ends the lookup as cancelled and closes the socket")
     func cancellation() async {
         let server = FakeSDPServer(script: .silent)

@@ -150,24 +150,40 @@ final class SDPTransaction: @unchecked Sendable {
 
     private enum Readiness { case read, write }
 
+    /// Watches the session's socket for `readiness`. The read source watches a duplicate of the socket, not the
+    /// socket itself: libdispatch on Linux keeps one epoll registration per descriptor number, shared by every
+    /// source on it, and a hang-up that arrives while the write source of the connect step is being cancelled
+    /// can go to that source and be lost to the new one (swift-corelibs-libdispatch #833) — the lookup then sat
+    /// until its bound instead of failing at once. A new descriptor is a new registration, and epoll reports
+    /// on registration whatever the socket already has to say.
     private func watch(for readiness: Readiness, handler: @escaping @Sendable () -> Void) {
         guard let session else { return }
         let socket = RawSessionCalls.socket(session)
-        let source: any DispatchSourceProtocol =
-            switch readiness {
-            case .read: DispatchSource.makeReadSource(fileDescriptor: socket, queue: queue)
-            case .write: DispatchSource.makeWriteSource(fileDescriptor: socket, queue: queue)
+        let source: any DispatchSourceProtocol
+        var duplicate: Int32?
+        switch readiness {
+        case .write:
+            source = DispatchSource.makeWriteSource(fileDescriptor: socket, queue: queue)
+        case .read:
+            let copy = fcntl(socket, F_DUPFD_CLOEXEC, 0)
+            guard copy >= 0 else {
+                return finish(.failure(SDPLookupError(errno: errno, address: endpoint.address, during: "watching the socket")))
             }
+            duplicate = copy
+            source = DispatchSource.makeReadSource(fileDescriptor: copy, queue: queue)
+        }
         source.setEventHandler(handler: handler)
-        track(source)
+        track(source, closing: duplicate)
         socketSource = source
         source.resume()
     }
 
-    /// Counts `source` until its cancel handler runs; the last one out closes the socket.
-    private func track(_ source: any DispatchSourceProtocol) {
+    /// Counts `source` until its cancel handler runs, which closes `descriptor` (a duplicate only that source
+    /// watched); the last one out closes the socket.
+    private func track(_ source: any DispatchSourceProtocol, closing descriptor: Int32? = nil) {
         liveSources += 1
         source.setCancelHandler { [self] in
+            if let descriptor { Glibc.close(descriptor) }
             liveSources -= 1
             if liveSources == 0, outcome != nil { closeSession() }
         }
