@@ -47,10 +47,12 @@ fi
 leftovers "full run"
 
 # 2. Ctrl-C once the story has begun. Job control gives the demo its own process group whose SIGINT is not
-# ignored (a non-interactive shell's background jobs ignore it), as in a terminal.
+# ignored (a non-interactive shell's background jobs ignore it), as in a terminal; env --default-signal undoes
+# an ignored SIGINT this check inherited (started in the background, by nohup, by a CI runner), which bash could
+# not trap and which the demo would then run through to the end.
 : >"$scratch/interrupted.out"
 set -m
-TMPDIR=$scratch/tmp scripts/demo >"$scratch/interrupted.out" 2>&1 </dev/null &
+TMPDIR=$scratch/tmp env --default-signal=INT scripts/demo >"$scratch/interrupted.out" 2>&1 </dev/null &
 demo=$!
 set +m
 tenths=600

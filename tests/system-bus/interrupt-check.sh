@@ -23,7 +23,8 @@ interrupt() {   # name, kill arguments given the rig's pid, expected status
     before=$(rig_dirs)
     : >"$scratch/out"   # before the rig's shell opens it, so that the first look finds it
     set -m   # the rig gets a process group of its own, whose SIGINT is not ignored
-    DEVSYNC_SYSTEM_BUS_RIG=$mark tests/system-bus/rig.py "${rig_arguments[@]}" >"$scratch/out" 2>&1 </dev/null &
+    # env --default-signal: nor one this check inherited as ignored (Python would then never see the Ctrl-C).
+    DEVSYNC_SYSTEM_BUS_RIG=$mark env --default-signal=INT tests/system-bus/rig.py "${rig_arguments[@]}" >"$scratch/out" 2>&1 </dev/null &
     rig=$!
     set +m
     tenths=600
