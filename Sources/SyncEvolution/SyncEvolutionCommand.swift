@@ -143,8 +143,8 @@ public struct SyncEvolutionCommand: Sendable {
 
     /// The template SyncEvolution rates best for the device's vendor and model (`--template '?Vendor Model'`).
     ///
-    /// Below 40 % nothing but the generic wording matched (an unknown vendor scores 20 % everywhere); such a phone
-    /// gets the Sony Ericsson template, whose one datastore per data type and SyncML 1.2 suit most phones.
+    /// A phone that matches no template gets the Sony Ericsson one, whose one datastore per data type and
+    /// SyncML 1.2 suit most phones.
     func template(for device: SyncEvolutionDevice, program: String) async throws(SyncEvolutionError) -> String {
         if case .localContext = device.peer { return "SyncEvolution_Client" }
         let lines = LineCollector()
@@ -155,11 +155,19 @@ public struct SyncEvolutionCommand: Sendable {
         guard outcome == .exited(0) else {
             throw SyncEvolutionError(.configuration, "SyncEvolution could not list its phone templates: \(Self.describe(outcome))")
         }
-        let ranked = Self.rankedTemplates(lines.lines)
-        guard let best = ranked.first else { return "SyncEvolution_Client" }
-        if best.score >= 40 { return best.name }
-        return ranked.contains { $0.name == "Sony_Ericsson_W595" } ? "Sony_Ericsson_W595" : best.name
+        return Self.chooseTemplate(Self.rankedTemplates(lines.lines))
     }
+
+    /// The best-rated template, unless the generic `SyncEvolution_Client` (which nothing in a phone's name
+    /// matches) rates as high: then nothing matched but the wording, and the phone gets `Sony_Ericsson_W595`.
+    static func chooseTemplate(_ ranked: [(name: String, score: Int)]) -> String {
+        guard let best = ranked.first else { return genericPhoneTemplate }
+        let generic = ranked.first { $0.name == "SyncEvolution_Client" }?.score ?? -1
+        if best.score > generic { return best.name }
+        return ranked.contains { $0.name == genericPhoneTemplate } ? genericPhoneTemplate : best.name
+    }
+
+    static let genericPhoneTemplate = "Sony_Ericsson_W595"
 
     /// `   Name = description    60%` lines, highest score first (ties in SyncEvolution's order).
     static func rankedTemplates(_ lines: [String]) -> [(name: String, score: Int)] {

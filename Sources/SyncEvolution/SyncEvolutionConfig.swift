@@ -186,9 +186,11 @@ public struct SyncEvolutionConfig: Sendable {
         return SyncEvolutionError(.crashed, message, logFile: logFile)
     }
 
-    /// The names of this configuration's session directories (`<name>-<date>…`).
+    /// The names of this configuration's session directories (`<name>-<date>…`). SyncEvolution writes a `-` in
+    /// the name as `_+` there; a peer name holds no other character it escapes (``ConfigName``).
     private func sessions() -> Set<String> {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: command.sessionDirectory)) ?? []
-        return Set(entries.filter { $0.hasPrefix(name + "-") })
+        let prefixes = [name.replacing("-", with: "_+") + "-", name + "-"]
+        return Set(entries.filter { entry in prefixes.contains { entry.hasPrefix($0) } })
     }
 }
