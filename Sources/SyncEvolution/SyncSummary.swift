@@ -42,7 +42,8 @@ public struct SyncSummary: Sendable, Equatable {
     }
 }
 
-/// SyncEvolution's `status.ini`: `key = value` lines, per datastore `source-<name>-<field>`.
+/// SyncEvolution's `status.ini`: `key = value` lines, per datastore `source-<name>-<field>`, the name as it is
+/// (`source-calendar+todo-mode`, checked with SyncEvolution 2.0).
 struct SessionStatus {
     var values: [String: String] = [:]
 
@@ -59,31 +60,23 @@ struct SessionStatus {
     var status: Int? { values["status"].flatMap { Int($0) } }
 
     func int(_ datastore: String, _ field: String) -> Int {
-        values["source-\(Self.escape(datastore))-\(field)"].flatMap { Int($0) } ?? 0
+        values["source-\(datastore)-\(field)"].flatMap { Int($0) } ?? 0
     }
 
-    func mode(_ datastore: String) -> String? { values["source-\(Self.escape(datastore))-mode"] }
-
-    /// SyncEvolution escapes characters other than letters, digits and `-` in keys as `!xx` (hex).
-    static func escape(_ name: String) -> String {
-        var result = ""
-        for byte in name.utf8 {
-            let scalar = Unicode.Scalar(byte)
-            if ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "-" {
-                result.unicodeScalars.append(scalar)
-            } else {
-                result += "!" + String(byte, radix: 16, uppercase: false).leftPadded(to: 2)
-            }
-        }
-        return result
-    }
+    func mode(_ datastore: String) -> String? { values["source-\(datastore)-mode"] }
 
     func changes(_ datastore: String, side: String) -> SyncSummary.Changes {
         SyncSummary.Changes(
             added: int(datastore, "stat-\(side)-added-total"),
             updated: int(datastore, "stat-\(side)-updated-total"),
             deleted: int(datastore, "stat-\(side)-removed-total"),
-            rejected: int(datastore, "stat-\(side)-any-reject"))
+            rejected: rejected(datastore, side: side))
+    }
+
+    /// Rejections are counted per item state (`stat-local-added-reject`, `…-any-reject` …): their sum.
+    func rejected(_ datastore: String, side: String) -> Int {
+        let prefix = "source-\(datastore)-stat-\(side)-"
+        return values.filter { $0.key.hasPrefix(prefix) && $0.key.hasSuffix("-reject") }.compactMap { Int($0.value) }.reduce(0, +)
     }
 }
 
@@ -93,11 +86,5 @@ extension Substring {
         while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
         while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
         return String(slice)
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
