@@ -9,6 +9,11 @@ public struct SyncSummary: Sendable, Equatable {
         /// Items SyncEvolution could not apply (rejected by the side's datastore).
         public var rejected = 0
 
+        static func + (lhs: Changes, rhs: Changes) -> Changes {
+            Changes(added: lhs.added + rhs.added, updated: lhs.updated + rhs.updated, deleted: lhs.deleted + rhs.deleted,
+                    rejected: lhs.rejected + rhs.rejected)
+        }
+
         public init(added: Int = 0, updated: Int = 0, deleted: Int = 0, rejected: Int = 0) {
             self.added = added
             self.updated = updated
@@ -35,6 +40,23 @@ public struct SyncSummary: Sendable, Equatable {
     public var datastores: [Datastore]
     /// SyncEvolution's session directory (its log and the before/after backups), if found.
     public var sessionDirectory: String?
+
+    /// One line for the user: "Synced contacts with Nokia E61i: here 2 added, 1 updated; on the phone 1 deleted."
+    public func sentence(deviceName: String) -> String {
+        let types = datastores.flatMap(\.dataTypes).map(\.rawValue)
+        let what = types.count <= 1 ? types.joined() : types.dropLast().joined(separator: ", ") + " and " + types.last!
+        let here = Self.describe(datastores.reduce(Changes()) { $0 + $1.local })
+        let phone = Self.describe(datastores.reduce(Changes()) { $0 + $1.phone })
+        let changes = [here.map { "here \($0)" }, phone.map { "on the phone \($0)" }].compactMap { $0 }
+        let slow = datastores.contains { $0.mode == "slow" } ? " (a first, full comparison)" : ""
+        return "Synced \(what) with \(deviceName)\(slow): " + (changes.isEmpty ? "nothing had changed." : changes.joined(separator: "; ") + ".")
+    }
+
+    static func describe(_ changes: Changes) -> String? {
+        let parts = [(changes.added, "added"), (changes.updated, "updated"), (changes.deleted, "deleted"), (changes.rejected, "rejected")]
+            .filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
 
     /// The datastore that carried `type`.
     public func datastore(for type: SyncDataType) -> Datastore? {

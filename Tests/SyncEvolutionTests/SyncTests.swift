@@ -25,6 +25,8 @@ struct SyncTests {
         #expect(contacts.mode == "slow")
         #expect(contacts.local.added == 1)
         #expect(contacts.phone.added == 1)
+        #expect(summary.sentence(deviceName: "Test Local Phone")
+            == "Synced contacts with Test Local Phone (a first, full comparison): here 1 added; on the phone 1 added.")
         #expect(summary.sessionDirectory?.hasPrefix(sandbox.root.path + "/cache/syncevolution/") == true)
     }
 
@@ -50,6 +52,7 @@ struct SyncTests {
         #expect(contacts.local.added == 0 && contacts.phone.added == 0)
         #expect(try sandbox.phoneNumbers(sandbox.computer, of: "Ada Lovelace") == ["+442222"])
         #expect(try sandbox.contactNames(sandbox.phone) == ["Ada Lovelace"])
+        #expect(second.sentence(deviceName: "the phone") == "Synced contacts with the phone: here 1 updated; on the phone 1 deleted.")
 
         // And the other way round: an edit on the computer reaches the phone.
         let computerCard = try #require(try FileManager.default.contentsOfDirectory(
