@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /// A kind of personal data a SyncML phone syncs, under the name devsync's profiles use (`sync.datatypes`).
 public enum SyncDataType: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// vCards, SyncEvolution's `addressbook`.
     case contacts
+    /// Events, `calendar`.
     case calendar
+    /// Tasks, `todo`.
     case todo
+    /// Plain-text notes, `memo`.
     case notes
 
     /// The data type devsync calls `name`, or nil for one SyncEvolution does not sync (photos, music …).
@@ -30,6 +34,7 @@ public enum SyncDataType: String, Sendable, Hashable, CaseIterable, Comparable {
         }
     }
 
+    /// In the order of the cases: contacts, calendar, to-dos, notes.
     public static func < (lhs: SyncDataType, rhs: SyncDataType) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }

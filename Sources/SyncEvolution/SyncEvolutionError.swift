@@ -5,6 +5,7 @@ public struct SyncEvolutionError: Error, Sendable, Equatable, CustomStringConver
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private let name: String
         private init(_ name: String) { self.name = name }
+        /// The code's name, for logs.
         public var description: String { name }
 
         /// `syncevolution` is not on PATH.
@@ -41,5 +42,6 @@ public struct SyncEvolutionError: Error, Sendable, Equatable, CustomStringConver
         self.logFile = logFile
     }
 
+    /// The sentence for the user.
     public var description: String { message }
 }

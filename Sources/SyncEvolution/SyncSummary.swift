@@ -3,8 +3,11 @@
 public struct SyncSummary: Sendable, Equatable {
     /// Items added, updated and deleted on one side.
     public struct Changes: Sendable, Equatable {
+        /// Items created.
         public var added = 0
+        /// Items changed.
         public var updated = 0
+        /// Items removed.
         public var deleted = 0
         /// Items SyncEvolution could not apply (rejected by the side's datastore).
         public var rejected = 0
@@ -14,6 +17,7 @@ public struct SyncSummary: Sendable, Equatable {
                     rejected: lhs.rejected + rhs.rejected)
         }
 
+        /// Counts of each kind of change.
         public init(added: Int = 0, updated: Int = 0, deleted: Int = 0, rejected: Int = 0) {
             self.added = added
             self.updated = updated
