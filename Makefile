@@ -18,7 +18,7 @@ SWIFT_FLAGS  ?=
 # Debian packages the build and the tests need. `make deps` installs the missing ones and is a no-op otherwise.
 APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
                 umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin systemd udev \
-                libsystemd-dev
+                libsystemd-dev syncevolution
 
 .PHONY: all deps build check demo bench fuzz fuzz-build clean release orderfile install install-files install-dirs uninstall
 

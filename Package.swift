@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "UdevMonitor", targets: ["UdevMonitor"]),
         .library(name: "BusService", targets: ["BusService"]),
         .library(name: "Bluetooth", targets: ["Bluetooth"]),
+        .library(name: "SyncEvolution", targets: ["SyncEvolution"]),
         .executable(name: "devsyncd", targets: ["devsyncd"]),
         .executable(name: "devsyncctl", targets: ["devsyncctl"]),
     ],
@@ -62,6 +63,12 @@ let package = Package(
         .target(
             name: "BusService",
             dependencies: ["DeviceRegistry", "DBus", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Drives the `syncevolution` command line for SyncML phones (syncml-obex-client); for devsync-engine, never
+        // linked by devsyncd (it imports FoundationEssentials).
+        .target(
+            name: "SyncEvolution",
+            dependencies: ["CChildProcess", .product(name: "Logging", package: "swift-log")]
         ),
         // The daemon's library half: configuration, owner detection, and the broker as a swift-service-lifecycle service.
         .target(
@@ -139,6 +146,7 @@ let package = Package(
         ),
         // mallinfo2 for the leak checks: glibc's malloc.h is not in Swift's Glibc module.
         .target(name: "CHeapProbe", path: "Tests/CHeapProbe"),
+        .testTarget(name: "SyncEvolutionTests", dependencies: ["SyncEvolution", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus", "CHeapProbe"]),
 
         // MARK: Fuzzing (docs/fuzzing.md)
