@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
 import DevsyncDaemon
+import DevsyncTestSupport
 import Foundation
 import Logging
 import Synchronization
@@ -127,7 +128,8 @@ struct CalloutOwnerResolverTests {
         let scripts = try ScriptDirectory()
         let path = try scripts.script(
             "slow", "echo $$ > '\(scripts.file("pid"))'\nsleep 600 &\necho $! > '\(scripts.file("child"))'\nwait\necho root")
-        #expect(await resolver(path, timeout: .milliseconds(300)).owner(for: palm, uid: "u1") == nil)
+        // Long enough for the script to start its child under load (at 300 ms it sometimes had not yet).
+        #expect(await resolver(path, timeout: .seconds(5)).owner(for: palm, uid: "u1") == nil)
         let pid = try #require(scripts.read("pid").flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
         let child = try #require(scripts.read("child").flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
         #expect(await hasEnded(pid), "the callout was killed and reaped")
@@ -182,16 +184,22 @@ struct CalloutOwnerResolverTests {
             await CalloutOwnerResolver(executable: path, timeout: .seconds(10), logger: log.logger)
                 .owner(for: palm, uid: "u1")
         }
-        // Until the first try has been refused (or, without retries, the run is over).
-        let finished = Mutex(false)
+        // Until the first try has been refused (or, without retries, the run is over), then close the writer. On a
+        // thread of its own: a task on the cooperative pool could wait out every retry behind busy tests.
+        final class Flag: Sendable { let raised = Mutex(false) }
+        let finished = Flag()
         let watcher = Task {
             _ = await resolving.value
-            finished.withLock { $0 = true }
+            finished.raised.withLock { $0 = true }
         }
-        while !log.all.contains(where: { $0.contains("busy") }), !finished.withLock({ $0 }) {
-            try await Task.sleep(for: .milliseconds(2))
+        async let closed: Void = onOwnThread {
+            let giveUp = Date().addingTimeInterval(60)
+            while !log.all.contains(where: { $0.contains("busy") }), !finished.raised.withLock({ $0 }), Date() < giveUp {
+                usleep(1000)
+            }
+            close(writer)
         }
-        close(writer)
+        try await closed
         #expect(await resolving.value == "root")
         #expect(log.all.contains { $0.contains("trying again") }, "\(log.all)")
         await watcher.value
