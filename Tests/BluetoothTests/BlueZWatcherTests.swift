@@ -209,6 +209,12 @@ struct BlueZWatcherTests {
         try await withMockBus { bus in
             let logs = LogRecords()
             let (events, connection) = try await Self.watch(bus, logs: logs)
+            // BlueZ starts only once the watcher has looked and found it absent; started sooner, it would be there
+            // at start (this raced under load).
+            let giveUp = ContinuousClock.now + .seconds(30)
+            while logs.messages(.info, containing: "BlueZ is not running").isEmpty, ContinuousClock.now < giveUp {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             try await bus.startBlueZ()
             try await bus.addAdapter()
             try await Self.pairPhone(bus)
