@@ -65,8 +65,8 @@ def expect(condition, message):
         raise Failure(message)
 
 
-def wait_until(what, predicate, timeout=TIMEOUT, alive=None):
-    """Polls `predicate` every 0.05 s until it holds; fails naming `what` after `timeout` or if `alive` dies."""
+def wait_until(what, predicate, timeout=TIMEOUT, alive=None, poll=0.05):
+    """Polls `predicate` every `poll` s until it holds; fails naming `what` after `timeout` or if `alive` dies."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if alive is not None and alive.poll() is not None:
@@ -74,7 +74,7 @@ def wait_until(what, predicate, timeout=TIMEOUT, alive=None):
                           f"while the rig waited for {what}")
         if time.monotonic() > deadline:
             raise Failure(f"gave up after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(poll)
 
 
 class Tree:
@@ -84,6 +84,7 @@ class Tree:
         self.destdir = destdir
         self.daemon = self.find_file("devsyncd", executable=True)
         self.ctl = self.find_file("devsyncctl", executable=True)
+        self.agent = self.find_file("devsync-agent", executable=True)
         self.policy = self.find_file("org.devsync.Broker1.conf", under="dbus-1/system.d")
         self.config = self.find_file("devsyncd.conf", under="devsync")
         profiles = self.find_file("10-palm.fdi")
@@ -506,6 +507,10 @@ FLOWS = [
 ]
 
 
+# The logs a failed run shows the end of.
+FAILURE_LOGS = ["devsyncd", "dbus-daemon", "monitor"]
+
+
 # ---- setting the stage -----------------------------------------------------------------------------------------
 
 def install(destdir, build_dir):
@@ -553,10 +558,17 @@ def set_stage(rig):
 
     monitor = rig.start("monitor", [tree.ctl, "monitor"], user=OWNER)
     wait_until("the user's monitor to listen", lambda: "monitoring" in rig.log("monitor"), alive=monitor)
-    rig.daemon = rig.start(
-        "devsyncd", [tree.daemon, "--config", tree.config, "--profiles", tree.profiles, "--profiles",
-                     f"{work}/profiles", "--state-dir", f"{work}/state", "--log-level", "info"],
-        env=rig.env(LD_PRELOAD="libumockdev-preload.so.0", UMOCKDEV_DIR=ready[1]))
+    rig.umockdev_dir = ready[1]
+    rig.daemon = start_daemon(rig)
+
+
+def start_daemon(rig, name="devsyncd"):
+    """The installed devsyncd as root, on the rig's bus and testbed (again, for a flow that restarts it)."""
+    tree, work = rig.tree, rig.work
+    return rig.start(
+        name, [tree.daemon, "--config", tree.config, "--profiles", tree.profiles, "--profiles",
+               f"{work}/profiles", "--state-dir", f"{work}/state", "--log-level", "info"],
+        env=rig.env(LD_PRELOAD="libumockdev-preload.so.0", UMOCKDEV_DIR=rig.umockdev_dir))
 
 
 def leftovers():
@@ -677,7 +689,7 @@ def main():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if rig is not None:
             if failed:
-                for name in ("devsyncd", "dbus-daemon", "monitor"):
+                for name in FAILURE_LOGS:
                     lines = rig.log(name).splitlines()[-15:]
                     if lines:
                         print(f"--- {name}.log (last {len(lines)} lines)\n" + "\n".join(lines))
