@@ -476,6 +476,9 @@ def bluetooth_paired_device_appears(rig):
     rig.mock("org.bluez", NOKIA_PATH, "org.freedesktop.DBus.Mock.UpdateProperties", "org.bluez.Device1",
              "{'Class': <uint32 5898764>, 'Modalias': <'bluetooth:v0001p0060d0100'>, 'UUIDs': "
              "<['00000002-0000-1000-8000-0002ee000002', '00001105-0000-1000-8000-00805f9b34fb']>}")
+    # Then ServicesResolved, as bluetoothd does once it has read them: devsyncd announces the phone then.
+    rig.mock("org.bluez", NOKIA_PATH, "org.freedesktop.DBus.Mock.UpdateProperties", "org.bluez.Device1",
+             "{'ServicesResolved': <true>}")
     rig.wait_for_event("the Nokia's approval request", "approval-requested", f"bt-{NOKIA}", OWNER)
     wait_until("the Nokia's vendor and plugin",
                lambda: (lambda d: (d.get("vendor"), d.get("plugin")))(rig.device_json(OWNER, f"bt-{NOKIA}"))
