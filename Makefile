@@ -59,6 +59,7 @@ check: deps
 demo: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncd
 	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncctl
+	$(SWIFT) build $(SWIFT_FLAGS) --product devsync-agent
 	./scripts/demo
 
 bench: deps

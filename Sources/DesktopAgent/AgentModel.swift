@@ -84,6 +84,9 @@ public struct AgentModel: Sendable {
     /// Devices whose offer the user took or closed during this presence.
     private(set) var offersSettled: Set<DBusObjectPath> = []
     private(set) var jobs: [DBusObjectPath: Job] = [:]
+    /// What each shown prompt or offer says, so that a change of the device (a Bluetooth phone's name, services
+    /// and plugin resolved after it was announced) updates it in place.
+    private(set) var contents: [DBusObjectPath: NotificationContent] = [:]
 
     public init(user: String, progressInterval: Duration = .seconds(1)) {
         self.user = user
@@ -319,13 +322,23 @@ public struct AgentModel: Sendable {
             guard let device else { continue }
             if promptDue, !promptsSettled.contains(path), shown[path] == nil || shown[path] == .outcome {
                 shown[path] = .prompt
-                commands.append(.show(device: path, prompt(for: device)))
+                commands.append(show(path, prompt(for: device)))
             } else if offerDue, !offersSettled.contains(path), shown[path] == nil || shown[path] == .outcome {
                 shown[path] = .offer
-                commands.append(.show(device: path, offer(for: device)))
+                commands.append(show(path, offer(for: device)))
+            } else if shown[path] == .prompt, promptDue, contents[path] != prompt(for: device) {
+                commands.append(show(path, prompt(for: device)))
+            } else if shown[path] == .offer, offerDue, contents[path] != offer(for: device) {
+                commands.append(show(path, offer(for: device)))
             }
         }
         return commands
+    }
+
+    /// Shows a prompt or an offer, remembering what it says.
+    private mutating func show(_ path: DBusObjectPath, _ content: NotificationContent) -> AgentCommand {
+        contents[path] = content
+        return .show(device: path, content)
     }
 
     private func describe(_ device: BrokerDevice) -> String {

@@ -143,3 +143,16 @@ struct AgentModelTests {
         #expect(running(palm(status: "approved", owner: "anna", suggested: "", available: false)).1.isEmpty)
     }
 }
+
+@Suite("What the agent shows when a device changes")
+struct AgentModelChangeTests {
+    @Test("a prompt follows the device's later changes in place (a Bluetooth phone identified after it was announced)")
+    func promptFollowsChanges() {
+        var (model, _) = running(palm())
+        let renamed = model.deviceChanged(palmPath, ["Vendor": .string("Nokia"), "Model": .string("6021"), "Kind": .string("phone")])
+        #expect(shown(renamed)?.summary == "Nokia 6021 connected")
+        #expect(shown(renamed)?.icon == "phone")
+        // A change that does not alter what is shown sends nothing.
+        #expect(model.deviceChanged(palmPath, ["LastSeen": .uint64(5)]).isEmpty)
+    }
+}

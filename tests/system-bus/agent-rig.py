@@ -269,6 +269,27 @@ def forgotten_then_unplugged(rig):
     base.wait_until("the player's prompt withdrawn", lambda: player_id in closed_ids(rig, OWNER), poll=0.25)
 
 
+def paired_phone_prompt_names_it(rig):
+    """A Nokia paired over Bluetooth: BlueZ describes it after Paired (class, Device ID, services), and the
+    prompt names the Nokia it is, never the inquiry's first guess."""
+    nokia, path = base.NOKIA, base.NOKIA_PATH
+    rig.mock("org.bluez", "/", "org.bluez.Mock.AddAdapter", "hci0", "devsync-agent-rig")
+    rig.mock("org.bluez", "/", "org.bluez.Mock.AddDevice", "hci0", nokia, "Nokia 6021")
+    rig.mock("org.bluez", "/", "org.bluez.Mock.PairDevice", "hci0", nokia, "5898764")
+    time.sleep(0.5)  # bluetoothd takes a moment to read the services; devsyncd must wait for them
+    rig.mock("org.bluez", path, "org.freedesktop.DBus.Mock.UpdateProperties", "org.bluez.Device1",
+             "{'Class': <uint32 5898764>, 'Modalias': <'bluetooth:v0001p0060d0100'>, 'UUIDs': "
+             "<['00000002-0000-1000-8000-0002ee000002', '00001105-0000-1000-8000-00805f9b34fb']>}")
+    rig.mock("org.bluez", path, "org.freedesktop.DBus.Mock.UpdateProperties", "org.bluez.Device1",
+             "{'ServicesResolved': <true>}")
+    note = wait_for_notification(rig, OWNER, "Nokia 6021 connected")
+    expect(note["icon"] == "phone", f"the Nokia's icon: {note['icon']}")
+    prompts = [args[3] for method, args in calls(rig, OWNER) if method == "Notify" and "connected" in args[3]]
+    expect(not any("Nokia" in summary and summary != "Nokia 6021 connected" for summary in prompts),
+           f"the Nokia was first shown as something else: {prompts}")
+    expect(status(rig, f"bt-{nokia}")[0] == "pending", "the Nokia is not pending")
+
+
 def other_user_never_asked(rig):
     """The second user's agent ran throughout, following the same broker, and was never shown anything."""
     log = rig.log(f"agent-{OTHER}")
@@ -282,7 +303,7 @@ FLOWS = [
     plugged_device_is_a_prompt, approve_click_approves_for_the_user, reject_click_rejects,
     sync_now_syncs_with_progress, late_start_finds_pending_device, broker_restart_is_followed,
     server_absent_then_plain, session_bus_restart_is_followed, approval_elsewhere_withdraws,
-    forgotten_then_unplugged, other_user_never_asked,
+    forgotten_then_unplugged, paired_phone_prompt_names_it, other_user_never_asked,
 ]
 
 
