@@ -600,8 +600,9 @@ class Terminated(BaseException):
 def hide_toolchain():
     """Covers the toolchain's library directory with an empty tmpfs, for this process and all it starts.
 
-    The first call re-executes the rig (same pid) in a mount namespace of its own, so that the host never sees
-    the mount; there, the second call mounts it.
+    The first call re-executes the script that was run (same pid; the rig, or agent-rig.py, which runs the rig's
+    main with its own flows) in a mount namespace of its own, so that the host never sees the mount; there, the
+    second call mounts it.
     """
     hidden = os.environ.get("DEVSYNC_SYSTEM_BUS_RIG_HIDDEN")
     if hidden is None:
@@ -612,7 +613,7 @@ def hide_toolchain():
         os.environ["DEVSYNC_SYSTEM_BUS_RIG_HIDDEN"] = os.path.join(os.path.dirname(os.path.dirname(
             os.path.realpath(swift))), "lib")
         os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--",
-                              PYTHON, os.path.abspath(__file__), *sys.argv[1:]])
+                              PYTHON, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755,size=4k", "devsync-rig-hidden-toolchain", hidden],
                    check=True)
     print(f"system-bus rig: {hidden} (the Swift toolchain's libraries) is out of reach: an empty tmpfs covers it",
