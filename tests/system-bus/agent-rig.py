@@ -299,11 +299,34 @@ def other_user_never_asked(rig):
     expect(seen == [], f"{OTHER}'s notification server was told: {seen}")
 
 
+def system_bus_restart_is_followed(rig):
+    """The system bus itself restarts (devsyncd exits with it and is started again): the agents connect again,
+    saying so once, and find the broker."""
+    agent_log = f"agent-{OWNER}"
+    found_before = rig.log(agent_log).count("devsyncd is on the system bus")
+    bus = process(rig, "dbus-daemon")
+    rig.stop(bus)
+    rig.processes.remove(("dbus-daemon", bus))
+    base.wait_until("the agent to see the system bus go", lambda: "The system bus closed" in rig.log(agent_log))
+    rig.stop(rig.daemon)
+    socket = f"{rig.work}/system_bus_socket"
+    if os.path.exists(socket):
+        os.remove(socket)
+    rig.start("dbus-daemon-again", ["dbus-daemon", f"--config-file={rig.work}/bus.conf", "--nofork"])
+    base.wait_until("the system bus again", lambda: os.path.exists(socket))
+    rig.daemon = base.start_daemon(rig, "devsyncd-third")
+    base.wait_until("the agent to find the broker on the new bus",
+                    lambda: rig.log(agent_log).count("devsyncd is on the system bus") > found_before,
+                    alive=process(rig, agent_log))
+    for user in (OWNER, OTHER):
+        expect(process(rig, f"agent-{user}").poll() is None, f"{user}'s agent exited with the system bus")
+
+
 FLOWS = [
     plugged_device_is_a_prompt, approve_click_approves_for_the_user, reject_click_rejects,
     sync_now_syncs_with_progress, late_start_finds_pending_device, broker_restart_is_followed,
     server_absent_then_plain, session_bus_restart_is_followed, approval_elsewhere_withdraws,
-    forgotten_then_unplugged, paired_phone_prompt_names_it, other_user_never_asked,
+    forgotten_then_unplugged, paired_phone_prompt_names_it, other_user_never_asked, system_bus_restart_is_followed,
 ]
 
 
