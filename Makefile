@@ -50,7 +50,8 @@ check: deps
 	./tests/install-tree.sh
 	tree=$$(mktemp -d) && trap 'rm -rf "$$tree"' EXIT && \
 	    $(MAKE) -s install-files DESTDIR=$$tree PREFIX=/usr >/dev/null && \
-	    ./scripts/private-tmpfs ./tests/system-bus/rig.py --destdir $$tree --hide-toolchain
+	    ./scripts/private-tmpfs ./tests/system-bus/rig.py --destdir $$tree --hide-toolchain && \
+	    ./scripts/private-tmpfs ./tests/system-bus/agent-rig.py --destdir $$tree --hide-toolchain
 	./scripts/private-tmpfs ./tests/system-bus/interrupt-check.sh --build-dir $(BUILD_DIR)
 	./tests/demo-check.sh
 
@@ -58,6 +59,7 @@ check: deps
 demo: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncd
 	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncctl
+	$(SWIFT) build $(SWIFT_FLAGS) --product devsync-agent
 	./scripts/demo
 
 bench: deps
@@ -122,6 +124,10 @@ pkg_variable       = $(or $(shell $(PKG_CONFIG) --variable=$(2) $(1) 2>/dev/null
 UDEVDIR           ?= $(call pkg_variable,udev,udevdir,/usr/lib/udev)
 UDEVRULESDIR      ?= $(UDEVDIR)/rules.d
 SYSTEMDUNITDIR    ?= $(call pkg_variable,systemd,systemdsystemunitdir,/usr/lib/systemd/system)
+SYSTEMDUSERUNITDIR ?= $(call pkg_variable,systemd,systemduserunitdir,/usr/lib/systemd/user)
+# The desktop agent's autostart file, for sessions systemd does not manage (the XDG autostart specification's
+# system-wide directory; it says X-systemd-skip=true, so systemd-managed sessions run the user unit instead).
+XDGAUTOSTARTDIR   ?= $(SYSCONFDIR)/xdg/autostart
 SYSTEMDCATALOGDIR ?= $(call pkg_variable,systemd,catalogdir,/usr/lib/systemd/catalog)
 DBUSDATADIR       ?= $(call pkg_variable,dbus-1,datadir,/usr/share)
 DBUSPOLICYDIR     ?= $(DBUSDATADIR)/dbus-1/system.d
@@ -206,6 +212,7 @@ ifneq ($(filter -Xswiftc -L%/libstdc++,$(DAEMON_RELEASE_FLAGS)),)
 endif
 	$(SWIFT) build $(RELEASE_FLAGS) --product devsyncd $(DAEMON_LINK_FLAGS)
 	$(SWIFT) build $(RELEASE_FLAGS) --product devsyncctl
+	$(SWIFT) build $(RELEASE_FLAGS) --product devsync-agent
 
 # Profiles the release devsyncd under valgrind and rewrites data/devsyncd.order (Benchmarks/Daemon/orderfile.py);
 # `make release` then links with it. Rerun after changes that rename or add many functions.
@@ -222,6 +229,7 @@ install: release
 # Where each file goes, one VARIABLE=directory a line (for packagers, and for tests/install-tree.sh).
 install-dirs:
 	@$(foreach v,BINDIR LIBEXECDIR DATADIR SYSCONFDIR MANDIR PROFILEDIR CONFIGDIR UDEVRULESDIR SYSTEMDUNITDIR SYSTEMDCATALOGDIR \
+	    SYSTEMDUSERUNITDIR XDGAUTOSTARTDIR \
 	    DBUSPOLICYDIR DBUSSERVICEDIR DBUSINTERFACEDIR POLKITACTIONDIR BASHCOMPLETIONDIR ZSHCOMPLETIONDIR \
 	    FISHCOMPLETIONDIR DEBUGDIR,echo '$(v)=$($(v))';)
 
@@ -237,6 +245,7 @@ endef
 
 # Substitutes the installation directories into data/*.in.
 SUBSTITUTE = sed -e 's|@libexecdir@|$(LIBEXECDIR)|g' -e 's|@systemdunitdir@|$(SYSTEMDUNITDIR)|g' \
+                 -e 's|@bindir@|$(BINDIR)|g' -e 's|@systemduserunitdir@|$(SYSTEMDUSERUNITDIR)|g' \
                  -e 's|@profiledir@|$(PROFILEDIR)|g' -e 's|@configdir@|$(CONFIGDIR)|g'
 
 # Installs prebuilt binaries from BUILD_DIR (devsyncd from DAEMON_BUILD_DIR) and the system files; no build, so
@@ -250,6 +259,16 @@ install-files:
 	$(call strip-installed,$(LIBEXECDIR)/devsyncd)
 	$(INSTALL) -D -m 755 $(BUILD_DIR)/devsyncctl $(DESTDIR)$(BINDIR)/devsyncctl
 	$(call strip-installed,$(BINDIR)/devsyncctl)
+	$(INSTALL) -D -m 755 $(BUILD_DIR)/devsync-agent $(DESTDIR)$(BINDIR)/devsync-agent
+	$(call strip-installed,$(BINDIR)/devsync-agent)
+	@# The agent's user unit is on in every graphical session (the link a package's `systemctl --global enable`
+	@# would make); the autostart file serves sessions without systemd.
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUSERUNITDIR)/graphical-session.target.wants $(DESTDIR)$(XDGAUTOSTARTDIR)
+	$(SUBSTITUTE) data/devsync-agent.service.in > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/devsync-agent.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/devsync-agent.service
+	ln -sf ../devsync-agent.service $(DESTDIR)$(SYSTEMDUSERUNITDIR)/graphical-session.target.wants/devsync-agent.service
+	$(SUBSTITUTE) data/devsync-agent.desktop.in > $(DESTDIR)$(XDGAUTOSTARTDIR)/devsync-agent.desktop
+	chmod 644 $(DESTDIR)$(XDGAUTOSTARTDIR)/devsync-agent.desktop
 	$(INSTALL) -d $(DESTDIR)$(PROFILEDIR)
 	$(INSTALL) -m 644 $(addprefix fdi-profiles/,$(PROFILES)) $(DESTDIR)$(PROFILEDIR)/
 	$(INSTALL) -D -m 644 rules/70-devsync.rules $(DESTDIR)$(UDEVRULESDIR)/70-devsync.rules
@@ -268,6 +287,7 @@ install-files:
 	    chmod 644 $(DESTDIR)$(CONFIGDIR)/devsyncd.conf; }
 	$(INSTALL) -D -m 644 docs/man/devsyncctl.1 $(DESTDIR)$(MANDIR)/man1/devsyncctl.1
 	$(INSTALL) -D -m 644 docs/man/devsyncd.8 $(DESTDIR)$(MANDIR)/man8/devsyncd.8
+	$(INSTALL) -D -m 644 docs/man/devsync-agent.1 $(DESTDIR)$(MANDIR)/man1/devsync-agent.1
 	$(INSTALL) -d $(DESTDIR)$(BASHCOMPLETIONDIR) $(DESTDIR)$(ZSHCOMPLETIONDIR) $(DESTDIR)$(FISHCOMPLETIONDIR)
 	$(BUILD_DIR)/devsyncctl --generate-completion-script bash > $(DESTDIR)$(BASHCOMPLETIONDIR)/devsyncctl
 	$(BUILD_DIR)/devsyncctl --generate-completion-script zsh > $(DESTDIR)$(ZSHCOMPLETIONDIR)/_devsyncctl
@@ -276,8 +296,12 @@ install-files:
 # Removes exactly what install-files put: the configuration only while it is still the shipped one, and only
 # the directories that are devsync's own.
 uninstall:
-	rm -f $(DESTDIR)$(LIBEXECDIR)/devsyncd $(DESTDIR)$(BINDIR)/devsyncctl
-	$(if $(DEBUGDIR),rm -f $(DESTDIR)$(DEBUGDIR)$(LIBEXECDIR)/devsyncd.debug $(DESTDIR)$(DEBUGDIR)$(BINDIR)/devsyncctl.debug)
+	rm -f $(DESTDIR)$(LIBEXECDIR)/devsyncd $(DESTDIR)$(BINDIR)/devsyncctl $(DESTDIR)$(BINDIR)/devsync-agent
+	$(if $(DEBUGDIR),rm -f $(DESTDIR)$(DEBUGDIR)$(LIBEXECDIR)/devsyncd.debug $(DESTDIR)$(DEBUGDIR)$(BINDIR)/devsyncctl.debug \
+	    $(DESTDIR)$(DEBUGDIR)$(BINDIR)/devsync-agent.debug)
+	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/graphical-session.target.wants/devsync-agent.service \
+	    $(DESTDIR)$(SYSTEMDUSERUNITDIR)/devsync-agent.service $(DESTDIR)$(XDGAUTOSTARTDIR)/devsync-agent.desktop
+	@rmdir $(DESTDIR)$(SYSTEMDUSERUNITDIR)/graphical-session.target.wants 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(PROFILEDIR)/,$(PROFILES))
 	@rmdir $(DESTDIR)$(PROFILEDIR) $(dir $(DESTDIR)$(PROFILEDIR)) 2>/dev/null || true
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-devsync.rules $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
@@ -288,6 +312,6 @@ uninstall:
 	! $(SUBSTITUTE) data/devsyncd.conf.in | cmp -s - $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || \
 	    rm -f $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
 	@rmdir $(DESTDIR)$(CONFIGDIR) 2>/dev/null || true
-	rm -f $(DESTDIR)$(MANDIR)/man1/devsyncctl.1 $(DESTDIR)$(MANDIR)/man8/devsyncd.8
+	rm -f $(DESTDIR)$(MANDIR)/man1/devsyncctl.1 $(DESTDIR)$(MANDIR)/man8/devsyncd.8 $(DESTDIR)$(MANDIR)/man1/devsync-agent.1
 	rm -f $(DESTDIR)$(BASHCOMPLETIONDIR)/devsyncctl $(DESTDIR)$(ZSHCOMPLETIONDIR)/_devsyncctl \
 	    $(DESTDIR)$(FISHCOMPLETIONDIR)/devsyncctl.fish

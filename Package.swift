@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SyncEvolution", targets: ["SyncEvolution"]),
         .executable(name: "devsyncd", targets: ["devsyncd"]),
         .executable(name: "devsyncctl", targets: ["devsyncctl"]),
+        .executable(name: "devsync-agent", targets: ["devsync-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
@@ -81,6 +82,9 @@ let package = Package(
             ]
         ),
 
+        // The desktop agent's library half: what it shows and does (AgentModel, no I/O) and its run loop on both buses.
+        .target(name: "DesktopAgent", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
+
         // MARK: Programs
         // No swift-argument-parser in the daemon: it imports FoundationEssentials, ~2 MB of the 12 MB resident
         // budget (docs/benchmarks.md). Keep every module devsyncd links free of Foundation.
@@ -100,6 +104,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+
+        // The per-user desktop agent (docs/agent.md): no Foundation, no swift-argument-parser, the task pool of devsyncd.
+        .executableTarget(
+            name: "devsync-agent",
+            dependencies: ["DesktopAgent", "DBus", "DevsyncBuild", "CTaskPool", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: Tests, one target per module
@@ -147,6 +157,7 @@ let package = Package(
         // mallinfo2 for the leak checks: glibc's malloc.h is not in Swift's Glibc module.
         .target(name: "CHeapProbe", path: "Tests/CHeapProbe"),
         .testTarget(name: "SyncEvolutionTests", dependencies: ["SyncEvolution", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "DesktopAgentTests", dependencies: ["DesktopAgent", "DBus"]),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus", "CHeapProbe"]),
 
         // MARK: Fuzzing (docs/fuzzing.md)

@@ -32,6 +32,12 @@ expect() { # mode path
     || fail "make install-dirs PREFIX=/usr: unexpected directories"
 expect 755 "$LIBEXECDIR/devsyncd"
 expect 755 "$BINDIR/devsyncctl"
+expect 755 "$BINDIR/devsync-agent"
+expect 644 "$SYSTEMDUSERUNITDIR/devsync-agent.service"
+expect 644 "$XDGAUTOSTARTDIR/devsync-agent.desktop"
+expect 644 "$MANDIR/man1/devsync-agent.1"
+[ "$(readlink "$root$SYSTEMDUSERUNITDIR/graphical-session.target.wants/devsync-agent.service")" = ../devsync-agent.service ] \
+    || fail "devsync-agent.service is not wanted by graphical-session.target"
 expect 644 "$UDEVRULESDIR/70-devsync.rules"
 expect 644 "$SYSTEMDUNITDIR/devsyncd.service"
 expect 644 "$SYSTEMDCATALOGDIR/devsyncd.catalog"
@@ -59,7 +65,7 @@ cmp -s data/org.devsync.Broker1.xml "$root$DBUSINTERFACEDIR/org.devsync.Broker1.
 # The binaries are stripped, and self-contained: no RUNPATH, nothing from the Swift toolchain (its runtime,
 # Foundation, ICU), and devsyncctl needs no library the daemon does not.
 toolchain=$(dirname "$(dirname "$(command -v swift)")")
-for binary in "$LIBEXECDIR/devsyncd" "$BINDIR/devsyncctl"; do
+for binary in "$LIBEXECDIR/devsyncd" "$BINDIR/devsyncctl" "$BINDIR/devsync-agent"; do
     sections=$(readelf -S -W "$root$binary")
     echo "$sections" | grep -q -e ' \.symtab ' -e ' \.debug_' && fail "$binary is not stripped"
     readelf -d "$root$binary" | grep -q -e RUNPATH -e RPATH && fail "$binary has a RUNPATH or RPATH"
@@ -76,6 +82,11 @@ rm -f "$root/daemon-libs"
 version=$(sed -n '/^[0-9][0-9.]*$/{p;q;}' NEWS)
 [ "$("$root$LIBEXECDIR/devsyncd" --version)" = "devsyncd $version" ] || fail "devsyncd --version is not 'devsyncd $version'"
 [ "$("$root$BINDIR/devsyncctl" --version)" = "$version" ] || fail "devsyncctl --version is not '$version'"
+[ "$("$root$BINDIR/devsync-agent" --version)" = "devsync-agent $version" ] || fail "devsync-agent --version is not 'devsync-agent $version'"
+# The agent links no library the daemon does not (no Foundation, no GLib).
+extra=$(libraries "$root$BINDIR/devsync-agent" | comm -23 - "$(libraries "$root$LIBEXECDIR/devsyncd" >"$root/daemon-libs"; echo "$root/daemon-libs")")
+rm -f "$root/daemon-libs"
+[ -z "$extra" ] || fail "devsync-agent needs libraries devsyncd does not: $extra"
 
 # The installed programs run with the toolchain out of reach: in a chroot that holds only them, the libraries
 # ldd names, the installed profiles and a /proc (the Swift runtime dies at start without /proc/self/exe and
@@ -135,6 +146,19 @@ for file in "$unit" "$activation" "$root$CONFIGDIR/devsyncd.conf"; do
     grep -q '@[a-z]*@' "$file" && fail "$file keeps a @placeholder@"
 done
 grep -qx "ExecStart=$LIBEXECDIR/devsyncd" "$unit" || fail "devsyncd.service does not start $LIBEXECDIR/devsyncd"
+# The agent: its user unit in the graphical session, and an autostart file systemd does not turn into a second unit.
+agent_unit="$root$SYSTEMDUSERUNITDIR/devsync-agent.service"
+autostart="$root$XDGAUTOSTARTDIR/devsync-agent.desktop"
+for file in "$agent_unit" "$autostart"; do
+    grep -q '@[a-z]*@' "$file" && fail "$file keeps a @placeholder@"
+    grep -qx "\(ExecStart\|Exec\)=$BINDIR/devsync-agent" "$file" || fail "$file does not start $BINDIR/devsync-agent"
+done
+grep -qx 'PartOf=graphical-session.target' "$agent_unit" || fail "devsync-agent.service is not part of graphical-session.target"
+grep -qx 'WantedBy=graphical-session.target' "$agent_unit" || fail "devsync-agent.service is not wanted by graphical-session.target"
+grep -qx 'X-systemd-skip=true' "$autostart" || fail "devsync-agent.desktop lacks X-systemd-skip=true: systemd would start a second agent"
+if command -v desktop-file-validate >/dev/null 2>&1; then
+    complaints=$(desktop-file-validate "$autostart" 2>&1) || fail "devsync-agent.desktop: $complaints"
+fi
 grep -qx 'Restart=on-failure' "$unit" || fail "devsyncd.service does not restart on failure"
 grep -qx 'After=polkit.service' "$unit" || fail "devsyncd.service is not ordered after polkit"
 grep -q '^WatchdogSec=' "$unit" && fail "devsyncd.service has a watchdog, which wakes the idle daemon"
@@ -151,6 +175,12 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     complaints=$(systemd-analyze verify --man=no "$root/verify/devsyncd.service" 2>&1) \
         || fail "systemd-analyze verify rejects devsyncd.service: $complaints"
     [ -z "$complaints" ] || fail "systemd-analyze verify: $complaints"
+    # The agent's user unit, by a user manager of a scratch runtime directory (there is none here otherwise).
+    mkdir -m 700 "$root/verify/runtime" "$root/verify/user"
+    sed "s|^ExecStart=.*|ExecStart=$root$BINDIR/devsync-agent|" "$agent_unit" > "$root/verify/user/devsync-agent.service"
+    complaints=$(XDG_RUNTIME_DIR="$root/verify/runtime" systemd-analyze verify --user --man=no \
+        "$root/verify/user/devsync-agent.service" 2>&1) || fail "systemd-analyze verify --user rejects devsync-agent.service: $complaints"
+    [ -z "$complaints" ] || fail "systemd-analyze verify --user: $complaints"
     # The sandbox's exposure (0 best, 10 worst): 1.6 at most. Offline, as no systemd runs here.
     score=$(systemd-analyze security --offline=true --no-pager "$root/verify/devsyncd.service" 2>&1 \
         | sed -n 's/.*Overall exposure level for devsyncd.service: \([0-9.]*\).*/\1/p')
@@ -239,7 +269,7 @@ keys=$(sed -n 's/^#\([A-Za-z]*\)=.*/\1/p' "$conf" | tr '\n' ' ')
 
 # The man pages render without a warning.
 if command -v groff >/dev/null 2>&1; then
-    for page in "$root$MANDIR/man1/devsyncctl.1" "$root$MANDIR/man8/devsyncd.8"; do
+    for page in "$root$MANDIR/man1/devsyncctl.1" "$root$MANDIR/man8/devsyncd.8" "$root$MANDIR/man1/devsync-agent.1"; do
         warnings=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
         [ -z "$warnings" ] || fail "$page: $warnings"
     done

@@ -29,6 +29,11 @@ public actor BrokerService {
     var devices: [String: DeviceRecord] = [:]
     /// The owner the resolver suggested for each pending device; it may approve the device.
     var suggestedOwners: [String: String] = [:]
+    /// The owner each pending device's ApprovalRequested named, published as its `SuggestedOwner` property (set
+    /// just before the signal, so a client that reads the device on the signal finds it; an agent started later
+    /// finds it there too). Unlike ``suggestedOwners`` it never holds the registry's provisional suggestion while
+    /// the composition root still resolves the owner.
+    var announcedOwners: [String: String] = [:]
     /// Approval requests not yet signalled, by uid (only when the composition root announces them).
     var deferredRequests: [String: DeferredRequest] = [:]
     /// ApprovalRequested signals held back until ``releaseHeldAnnouncements()`` (uids, in order), or nil when
@@ -135,8 +140,9 @@ public actor BrokerService {
     }
 
     private func signalApprovalRequest(uid: String, suggestedOwner: String?) async {
-        guard devices[uid]?.status == .pending else { return }
+        guard let record = devices[uid], record.status == .pending else { return }
         suggestedOwners[uid] = suggestedOwner
+        await publishSuggestedOwner(suggestedOwner, of: record)
         if heldAnnouncements != nil {
             if heldAnnouncements?.contains(uid) == false { heldAnnouncements?.append(uid) }
             return
@@ -229,6 +235,7 @@ public actor BrokerService {
             case .arrived(let record), .changed(let record), .departed(let record):
                 if record.status != .pending {
                     suggestedOwners[record.uid] = nil
+                    announcedOwners[record.uid] = nil
                     deferredRequests[record.uid] = nil
                 }
                 if devices[record.uid] == nil {
@@ -241,6 +248,7 @@ public actor BrokerService {
             case .approvalRequested(let uid, let suggestedOwner):
                 suggestedOwners[uid] = suggestedOwner
                 guard announcesApprovalRequests else { return await deferApprovalRequest(uid: uid) }
+                if let record = devices[uid] { await publishSuggestedOwner(suggestedOwner, of: record) }
                 try await emitManagerSignal(
                     "ApprovalRequested",
                     [.objectPath(BrokerContract.devicePath(uid: uid)), .string(suggestedOwner ?? "")])
@@ -256,6 +264,7 @@ public actor BrokerService {
         do {
             if record.status != .pending {
                 suggestedOwners[record.uid] = nil
+                announcedOwners[record.uid] = nil
                 deferredRequests[record.uid] = nil
             }
             try await update(record)
@@ -291,7 +300,9 @@ public actor BrokerService {
     private func publish(_ record: DeviceRecord) -> DBusInterface {
         devices[record.uid] = record
         return deviceInterface(
-            uid: record.uid, values: DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)))
+            uid: record.uid,
+            values: DeviceObject.properties(
+                of: record, actionsAvailable: actionsAvailable(record), suggestedOwner: announcedOwners[record.uid]))
     }
 
     /// Exports the objects of the start (the Manager first, then every device present) in one visit to the
@@ -316,13 +327,25 @@ public actor BrokerService {
     /// Publishes the record's current properties; the connection signals those that changed.
     func republish(_ record: DeviceRecord) async throws {
         try await connection.setProperties(
-            DeviceObject.properties(of: record, actionsAvailable: actionsAvailable(record)),
+            DeviceObject.properties(
+                of: record, actionsAvailable: actionsAvailable(record), suggestedOwner: announcedOwners[record.uid]),
             interface: BrokerContract.deviceInterface, at: BrokerContract.devicePath(uid: record.uid))
+    }
+
+    /// Publishes the owner an ApprovalRequested is about to name as the device's `SuggestedOwner`.
+    private func publishSuggestedOwner(_ owner: String?, of record: DeviceRecord) async {
+        announcedOwners[record.uid] = owner
+        do {
+            try await republish(record)
+        } catch {
+            logger.error("Cannot publish a suggested owner", metadata: ["uid": "\(record.uid)", "error": "\(error)"])
+        }
     }
 
     private func remove(uid: String) async throws {
         guard devices.removeValue(forKey: uid) != nil else { return }
         suggestedOwners[uid] = nil
+        announcedOwners[uid] = nil
         deferredRequests[uid] = nil
         let path = BrokerContract.devicePath(uid: uid)
         try await Self.unexport(at: path, on: connection)

@@ -17,11 +17,15 @@ struct BlueZWatcherTests {
     static let syncMLUUID = "00000002-0000-1000-8000-0002ee000002"
 
     /// Starts a watcher on its own connection to `bus`; the caller closes the connection to end it.
+    /// Pairing waits for ServicesResolved, which dbusmock never sets, or `settleWindow`: short here, so that
+    /// the tests of other things are not slowed; the settle tests pass their own.
     static func watch(
-        _ bus: MockBlueZBus, logs: LogRecords = LogRecords(), lookup: (any SyncServiceLookup)? = nil
+        _ bus: MockBlueZBus, logs: LogRecords = LogRecords(), lookup: (any SyncServiceLookup)? = nil,
+        settleWindow: Duration = .milliseconds(100)
     ) async throws -> (EventRecorder, DBusConnection) {
         let connection = try await bus.connect()
-        let watcher = BlueZWatcher(connection: connection, logger: logs.logger(), serviceLookup: lookup)
+        let watcher = BlueZWatcher(
+            connection: connection, logger: logs.logger(), serviceLookup: lookup, settleWindow: settleWindow)
         return (EventRecorder(watcher.events()), connection)
     }
 
@@ -29,11 +33,12 @@ struct BlueZWatcherTests {
     /// connection is closed once `body` returns.
     static func withWatchedAdapter(
         logs: LogRecords = LogRecords(), lookup: (any SyncServiceLookup)? = nil,
+        settleWindow: Duration = .milliseconds(100),
         _ body: (MockBlueZBus, EventRecorder) async throws -> Void
     ) async throws {
         try await withMockBus { bus in
             try await bus.startBlueZ()
-            let (events, connection) = try await watch(bus, logs: logs, lookup: lookup)
+            let (events, connection) = try await watch(bus, logs: logs, lookup: lookup, settleWindow: settleWindow)
             do {
                 try await bus.addAdapter()
                 try await body(bus, events)
@@ -82,6 +87,61 @@ struct BlueZWatcherTests {
             #expect(properties.bool(PropertyKey.bluetoothPaired) == true)
             #expect(properties.bool(PropertyKey.bluetoothConnected) == false)
             #expect(properties.strlist(PropertyKey.bluetoothUUIDs)?.contains("00001105-0000-1000-8000-00805f9b34fb") == true)
+        }
+    }
+
+    /// Returns once the watcher has read BlueZ's objects and follows its signals: a PDA, added with the
+    /// "ServicesResolved" a known device has, arrives. (A pairing made while the watcher still reads the objects
+    /// would be in its snapshot: a device BlueZ already knew.)
+    static func watcherFollowsSignals(_ bus: MockBlueZBus, _ events: EventRecorder) async throws {
+        try await bus.addDevice(pdaAddress, alias: "Tungsten T3")
+        try await bus.update(pdaPath, interface: BlueZ.deviceInterface, ["ServicesResolved": .bool(true)])
+        try await bus.pairDevice(pdaAddress)
+        #expect(try await events.nextArrival().sourceKey == pdaPath)
+    }
+
+    @Test("a device paired while watched is announced once BlueZ resolved its services, with the identity it had by then")
+    func pairingSettles() async throws {
+        // A window far longer than the events' bound: an arrival before ServicesResolved would be the mistake.
+        let logs = LogRecords()
+        try await Self.withWatchedAdapter(logs: logs, settleWindow: .seconds(600)) { bus, events in
+            try await Self.watcherFollowsSignals(bus, events)
+            try await Self.pairPhone(bus)
+            // As bluetoothd after Paired: the device's own class, Device ID and services, then ServicesResolved.
+            try await bus.update(Self.phonePath, interface: BlueZ.deviceInterface, [
+                "Class": .uint32(0x5A_0204), "Modalias": "bluetooth:v0001p0060d0100",
+                "UUIDs": .strings([Self.syncMLUUID, "0x1105"]),
+            ])
+            try await bus.update(Self.phonePath, interface: BlueZ.deviceInterface, ["ServicesResolved": .bool(true)])
+            let arrival = try await events.nextArrival()
+            #expect(arrival.properties.string(PropertyKey.bluetoothModalias) == "bluetooth:v0001p0060d0100")
+            #expect(arrival.properties.int(PropertyKey.bluetoothClass) == 0x5A_0204)
+            #expect(arrival.properties.strlist(PropertyKey.bluetoothUUIDs)?.contains(Self.syncMLUUID) == true)
+            // Later changes still follow.
+            try await bus.update(Self.phonePath, interface: BlueZ.deviceInterface, ["Alias": "Anna's Nokia"])
+            #expect(try await events.nextChange().properties.string(PropertyKey.bluetoothName) == "Anna's Nokia")
+        }
+    }
+
+    @Test("a paired device whose services are never resolved is announced when the settle window ends; one paired before the watch at once")
+    func settleWindowBounds() async throws {
+        let logs = LogRecords()
+        try await Self.withWatchedAdapter(logs: logs, settleWindow: .milliseconds(300)) { bus, events in
+            try await Self.watcherFollowsSignals(bus, events)
+            try await Self.pairPhone(bus)
+            let arrival = try await events.nextArrival()
+            #expect(arrival.sourceKey == Self.phonePath)
+            #expect(await logs.first(.info, containing: "did not resolve its services in time") != nil)
+        }
+        try await withMockBus { bus in
+            try await bus.startBlueZ()
+            try await bus.addAdapter()
+            try await Self.pairPhone(bus)
+            // Known paired from the snapshot: BlueZ described it long ago; no window, however long.
+            let (events, connection) = try await Self.watch(bus, settleWindow: .seconds(600))
+            let arrival = try await events.nextArrival()
+            #expect(arrival.sourceKey == Self.phonePath)
+            await connection.close()
         }
     }
 

@@ -82,6 +82,35 @@ struct BrokerEventTests {
         }
     }
 
+    @Test("SuggestedOwner: the announced owner, published before ApprovalRequested, never the provisional one, cleared by the decision")
+    func suggestedOwnerProperty() async throws {
+        try await withBroker(suggestedOwner: "root", announcesApprovalRequests: false) { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "P1"))
+            // The registry's provisional suggestion (root) is not published while the owner is being resolved.
+            #expect(try await broker.deviceProperty(path, "SuggestedOwner") == .string(""))
+            await broker.service.announceApprovalRequest(uid: TestDevice.uid(serial: "P1"), suggestedOwner: "nobody")
+            _ = await broker.signals.wait { $0.isSignal(BrokerContract.managerInterface, "ApprovalRequested") }
+            #expect(try await broker.deviceProperty(path, "SuggestedOwner") == .string("nobody"))
+            // In bus order, the property's change came before the signal: a client reading on the signal sees it.
+            let order = await broker.signals.all {
+                $0.isSignal(BrokerContract.managerInterface, "ApprovalRequested")
+                    || ($0.isSignal(properties, "PropertiesChanged", path: path) && $0.arguments[1]["SuggestedOwner"] != nil)
+            }
+            #expect(order.map(\.member) == ["PropertiesChanged", "ApprovalRequested"])
+            #expect(order.first?.arguments[1]["SuggestedOwner"] == .string("nobody"))
+
+            _ = try await broker.call(path, BrokerContract.deviceInterface, "Approve", [.string(""), .vardict([:])])
+            #expect(try await broker.deviceProperty(path, "SuggestedOwner") == .string(""))
+        }
+        // Announced at once with the registry's suggestion: published with it.
+        try await withBroker(suggestedOwner: "root") { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "P2"))
+            _ = await broker.signals.wait { $0.isSignal(BrokerContract.managerInterface, "ApprovalRequested") }
+            let suggested = try await broker.deviceProperty(path, "SuggestedOwner")
+            #expect(suggested == .string("root"))
+        }
+    }
+
     @Test("devices present at start are requested too: their owner's answer is signalled and that owner may approve")
     func approvalRequestsOfDevicesPresentAtStart() async throws {
         let present = [TestDevice.observation(serial: "S1"), TestDevice.observation(serial: "S2")]

@@ -88,6 +88,7 @@ struct BrokerReadingTests {
             #expect(properties["Plugin"] == .string("palm-sync"))
             #expect(properties["DataTypes"] == .strings(["contacts", "calendar"]))
             #expect(properties["Owner"] == .string(""))
+            #expect(properties["SuggestedOwner"] == .string(""))
             #expect(properties["Status"] == .string("pending"))
             #expect(properties["Present"] == .bool(true))
             #expect(properties["StableId"] == .bool(true))
@@ -105,7 +106,7 @@ struct BrokerReadingTests {
             #expect(typed["usb.speed"] == .double(12))
             #expect(typed["sync.datatypes"] == .strings(["contacts", "calendar"]))
             #expect(typed["usb.serial"] == .string("P1"))
-            #expect(properties.count == 16)
+            #expect(properties.count == 17)
 
             let busctl = try await broker.bus.busctl(
                 "get-property", BrokerContract.busName, path.rawValue, BrokerContract.deviceInterface, "Actions")

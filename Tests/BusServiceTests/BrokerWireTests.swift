@@ -70,7 +70,7 @@ struct BrokerWireTests {
                 let interfaces = objects[.objectPath(path)]?.stringDictionary
                 let device = interfaces?[BrokerContract.deviceInterface]?.stringDictionary
                 #expect(device?["Uid"] == .string(TestDevice.uid(serial: serial)))
-                #expect(device?.count == 16)
+                #expect(device?.count == 17)
             }
 
             // The reply is kept between calls; a change to one device must show in the next one.

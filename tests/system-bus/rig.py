@@ -65,8 +65,8 @@ def expect(condition, message):
         raise Failure(message)
 
 
-def wait_until(what, predicate, timeout=TIMEOUT, alive=None):
-    """Polls `predicate` every 0.05 s until it holds; fails naming `what` after `timeout` or if `alive` dies."""
+def wait_until(what, predicate, timeout=TIMEOUT, alive=None, poll=0.05):
+    """Polls `predicate` every `poll` s until it holds; fails naming `what` after `timeout` or if `alive` dies."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if alive is not None and alive.poll() is not None:
@@ -74,7 +74,7 @@ def wait_until(what, predicate, timeout=TIMEOUT, alive=None):
                           f"while the rig waited for {what}")
         if time.monotonic() > deadline:
             raise Failure(f"gave up after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(poll)
 
 
 class Tree:
@@ -84,6 +84,7 @@ class Tree:
         self.destdir = destdir
         self.daemon = self.find_file("devsyncd", executable=True)
         self.ctl = self.find_file("devsyncctl", executable=True)
+        self.agent = self.find_file("devsync-agent", executable=True)
         self.policy = self.find_file("org.devsync.Broker1.conf", under="dbus-1/system.d")
         self.config = self.find_file("devsyncd.conf", under="devsync")
         profiles = self.find_file("10-palm.fdi")
@@ -475,6 +476,9 @@ def bluetooth_paired_device_appears(rig):
     rig.mock("org.bluez", NOKIA_PATH, "org.freedesktop.DBus.Mock.UpdateProperties", "org.bluez.Device1",
              "{'Class': <uint32 5898764>, 'Modalias': <'bluetooth:v0001p0060d0100'>, 'UUIDs': "
              "<['00000002-0000-1000-8000-0002ee000002', '00001105-0000-1000-8000-00805f9b34fb']>}")
+    # Then ServicesResolved, as bluetoothd does once it has read them: devsyncd announces the phone then.
+    rig.mock("org.bluez", NOKIA_PATH, "org.freedesktop.DBus.Mock.UpdateProperties", "org.bluez.Device1",
+             "{'ServicesResolved': <true>}")
     rig.wait_for_event("the Nokia's approval request", "approval-requested", f"bt-{NOKIA}", OWNER)
     wait_until("the Nokia's vendor and plugin",
                lambda: (lambda d: (d.get("vendor"), d.get("plugin")))(rig.device_json(OWNER, f"bt-{NOKIA}"))
@@ -504,6 +508,10 @@ FLOWS = [
     sighup_reloads_profiles, reload_method_as_root, reload_method_refused_for_user, log_level_readable_by_user,
     bluetooth_paired_device_appears, unplugged_device_is_remembered, broker_stops_cleanly,
 ]
+
+
+# The logs a failed run shows the end of.
+FAILURE_LOGS = ["devsyncd", "dbus-daemon", "monitor"]
 
 
 # ---- setting the stage -----------------------------------------------------------------------------------------
@@ -553,10 +561,17 @@ def set_stage(rig):
 
     monitor = rig.start("monitor", [tree.ctl, "monitor"], user=OWNER)
     wait_until("the user's monitor to listen", lambda: "monitoring" in rig.log("monitor"), alive=monitor)
-    rig.daemon = rig.start(
-        "devsyncd", [tree.daemon, "--config", tree.config, "--profiles", tree.profiles, "--profiles",
-                     f"{work}/profiles", "--state-dir", f"{work}/state", "--log-level", "info"],
-        env=rig.env(LD_PRELOAD="libumockdev-preload.so.0", UMOCKDEV_DIR=ready[1]))
+    rig.umockdev_dir = ready[1]
+    rig.daemon = start_daemon(rig)
+
+
+def start_daemon(rig, name="devsyncd"):
+    """The installed devsyncd as root, on the rig's bus and testbed (again, for a flow that restarts it)."""
+    tree, work = rig.tree, rig.work
+    return rig.start(
+        name, [tree.daemon, "--config", tree.config, "--profiles", tree.profiles, "--profiles",
+               f"{work}/profiles", "--state-dir", f"{work}/state", "--log-level", "info"],
+        env=rig.env(LD_PRELOAD="libumockdev-preload.so.0", UMOCKDEV_DIR=rig.umockdev_dir))
 
 
 def leftovers():
@@ -585,8 +600,9 @@ class Terminated(BaseException):
 def hide_toolchain():
     """Covers the toolchain's library directory with an empty tmpfs, for this process and all it starts.
 
-    The first call re-executes the rig (same pid) in a mount namespace of its own, so that the host never sees
-    the mount; there, the second call mounts it.
+    The first call re-executes the script that was run (same pid; the rig, or agent-rig.py, which runs the rig's
+    main with its own flows) in a mount namespace of its own, so that the host never sees the mount; there, the
+    second call mounts it.
     """
     hidden = os.environ.get("DEVSYNC_SYSTEM_BUS_RIG_HIDDEN")
     if hidden is None:
@@ -597,7 +613,7 @@ def hide_toolchain():
         os.environ["DEVSYNC_SYSTEM_BUS_RIG_HIDDEN"] = os.path.join(os.path.dirname(os.path.dirname(
             os.path.realpath(swift))), "lib")
         os.execvp("unshare", ["unshare", "--mount", "--propagation", "private", "--",
-                              PYTHON, os.path.abspath(__file__), *sys.argv[1:]])
+                              PYTHON, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755,size=4k", "devsync-rig-hidden-toolchain", hidden],
                    check=True)
     print(f"system-bus rig: {hidden} (the Swift toolchain's libraries) is out of reach: an empty tmpfs covers it",
@@ -677,7 +693,7 @@ def main():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if rig is not None:
             if failed:
-                for name in ("devsyncd", "dbus-daemon", "monitor"):
+                for name in FAILURE_LOGS:
                     lines = rig.log(name).splitlines()[-15:]
                     if lines:
                         print(f"--- {name}.log (last {len(lines)} lines)\n" + "\n".join(lines))

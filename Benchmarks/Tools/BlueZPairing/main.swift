@@ -31,10 +31,12 @@ for await change in owners where change.newOwner != nil { break }
         destination: "org.bluez", path: .root, interface: "org.bluez.Mock", member: member, arguments: arguments)
 }
 let path = try DBusObjectPath("/org/bluez/hci0/dev_00_1A_7D_DA_71_13")
+// Paired with ServicesResolved in the same change, as for a device whose services BlueZ already knows: the watcher
+// announces it at once, so this measures the watcher's path, not its settle window (docs/bluetooth.md, "Settling").
 @MainActor func setPaired(_ paired: Bool) async throws {
     _ = try await driver.call(
         destination: "org.bluez", path: path, interface: "org.freedesktop.DBus.Mock", member: "UpdateProperties",
-        arguments: [.string("org.bluez.Device1"), .vardict(["Paired": .bool(paired)])])
+        arguments: [.string("org.bluez.Device1"), .vardict(["Paired": .bool(paired), "ServicesResolved": .bool(paired)])])
 }
 try await callMock("AddAdapter", [.string("hci0"), .string("bench")])
 try await callMock("AddDevice", [.string("hci0"), .string("00:1A:7D:DA:71:13"), .string("K750i")])

@@ -21,16 +21,21 @@ public struct BlueZWatcher: Sendable {
     public var serviceLookup: (any SyncServiceLookup)?
     /// The bound on GetManagedObjects, so that a hung bluetoothd cannot stall the watcher for long.
     public var callTimeout: Duration
+    /// How long a device that pairs while watched may take to describe itself before it is announced anyway
+    /// (docs/bluetooth.md, "Settling"): it is announced when BlueZ sets `ServicesResolved`, or after this.
+    public var settleWindow: Duration
 
     /// A watcher on `connection` that looks up sync channels with `serviceLookup` (SDP by default).
     public init(
         connection: DBusConnection, logger: Logger,
-        serviceLookup: (any SyncServiceLookup)? = SDPSyncServiceLookup(), callTimeout: Duration = .seconds(10)
+        serviceLookup: (any SyncServiceLookup)? = SDPSyncServiceLookup(), callTimeout: Duration = .seconds(10),
+        settleWindow: Duration = .seconds(3)
     ) {
         self.connection = connection
         self.logger = logger
         self.serviceLookup = serviceLookup
         self.callTimeout = callTimeout
+        self.settleWindow = settleWindow
     }
 
     /// Starts watching and returns the events; each call watches afresh. Dropping the stream stops the watch.
@@ -40,7 +45,7 @@ public struct BlueZWatcher: Sendable {
         let (stream, continuation) = AsyncStream<SourceEvent>.makeStream()
         let tracker = BlueZObjectTracker(
             connection: connection, logger: logger, serviceLookup: serviceLookup, callTimeout: callTimeout,
-            events: continuation)
+            settleWindow: settleWindow, events: continuation)
         let task = Task { await tracker.run() }
         continuation.onTermination = { _ in task.cancel() }
         return stream
@@ -63,12 +68,20 @@ actor BlueZObjectTracker {
         var lookupFailed = false
         var lookup: Task<Void, Never>?
         var lookupGeneration = 0
+        /// BlueZ's `ServicesResolved`: it has read the device's services (and with them its UUIDs, class and
+        /// modalias) over the connection.
+        var servicesResolved = false
+        /// Paired while watched and not yet described: held back until `ServicesResolved` or the settle window.
+        var settling = false
+        /// The settle window's timer, while `settling`.
+        var settleTimer: Task<Void, Never>?
     }
 
     private let connection: DBusConnection
     private let logger: Logger
     private let serviceLookup: (any SyncServiceLookup)?
     private let callTimeout: Duration
+    private let settleWindow: Duration
     private let events: AsyncStream<SourceEvent>.Continuation
 
     /// The unique name of the current bluetoothd, nil while BlueZ is not on the bus.
@@ -82,12 +95,13 @@ actor BlueZObjectTracker {
 
     init(
         connection: DBusConnection, logger: Logger, serviceLookup: (any SyncServiceLookup)?, callTimeout: Duration,
-        events: AsyncStream<SourceEvent>.Continuation
+        settleWindow: Duration = .seconds(3), events: AsyncStream<SourceEvent>.Continuation
     ) {
         self.connection = connection
         self.logger = logger
         self.serviceLookup = serviceLookup
         self.callTimeout = callTimeout
+        self.settleWindow = settleWindow
         self.events = events
     }
 
@@ -197,9 +211,10 @@ actor BlueZObjectTracker {
         if let properties = interfaces[BlueZ.deviceInterface]?.stringDictionary {
             if var known = devices[path] {
                 for change in BlueZDevice.changes(properties, invalidated: []) { known.device.apply(change) }
+                known.servicesResolved = properties["ServicesResolved"]?.bool ?? known.servicesResolved
                 devices[path] = known
             } else if let device = BlueZDevice(objectPath: path, properties: properties) {
-                devices[path] = Device(device: device)
+                devices[path] = Device(device: device, servicesResolved: properties["ServicesResolved"]?.bool ?? false)
             }
             refresh(path)
         }
@@ -225,7 +240,18 @@ actor BlueZObjectTracker {
         case BlueZ.deviceInterface:
             guard var tracked = devices[path] else { return }
             let wasConnected = tracked.device.connected
+            let wasPaired = tracked.device.paired
             for change in BlueZDevice.changes(changed, invalidated: invalidated) { tracked.device.apply(change) }
+            if let resolved = changed["ServicesResolved"]?.bool { tracked.servicesResolved = resolved }
+            // Pairing now: BlueZ describes the device over the next moments; wait for it (see refresh).
+            if !wasPaired, tracked.device.paired, tracked.published == nil, !tracked.servicesResolved {
+                tracked.settling = true
+            }
+            if tracked.settling, tracked.servicesResolved {
+                tracked.settling = false
+                tracked.settleTimer?.cancel()
+                tracked.settleTimer = nil
+            }
             // A lookup that failed (device out of range) is worth one more try once the device connects.
             if tracked.lookupFailed, !wasConnected, tracked.device.connected { tracked.lookedUpFor = nil }
             devices[path] = tracked
@@ -254,6 +280,7 @@ actor BlueZObjectTracker {
 
         var snapshotAdapters: [String: Bool] = [:]
         var snapshotDevices: [String: BlueZDevice] = [:]
+        var snapshotResolved: [String: Bool] = [:]
         for (key, value) in objects {
             guard let path = key.objectPath?.rawValue, let interfaces = value.stringDictionary else { continue }
             if let properties = interfaces[BlueZ.adapterInterface]?.stringDictionary {
@@ -263,6 +290,7 @@ actor BlueZObjectTracker {
                 let device = BlueZDevice(objectPath: path, properties: properties)
             {
                 snapshotDevices[path] = device
+                snapshotResolved[path] = properties["ServicesResolved"]?.bool ?? false
             }
         }
         // The snapshot is the truth: what it lacks is gone, what it has replaces what was known.
@@ -270,6 +298,7 @@ actor BlueZObjectTracker {
         for path in devices.keys where snapshotDevices[path] == nil { remove(path) }
         for (path, device) in snapshotDevices {
             devices[path, default: Device(device: device)].device = device
+            devices[path]?.servicesResolved = snapshotResolved[path] ?? false
         }
         for path in devices.keys.sorted() { refresh(path) }
         logger.debug(
@@ -293,7 +322,25 @@ actor BlueZObjectTracker {
         let adapterPowered = adapterPath(of: tracked).flatMap { adapters[$0] } ?? false
         let present = tracked.device.paired && adapterPowered
         switch (tracked.published, present) {
+        case (nil, true) where tracked.settling:
+            // Announced once BlueZ has described it: ServicesResolved, or the window's end.
+            guard tracked.settleTimer == nil else { return }
+            let window = settleWindow
+            tracked.settleTimer = Task { [weak self] in
+                try? await Task.sleep(for: window)
+                guard !Task.isCancelled else { return }
+                await self?.settleWindowEnded(path)
+            }
+            devices[path] = tracked
+            logger.debug("Bluetooth device paired; waiting for BlueZ to resolve its services", metadata: ["path": "\(path)"])
+            return
         case (nil, false):
+            if tracked.settling {
+                tracked.settleTimer?.cancel()
+                tracked.settleTimer = nil
+                tracked.settling = false
+                devices[path] = tracked
+            }
             return
         case (.some, false):
             tracked.lookup?.cancel()
@@ -324,6 +371,17 @@ actor BlueZObjectTracker {
         startLookupIfNeeded(path)
     }
 
+    /// The settle window of a device paired while watched has passed without `ServicesResolved`: it is announced
+    /// with what BlueZ has said so far (later changes follow as `.changed`).
+    private func settleWindowEnded(_ path: String) {
+        guard var tracked = devices[path], tracked.settling else { return }
+        tracked.settling = false
+        tracked.settleTimer = nil
+        devices[path] = tracked
+        logger.info("Bluetooth device did not resolve its services in time; announced as described so far", metadata: ["path": "\(path)"])
+        refresh(path)
+    }
+
     private static func observation(of tracked: Device, at path: String) -> DeviceObservation {
         var observation = tracked.device.observation(objectPath: path)
         for (kind, channel) in tracked.channels {
@@ -346,6 +404,7 @@ actor BlueZObjectTracker {
     private func remove(_ path: String) {
         guard let tracked = devices.removeValue(forKey: path) else { return }
         tracked.lookup?.cancel()
+        tracked.settleTimer?.cancel()
         if tracked.published != nil {
             logger.info("Bluetooth device departed", metadata: ["path": "\(path)"])
             events.yield(.departed(transport: .bluetooth, sourceKey: path))

@@ -68,7 +68,7 @@ extension BrokerService {
             ])
     }
 
-    /// The Device interface of `uid`, its properties stored with `values` (``DeviceObject/properties(of:actionsAvailable:)``).
+    /// The Device interface of `uid`, its properties stored with `values` (``DeviceObject/properties(of:actionsAvailable:suggestedOwner:)``).
     nonisolated func deviceInterface(uid: String, values: [String: DBusValue]) -> DBusInterface {
         let options = DBusArgument("options", "a{sv}")
         return DBusInterface(

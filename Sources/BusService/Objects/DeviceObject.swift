@@ -14,13 +14,15 @@ enum DeviceObject {
     static let propertyTypes: [(name: String, type: DBusType, emits: DBusProperty.EmitsChangedSignal)] = [
         ("Uid", .string, .const), ("Vendor", .string, .true), ("Model", .string, .true), ("Kind", .string, .true),
         ("Transport", .string, .const), ("Plugin", .string, .true), ("DataTypes", "as", .true),
-        ("Owner", .string, .true), ("Status", .string, .true), ("Present", .boolean, .true),
+        ("Owner", .string, .true), ("SuggestedOwner", .string, .true), ("Status", .string, .true),
+        ("Present", .boolean, .true),
         ("StableId", .boolean, .true), ("FirstSeen", .uint64, .true), ("LastSeen", .uint64, .true),
         ("Profile", .string, .true), ("Actions", actionsType, .true), ("Properties", "a{sv}", .true),
     ]
 
-    /// Every property of `record`; `actionsAvailable` says whether an engine of the owner handles its plugin.
-    static func properties(of record: DeviceRecord, actionsAvailable: Bool) -> [String: DBusValue] {
+    /// Every property of `record`; `actionsAvailable` says whether an engine of the owner handles its plugin, and
+    /// `suggestedOwner` is the user its ApprovalRequested named (published only while the device is pending).
+    static func properties(of record: DeviceRecord, actionsAvailable: Bool, suggestedOwner: String?) -> [String: DBusValue] {
         [
             "Uid": .string(record.uid),
             "Vendor": .string(record.vendor),
@@ -30,6 +32,7 @@ enum DeviceObject {
             "Plugin": .string(record.plugin),
             "DataTypes": .strings(record.datatypes),
             "Owner": .string(record.owner ?? ""),
+            "SuggestedOwner": .string(record.status == .pending ? suggestedOwner ?? "" : ""),
             "Status": .string(record.status.rawValue),
             "Present": .bool(record.present),
             "StableId": .bool(record.stableId),
