@@ -51,6 +51,8 @@ public actor BrokerService {
     /// Finished jobs stay visible for a while; the oldest are dropped beyond ``keptFinishedJobs``.
     var finishedJobs: [DBusObjectPath] = []
     var nextJobNumber = 1
+    /// The Device interface's methods, made at the first export and shared by every device object.
+    private var sharedDeviceMethods: [DBusMethod]?
     private var eventTask: Task<Void, Never>?
 
     /// How many finished jobs stay exported, so a client that looks late still finds the outcome.
@@ -287,22 +289,26 @@ public actor BrokerService {
         try await Self.export(publish(record), at: path, announce: announce, on: connection)
     }
 
-    /// Exports a device object and signals DeviceAdded after its InterfacesAdded, in one visit to the
-    /// connection's queue: a hotplug's latency is mostly such hops between threads.
+    /// Exports a device object and signals DeviceAdded, then its InterfacesAdded, in one visit to the
+    /// connection's queue: a hotplug's latency is mostly such hops between threads. DeviceAdded goes first: it is
+    /// the signal clients wait for, and the object answers calls by then; InterfacesAdded, with every property
+    /// to marshal and route, follows it (docs/dbus-api.md).
     private static func export(
         _ interface: DBusInterface, at path: DBusObjectPath, announce: Bool, on connection: isolated DBusConnection
     ) async throws {
-        try await connection.export([interface], at: path)
-        if announce { try connection.emit(managerSignal("DeviceAdded", [.objectPath(path)])) }
+        try await connection.export(
+            [interface], at: path, announcement: announce ? managerSignal("DeviceAdded", [.objectPath(path)]) : nil)
     }
 
     /// Makes `record` a published device: listed, and returns its interface holding the current properties.
     private func publish(_ record: DeviceRecord) -> DBusInterface {
         devices[record.uid] = record
+        let methods = sharedDeviceMethods ?? deviceMethods()
+        sharedDeviceMethods = methods
         return deviceInterface(
-            uid: record.uid,
             values: DeviceObject.properties(
-                of: record, actionsAvailable: actionsAvailable(record), suggestedOwner: announcedOwners[record.uid]))
+                of: record, actionsAvailable: actionsAvailable(record), suggestedOwner: announcedOwners[record.uid]),
+            methods: methods)
     }
 
     /// Exports the objects of the start (the Manager first, then every device present) in one visit to the
@@ -326,7 +332,7 @@ public actor BrokerService {
 
     /// Publishes the record's current properties; the connection signals those that changed.
     func republish(_ record: DeviceRecord) async throws {
-        try await connection.setProperties(
+        try await connection.setStoredProperties(
             DeviceObject.properties(
                 of: record, actionsAvailable: actionsAvailable(record), suggestedOwner: announcedOwners[record.uid]),
             interface: BrokerContract.deviceInterface, at: BrokerContract.devicePath(uid: record.uid))

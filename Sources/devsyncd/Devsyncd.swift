@@ -2,6 +2,7 @@
 import CTaskPool
 import DBus
 import DevsyncDaemon
+import Dispatch
 import Glibc
 import Logging
 import ServiceLifecycle
@@ -25,21 +26,25 @@ enum Devsyncd {
 
         // Not an async main: its main thread would end in dispatch_main's pthread_exit, whose forced unwind
         // reads the binary's whole unwind table (0.3 MB of .eh_frame_hdr, resident from then on; docs/
-        // benchmarks.md, "devsyncd: memory"). The daemon runs as a task, and the main thread sleeps with every
-        // signal blocked, so that the signals libdispatch reads from its signalfd (SIGTERM, SIGINT, SIGHUP)
-        // stay pending for it as they did once the main thread had ended. The task ends the process.
+        // benchmarks.md, "devsyncd: memory"). The daemon runs as a task. The main thread, with every signal
+        // blocked (the signals libdispatch reads from its signalfd, SIGTERM, SIGINT and SIGHUP, stay pending for
+        // it), is the thread of the daemon's one serial queue: that queue targets the main queue, which the main
+        // thread drains, so that udev, the registry and the bus run on a thread that never exits (a libdispatch
+        // worker would exit 5 s after each burst, an idle wakeup; Sources/CTaskPool/main_queue.c). The task
+        // ends the process.
+        let queue = DispatchQueue(label: "org.devsync.daemon", target: .main)
         Task.detached {
-            await run()
+            await run(queue: queue)
             exit(0)
         }
         var all = sigset_t()
         sigfillset(&all)
         pthread_sigmask(SIG_BLOCK, &all, nil)
-        while true { pause() }
+        devsync_main_queue_run()
     }
 
-    /// Parses the flags and runs the broker until a signal or an error stops it.
-    private static func run() async {
+    /// Parses the flags and runs the broker on `queue` until a signal or an error stops it.
+    private static func run(queue: DispatchQueue) async {
         let configuration: DaemonConfiguration
         do {
             switch try CommandLineOverrides.parse(Array(CommandLine.arguments.dropFirst())) {
@@ -62,11 +67,24 @@ enum Devsyncd {
         LoggingSystem.bootstrap { _ in JournalLogHandler(control: logControl) }
         let logger = Logger(label: "devsyncd")
 
-        // One service under swift-service-lifecycle: the group traps SIGTERM and SIGINT before the broker
-        // starts and turns them into a graceful shutdown; the service itself handles SIGHUP.
+        // One service under swift-service-lifecycle. The signals are read on the daemon's queue (DaemonSignals),
+        // before the broker starts: SIGTERM and SIGINT become the group's graceful shutdown, SIGHUP a reload.
+        let signals = DaemonSignals(queue: queue)
         let group = ServiceGroup(
-            services: [BrokerDaemonService(configuration: configuration, logControl: logControl, logger: logger)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [
+                BrokerDaemonService(
+                    configuration: configuration, logControl: logControl, queue: queue, hangups: signals.hangups,
+                    // Start-up is a burst like a flood: the cold-plug's and the exports' transient memory is
+                    // given back once the daemon is quiet (task_pool.c, "Giving memory back").
+                    onReady: { devsync_task_pool_note_work(4096) }, logger: logger)
+            ],
+            logger: logger)
+        Task {
+            for await signal in signals.shutdown {
+                logger.debug("Shutdown signal", metadata: ["signal": "\(signal)"])
+                await group.triggerGracefulShutdown()
+            }
+        }
         do {
             try await group.run()
         } catch let error as StartError {

@@ -266,4 +266,22 @@ struct BrokerEventTests {
             #expect(reply == [.uint32(42), .strings(["a.fdi:3:9: unknown element <foo>"])])
         }
     }
+
+    @Test("DeviceAdded goes out before the device's InterfacesAdded, and the object answers calls by then")
+    func deviceAddedBeforeInterfacesAdded() async throws {
+        try await withBroker { broker in
+            let path = await broker.arrive(TestDevice.observation(serial: "O1"))
+            _ = await broker.signals.wait {
+                $0.isSignal(objectManager, "InterfacesAdded", path: BrokerContract.managerPath)
+                    && $0.arguments.first?.objectPath == path
+            }
+            let order = await broker.signals.all {
+                ($0.isSignal(objectManager, "InterfacesAdded") || $0.isSignal(BrokerContract.managerInterface, "DeviceAdded"))
+                    && $0.arguments.first?.objectPath == path
+            }.map { $0.member ?? "" }
+            #expect(order == ["DeviceAdded", "InterfacesAdded"])
+            let status = try await broker.deviceProperty(path, "Status")
+            #expect(status == .string("pending"))
+        }
+    }
 }

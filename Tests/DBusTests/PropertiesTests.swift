@@ -188,4 +188,76 @@ struct PropertiesTests {
             await server.close()
         }
     }
+
+    @Test("a deferred property is built when read, listed by GetManagedObjects and changed with setStoredProperties")
+    func deferredStoredProperty() async throws {
+        try await TestBus.with { bus in
+            let server = try await bus.connect("server")
+            let manager = try DBusObjectPath("/org/example/Devices")
+            await server.exportObjectManager(at: manager)
+            let path = manager.appending(escaping: "usb 1-3")
+            let shared = DBusProperty("Model", type: .string, value: .string("unused")).emitting(.true)
+            let device = DBusInterface("org.example.Device", properties: [
+                shared.storing(.deferred { .string("Tungsten") }),
+                DBusProperty("Serial", type: .string, value: .string("S1")).emitting(.const),
+            ])
+            try await server.export([device], at: path)
+            let client = try await bus.connect("client")
+            let name = await server.uniqueName
+            let get = try await client.call(
+                destination: name, path: path, interface: "org.freedesktop.DBus.Properties", member: "Get",
+                arguments: [.string("org.example.Device"), .string("Model")])
+            #expect(get == [.variant(.string("Tungsten"))])
+            let objects = try await client.call(
+                destination: name, path: manager, interface: "org.freedesktop.DBus.ObjectManager",
+                member: "GetManagedObjects", arguments: [])
+            guard case .dictionary(_, _, let listed) = try #require(objects.first) else {
+                Issue.record("GetManagedObjects did not return a dictionary")
+                return
+            }
+            let entry = listed[.objectPath(path)]?.stringDictionary?["org.example.Device"]?.stringDictionary
+            #expect(entry?["Model"] == .string("Tungsten"))
+            let changes = try await client.signals(
+                matching: DBusMatchRule(path: path, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
+            var iterator = changes.makeAsyncIterator()
+            let changed = try await server.setStoredProperties(
+                ["Model": .deferred { .string("Zire") }], interface: "org.example.Device", at: path)
+            #expect(changed == ["Model": .string("Zire")])
+            let signal = try #require(await iterator.next())
+            let (_, values, _) = try signal.arguments.decode(String.self, [String: DBusValue].self, [String].self)
+            #expect(values == ["Model": .string("Zire")])
+            let again = try await client.call(
+                destination: name, path: path, interface: "org.freedesktop.DBus.Properties", member: "Get",
+                arguments: [.string("org.example.Device"), .string("Model")])
+            #expect(again == [.variant(.string("Zire"))])
+            // The declaration shared with `shared` keeps its name, type and annotation; the copy's value is its own.
+            #expect(shared.value == .string("unused"))
+            await client.close()
+            await server.close()
+        }
+    }
+
+    @Test("an export's announcement goes out before its InterfacesAdded")
+    func announcementBeforeInterfacesAdded() async throws {
+        try await TestBus.with { bus in
+            let server = try await bus.connect("server")
+            let manager = try DBusObjectPath("/org/example/Devices")
+            await server.exportObjectManager(at: manager)
+            let watcher = try await bus.connect("watcher")
+            let signals = try await watcher.signals(matching: DBusMatchRule(path: manager))
+            var iterator = signals.makeAsyncIterator()
+            let path = manager.appending(escaping: "usb 1-4")
+            try await server.export(
+                [DBusInterface("org.example.Device", properties: [DBusProperty("Vendor", type: .string, value: .string("Palm"))])],
+                at: path,
+                announcement: DBusSignalEmission(
+                    path: manager, interface: "org.example.Manager", member: "DeviceAdded", arguments: [.objectPath(path)]))
+            let first = try #require(await iterator.next())
+            let second = try #require(await iterator.next())
+            #expect(first.member == "DeviceAdded")
+            #expect(second.member == "InterfacesAdded")
+            await watcher.close()
+            await server.close()
+        }
+    }
 }

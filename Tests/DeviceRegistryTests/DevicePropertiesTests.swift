@@ -72,4 +72,25 @@ struct DevicePropertiesTests {
     func cleanTextUnchanged() {
         #expect(DeviceText.sanitize("Palm Handheld – Tungsten™") == "Palm Handheld – Tungsten™")
     }
+
+    @Test("a property set iterates in key order, whatever order it was filled in; setting, removing and merging keep it so")
+    func sortedStorage() {
+        var properties = DeviceProperties()
+        for key in ["usb.vendor_id", "info.subsystem", "sync.kind", "udev.ID_MTP_DEVICE", "usb.serial"] {
+            properties[key] = .string(key)
+        }
+        #expect(properties.map { $0.key } == ["info.subsystem", "sync.kind", "udev.ID_MTP_DEVICE", "usb.serial", "usb.vendor_id"])
+        properties["sync.kind"] = nil
+        properties["usb.serial"] = .string("S1")
+        #expect(properties.sortedKeys == ["info.subsystem", "udev.ID_MTP_DEVICE", "usb.serial", "usb.vendor_id"])
+        #expect(properties.string("usb.serial") == "S1")
+        #expect(properties["sync.kind"] == nil)
+        var merged = properties
+        merged.merge(["aaa": .int(1), "usb.serial": .string("S2"), "zzz": .bool(true)])
+        #expect(merged.sortedKeys == ["aaa", "info.subsystem", "udev.ID_MTP_DEVICE", "usb.serial", "usb.vendor_id", "zzz"])
+        #expect(merged.string("usb.serial") == "S2")
+        #expect(properties.string("usb.serial") == "S1")
+        #expect(merged.dictionary.count == 6)
+        #expect(DeviceProperties(merged.dictionary) == merged)
+    }
 }

@@ -68,28 +68,38 @@ extension BrokerService {
             ])
     }
 
-    /// The Device interface of `uid`, its properties stored with `values` (``DeviceObject/properties(of:actionsAvailable:suggestedOwner:)``).
-    nonisolated func deviceInterface(uid: String, values: [String: DBusValue]) -> DBusInterface {
-        let options = DBusArgument("options", "a{sv}")
-        return DBusInterface(
+    /// A Device interface, its properties stored with `values`
+    /// (``DeviceObject/properties(of:actionsAvailable:suggestedOwner:)``) and its methods `methods`
+    /// (``deviceMethods()``), one array that every device object shares.
+    nonisolated func deviceInterface(values: [String: DBusStoredValue], methods: [DBusMethod]) -> DBusInterface {
+        DBusInterface(
             BrokerContract.deviceInterface,
-            methods: [
-                method("Approve", inputs: [DBusArgument("owner", .string), options]) { service, call in
-                    try await service.approve(uid: uid, call)
-                },
-                method("Reject", inputs: [options]) { service, call in try await service.reject(uid: uid, call) },
-                method("Forget", inputs: [options]) { service, call in try await service.forget(uid: uid, call) },
-                method(
-                    "Invoke", inputs: [DBusArgument("action", .string), options],
-                    outputs: [DBusArgument("job", .objectPath)]
-                ) { service, call in
-                    try await service.invoke(uid: uid, call)
-                },
-            ],
-            properties: DeviceObject.propertyTypes.map { property in
-                DBusProperty(property.name, type: property.type, value: values[property.name]!)
-                    .emitting(property.emits)
-            })
+            methods: methods,
+            properties: DeviceObject.declarations.map { property in property.storing(values[property.name]!) })
+    }
+
+    /// The Device interface's methods. They find their device by the path the call was addressed to, so one
+    /// array serves every device object: per device it would cost four closures and their argument lists, about
+    /// a kilobyte each time (docs/benchmarks.md, "Memory per device").
+    nonisolated func deviceMethods() -> [DBusMethod] {
+        let options = DBusArgument("options", "a{sv}")
+        return [
+            method("Approve", inputs: [DBusArgument("owner", .string), options]) { service, call in
+                try await service.approve(uid: deviceUID(of: call), call)
+            },
+            method("Reject", inputs: [options]) { service, call in
+                try await service.reject(uid: deviceUID(of: call), call)
+            },
+            method("Forget", inputs: [options]) { service, call in
+                try await service.forget(uid: deviceUID(of: call), call)
+            },
+            method(
+                "Invoke", inputs: [DBusArgument("action", .string), options],
+                outputs: [DBusArgument("job", .objectPath)]
+            ) { service, call in
+                try await service.invoke(uid: deviceUID(of: call), call)
+            },
+        ]
     }
 
     /// The Job interface at `path`, its properties stored with `values` (``SyncJob/properties``).
@@ -114,6 +124,12 @@ extension BrokerService {
                     "Finished", arguments: [DBusArgument("state", .string), DBusArgument("error", .string)])
             ])
     }
+}
+
+/// The uid of the device a Device method was called on: its path's last element, unescaped
+/// (``BrokerContract/devicePath(uid:)``); the binding routes only calls to exported device objects here.
+func deviceUID(of call: DBusMethodCall) -> String {
+    DBusObjectPath.unescapeElement(call.path.lastElement ?? "")
 }
 
 /// The trailing `a{sv} options` of a call.

@@ -20,27 +20,44 @@ enum DeviceObject {
         ("Profile", .string, .true), ("Actions", actionsType, .true), ("Properties", "a{sv}", .true),
     ]
 
+    /// The declared properties, made once: each device object holds these declarations (shared, not copied)
+    /// with its own values (``DBusProperty/storing(_:)``). The `false` each is made with is never published.
+    static let declarations: [DBusProperty] = propertyTypes.map { property in
+        DBusProperty(property.name, type: property.type, value: .bool(false)).emitting(property.emits)
+    }
+
     /// Every property of `record`; `actionsAvailable` says whether an engine of the owner handles its plugin, and
     /// `suggestedOwner` is the user its ApprovalRequested named (published only while the device is pending).
-    static func properties(of record: DeviceRecord, actionsAvailable: Bool, suggestedOwner: String?) -> [String: DBusValue] {
-        [
-            "Uid": .string(record.uid),
-            "Vendor": .string(record.vendor),
-            "Model": .string(record.model),
-            "Kind": .string(record.kind),
-            "Transport": .string(record.transport.rawValue),
-            "Plugin": .string(record.plugin),
-            "DataTypes": .strings(record.datatypes),
-            "Owner": .string(record.owner ?? ""),
-            "SuggestedOwner": .string(record.status == .pending ? suggestedOwner ?? "" : ""),
-            "Status": .string(record.status.rawValue),
-            "Present": .bool(record.present),
-            "StableId": .bool(record.stableId),
-            "FirstSeen": .uint64(UInt64(clamping: record.firstSeen)),
-            "LastSeen": .uint64(UInt64(clamping: record.lastSeen)),
-            "Profile": .string(record.profile.map { "\($0.file):\($0.line)" } ?? ""),
-            "Actions": actions(record.actions, available: actionsAvailable),
-            "Properties": typed(record.properties),
+    ///
+    /// `Properties` and `Actions` are kept deferred: built from the record's own property set, plugin and data
+    /// types whenever a client reads them, instead of held as a second copy in D-Bus form, which cost about
+    /// 6 KiB per device (docs/benchmarks.md, "Memory per device").
+    static func properties(
+        of record: DeviceRecord, actionsAvailable: Bool, suggestedOwner: String?
+    ) -> [String: DBusStoredValue] {
+        let properties = record.properties
+        let plugin = record.plugin
+        let datatypes = record.datatypes
+        return [
+            "Uid": DBusStoredValue(.string(record.uid)),
+            "Vendor": DBusStoredValue(.string(record.vendor)),
+            "Model": DBusStoredValue(.string(record.model)),
+            "Kind": DBusStoredValue(.string(record.kind)),
+            "Transport": DBusStoredValue(.string(record.transport.rawValue)),
+            "Plugin": DBusStoredValue(.string(record.plugin)),
+            "DataTypes": DBusStoredValue(.strings(record.datatypes)),
+            "Owner": DBusStoredValue(.string(record.owner ?? "")),
+            "SuggestedOwner": DBusStoredValue(.string(record.status == .pending ? suggestedOwner ?? "" : "")),
+            "Status": DBusStoredValue(.string(record.status.rawValue)),
+            "Present": DBusStoredValue(.bool(record.present)),
+            "StableId": DBusStoredValue(.bool(record.stableId)),
+            "FirstSeen": DBusStoredValue(.uint64(UInt64(clamping: record.firstSeen))),
+            "LastSeen": DBusStoredValue(.uint64(UInt64(clamping: record.lastSeen))),
+            "Profile": DBusStoredValue(.string(record.profile.map { "\($0.file):\($0.line)" } ?? "")),
+            "Actions": .deferred {
+                actions(SyncAction.actions(plugin: plugin, datatypes: datatypes), available: actionsAvailable)
+            },
+            "Properties": .deferred { typed(properties) },
         ]
     }
 

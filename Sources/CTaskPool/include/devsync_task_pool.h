@@ -21,4 +21,9 @@ unsigned long devsync_task_pool_trims(void);
 /// How many jobs the pool has run, for tests and benchmarks.
 unsigned long devsync_task_pool_jobs_run(void);
 
+/// Drains libdispatch's main queue on the calling thread, which must be the process's main thread, and never
+/// returns: queues that target the main queue then run on this thread, which sleeps in poll() between their jobs
+/// and never exits (see main_queue.c).
+__attribute__((noreturn)) void devsync_main_queue_run(void);
+
 #endif

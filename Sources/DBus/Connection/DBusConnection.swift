@@ -382,11 +382,18 @@ public actor DBusConnection {
     ///
     /// The standard Peer, Introspectable and Properties interfaces come with it. Below an object manager, the
     /// manager emits InterfacesAdded (and InterfacesRemoved for interfaces a replacement dropped).
-    public func export(_ interfaces: [DBusInterface], at path: DBusObjectPath) async throws {
+    ///
+    /// - Parameter announcement: a signal to send as soon as the object answers calls, before the
+    ///   ObjectManager's signals: what clients wait for (a manager's `DeviceAdded`) leaves first, and the
+    ///   InterfacesAdded with every property, which takes longer to build and to route, follows it.
+    public func export(
+        _ interfaces: [DBusInterface], at path: DBusObjectPath, announcement: DBusSignalEmission? = nil
+    ) async throws {
         for interface in interfaces { try interface.validate() }
         let previous = core.objects[path] ?? []
         core.objects[path] = interfaces
         core.objectChanged(at: path)
+        if let announcement { try core.emit(announcement) }
         guard let manager = core.manager(of: path) else { return }
         let added = interfaces.filter { new in !previous.contains { $0.name == new.name } }
         let removed = previous.filter { old in !interfaces.contains { $0.name == old.name } }.map(\.name)
@@ -434,6 +441,15 @@ public actor DBusConnection {
     public func setProperties(
         _ values: [String: DBusValue], interface: String, at path: DBusObjectPath
     ) throws(DBusError) -> [String: DBusValue] {
+        try setStoredProperties(values.mapValues(DBusStoredValue.init), interface: interface, at: path)
+    }
+
+    /// ``setProperties(_:interface:at:)`` with values kept as each ``DBusStoredValue`` says: a deferred one is
+    /// built to be checked and compared, and kept as the closure.
+    @discardableResult
+    public func setStoredProperties(
+        _ values: [String: DBusStoredValue], interface: String, at path: DBusObjectPath
+    ) throws(DBusError) -> [String: DBusValue] {
         guard var interfaces = core.objects[path] else { throw ConnectionCore.unknownObject(path) }
         guard let index = interfaces.firstIndex(where: { $0.name == interface }) else {
             throw ConnectionCore.unknownInterface(interface, at: path)
@@ -441,21 +457,22 @@ public actor DBusConnection {
         var changed: [String: DBusValue] = [:]
         var signalled: [String: DBusValue] = [:]
         var invalidated: [String] = []
-        for (name, value) in values {
+        for (name, stored) in values {
+            let value = stored.value
             guard let slot = interfaces[index].properties.firstIndex(where: { $0.name == name }) else {
                 throw ConnectionCore.unknownProperty(name, of: interface)
             }
             let property = interfaces[index].properties[slot]
-            guard property.value != nil else {
+            guard let old = property.value else {
                 throw DBusError.invalidArgs("Property '\(name)' of '\(interface)' is read through a getter, not stored")
             }
             try DBusInterface.check(value, for: property)
-            if property.value != value {
+            if old != value {
                 // Introspection promised clients this never changes; breaking that silently would mislead caches.
                 if property.emitsChangedSignal == .const {
                     throw DBusError.invalidArgs("Property '\(name)' of '\(interface)' is declared constant")
                 }
-                interfaces[index].properties[slot].value = value
+                interfaces[index].properties[slot].stored = stored
                 changed[name] = value
                 switch property.emitsChangedSignal {
                 case nil, .true?: signalled[name] = value

@@ -86,24 +86,45 @@ public struct DBusProperty: Sendable {
     public typealias Setter = @Sendable (DBusValue) async throws -> Void
 
     /// The property name.
-    public var name: String
+    public var name: String {
+        get { declaration.name }
+        set { declare { $0.name = newValue } }
+    }
     /// The property's type.
-    public var type: DBusType
+    public var type: DBusType {
+        get { declaration.type }
+        set { declare { $0.type = newValue } }
+    }
     /// Who may read and write it.
-    public var access: Access
+    public var access: Access {
+        get { declaration.access }
+        set { declare { $0.access = newValue } }
+    }
     /// How to read it; nil for write-only properties.
-    public var get: Getter?
+    public var get: Getter? {
+        get { declaration.get }
+        set { declare { $0.get = newValue } }
+    }
     /// How to write it; nil for read-only properties.
-    public var set: Setter?
+    public var set: Setter? {
+        get { declaration.set }
+        set { declare { $0.set = newValue } }
+    }
     /// Runs before ``set`` with the `Properties.Set` call, to refuse a caller by throwing (a ``DBusError`` such
     /// as `org.freedesktop.DBus.Error.AccessDenied` reaches the caller as it is); nil lets every caller the bus
     /// delivers write.
-    public var authorizeSet: (@Sendable (DBusMethodCall) async throws -> Void)?
+    public var authorizeSet: (@Sendable (DBusMethodCall) async throws -> Void)? {
+        get { declaration.authorizeSet }
+        set { declare { $0.authorizeSet = newValue } }
+    }
     /// Whether and how the property's changes are signalled: the
     /// `org.freedesktop.DBus.Property.EmitsChangedSignal` annotation introspection shows, which
     /// ``DBusConnection/setProperties(_:interface:at:)`` follows. Nil shows no annotation (the specification's
     /// default, `true`).
-    public var emitsChangedSignal: EmitsChangedSignal?
+    public var emitsChangedSignal: EmitsChangedSignal? {
+        get { declaration.emitsChangedSignal }
+        set { declare { $0.emitsChangedSignal = newValue } }
+    }
 
     /// The values of the `org.freedesktop.DBus.Property.EmitsChangedSignal` annotation.
     public enum EmitsChangedSignal: String, Sendable {
@@ -121,26 +142,83 @@ public struct DBusProperty: Sendable {
     ///
     /// A stored property is answered without running any code of the service, and objects whose properties
     /// are all stored have their `GetManagedObjects` entry marshalled once per change. Change the value with
-    /// ``DBusConnection/setProperties(_:interface:at:)``, which also emits PropertiesChanged.
-    public var value: DBusValue?
+    /// ``DBusConnection/setProperties(_:interface:at:)``, which also emits PropertiesChanged. Reading it from a
+    /// property stored ``DBusStoredValue/deferred(_:)`` builds the value.
+    public var value: DBusValue? {
+        get { stored?.value }
+        set { stored = newValue.map(DBusStoredValue.init) }
+    }
+
+    /// How the connection keeps a stored property's value; nil for one read through ``get``.
+    public var stored: DBusStoredValue?
+
+    /// Everything but the stored value, in one immutable box shared by copies: a service that exports many
+    /// objects of one interface declares each property once and gives each object only its value
+    /// (``storing(_:)``), 40 bytes a property instead of 120 (docs/benchmarks.md, "Memory per device").
+    private var declaration: Declaration
+
+    private final class Declaration: Sendable {
+        let name: String
+        let type: DBusType
+        let access: Access
+        let get: Getter?
+        let set: Setter?
+        let authorizeSet: (@Sendable (DBusMethodCall) async throws -> Void)?
+        let emitsChangedSignal: EmitsChangedSignal?
+
+        init(_ fields: Fields) {
+            name = fields.name
+            type = fields.type
+            access = fields.access
+            get = fields.get
+            set = fields.set
+            authorizeSet = fields.authorizeSet
+            emitsChangedSignal = fields.emitsChangedSignal
+        }
+
+        var fields: Fields {
+            Fields(
+                name: name, type: type, access: access, get: get, set: set, authorizeSet: authorizeSet,
+                emitsChangedSignal: emitsChangedSignal)
+        }
+    }
+
+    private struct Fields {
+        var name: String
+        var type: DBusType
+        var access: Access
+        var get: Getter?
+        var set: Setter?
+        var authorizeSet: (@Sendable (DBusMethodCall) async throws -> Void)?
+        var emitsChangedSignal: EmitsChangedSignal?
+    }
+
+    /// Changes the declaration (a new box: others may share the old one).
+    private mutating func declare(_ change: (inout Fields) -> Void) {
+        var fields = declaration.fields
+        change(&fields)
+        declaration = Declaration(fields)
+    }
+
+    private init(_ fields: Fields, stored: DBusStoredValue?) {
+        declaration = Declaration(fields)
+        self.stored = stored
+    }
 
     /// Declares a read-only property.
     public init(_ name: String, type: DBusType, get: @escaping Getter) {
-        self.name = name
-        self.type = type
-        self.access = .read
-        self.get = get
-        self.set = nil
+        self.init(Fields(name: name, type: type, access: .read, get: get), stored: nil)
     }
 
     /// Declares a read-only property whose value the connection stores, starting with `value`.
     public init(_ name: String, type: DBusType, value: DBusValue) {
-        self.name = name
-        self.type = type
-        self.access = .read
-        self.get = nil
-        self.set = nil
-        self.value = value
+        self.init(Fields(name: name, type: type, access: .read), stored: DBusStoredValue(value))
+    }
+
+    /// Declares a read-only property whose value the connection stores as `stored` says: a value, or a
+    /// closure that builds it whenever it is read (``DBusStoredValue/deferred(_:)``).
+    public init(_ name: String, type: DBusType, stored: DBusStoredValue) {
+        self.init(Fields(name: name, type: type, access: .read), stored: stored)
     }
 
     /// This property with its changes signalled as `emitsChangedSignal` says (shown in introspection).
@@ -150,13 +228,56 @@ public struct DBusProperty: Sendable {
         return property
     }
 
+    /// This stored property holding `stored`, sharing the rest of its declaration with this one.
+    public func storing(_ stored: DBusStoredValue) -> DBusProperty {
+        var property = self
+        property.stored = stored
+        return property
+    }
+
     /// Declares a read-write property. A successful Set emits PropertiesChanged with the new value.
     public init(_ name: String, type: DBusType, get: @escaping Getter, set: @escaping Setter) {
-        self.name = name
-        self.type = type
-        self.access = .readwrite
-        self.get = get
-        self.set = set
+        self.init(Fields(name: name, type: type, access: .readwrite, get: get, set: set), stored: nil)
+    }
+}
+
+/// A stored property's value as the connection keeps it: the value itself, or a closure that builds it each time
+/// it is read.
+///
+/// A deferred value keeps memory small where a service already holds the data a value is made of: a device
+/// broker's `a{sv}` of device properties costs about 5 KiB per object as a ``DBusValue`` (a dictionary of
+/// variants), and nothing as a closure over the broker's own copy (docs/benchmarks.md, "Memory per device").
+/// It is built on the connection's queue, for each Get, GetAll, GetManagedObjects entry, InterfacesAdded and
+/// change check, so it must be quick and must not block; what it captures must not change (a new value is a new
+/// closure, given to ``DBusConnection/setStoredProperties(_:interface:at:)``).
+public struct DBusStoredValue: Sendable {
+    private enum Storage: Sendable {
+        case value(DBusValue)
+        case deferred(@Sendable () -> DBusValue)
+    }
+
+    private let storage: Storage
+
+    /// A value kept as it is.
+    public init(_ value: DBusValue) {
+        storage = .value(value)
+    }
+
+    /// A value that `build` makes each time it is read.
+    public static func deferred(_ build: @escaping @Sendable () -> DBusValue) -> DBusStoredValue {
+        DBusStoredValue(storage: .deferred(build))
+    }
+
+    private init(storage: Storage) {
+        self.storage = storage
+    }
+
+    /// The value, built now if it is deferred.
+    public var value: DBusValue {
+        switch storage {
+        case .value(let value): value
+        case .deferred(let build): build()
+        }
     }
 }
 

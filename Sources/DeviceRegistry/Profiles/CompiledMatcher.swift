@@ -149,22 +149,21 @@ public struct CompiledMatcher: DeviceMatcher {
     /// The rules that may apply to a device with these raw properties, in application order.
     func candidates(for properties: DeviceProperties) -> [Int32] {
         var candidates = alwaysCandidates
-        let values = properties.dictionary
         if !signatures.isEmpty {
             withUnsafeTemporaryAllocation(of: EqualityValue?.self, capacity: slotKeys.count) { slotValues in
                 for (slot, key) in slotKeys.enumerated() {
-                    slotValues.initializeElement(at: slot, to: values[key].flatMap(EqualityValue.init))
+                    slotValues.initializeElement(at: slot, to: properties[key].flatMap(EqualityValue.init))
                 }
                 defer { _ = slotValues.deinitialize() }
                 for signature in signatures { signature.collect(slotValues, into: &candidates) }
             }
         }
-        if index.count <= values.count {
+        if index.count <= properties.count {
             for (key, keyIndex) in index {
-                if let value = values[key] { keyIndex.collect(for: value, into: &candidates) }
+                if let value = properties[key] { keyIndex.collect(for: value, into: &candidates) }
             }
         } else {
-            for (key, value) in values {
+            for (key, value) in properties {
                 if let keyIndex = index[key] { keyIndex.collect(for: value, into: &candidates) }
             }
         }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
+import Dispatch
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -22,22 +23,36 @@ public struct BrokerDaemonService: Service {
     private let configuration: DaemonConfiguration
     private let additionalSources: @Sendable () -> [AsyncStream<SourceEvent>]
     private let logControl: LogControl?
+    private let queue: DispatchQueue?
+    private let hangups: AsyncStream<Void>?
+    private let onReady: (@Sendable () -> Void)?
     private let logger: Logger
 
     /// A service that will start the broker `configuration` describes.
     ///
     /// - Parameter additionalSources: made when the service runs; more device sources, as
-    ///   ``RunningBroker/start(configuration:additionalSources:logControl:logger:)`` takes them.
+    ///   ``RunningBroker/start(configuration:additionalSources:logControl:queue:logger:)`` takes them.
     /// - Parameter logControl: the log settings offered as `org.freedesktop.LogControl1`; nil for none.
+    /// - Parameter queue: the broker's serial queue, as ``RunningBroker/start(configuration:additionalSources:logControl:queue:logger:)``
+    ///   takes it; nil for a queue of its own.
+    /// - Parameter hangups: one element per SIGHUP, when the caller reads the signal itself; nil traps SIGHUP
+    ///   here (`UnixSignalsSequence`).
+    /// - Parameter onReady: called once the broker has started and owns its name.
     public init(
         configuration: DaemonConfiguration,
         additionalSources: @escaping @Sendable () -> [AsyncStream<SourceEvent>] = { [] },
         logControl: LogControl? = nil,
+        queue: DispatchQueue? = nil,
+        hangups: AsyncStream<Void>? = nil,
+        onReady: (@Sendable () -> Void)? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
         self.additionalSources = additionalSources
         self.logControl = logControl
+        self.queue = queue
+        self.hangups = hangups
+        self.onReady = onReady
         self.logger = logger
     }
 
@@ -45,9 +60,23 @@ public struct BrokerDaemonService: Service {
     ///
     /// - Throws: ``StartError`` when the broker cannot start; ``BusClosed`` when the bus goes away under it.
     public func run() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let hangups: AsyncStream<Void>
+        if let given = self.hangups {
+            hangups = given
+        } else {
+            let trapped = await UnixSignalsSequence(trapping: .sighup)
+            hangups = AsyncStream { continuation in
+                let forwarding = Task {
+                    for await _ in trapped { continuation.yield() }
+                    continuation.finish()
+                }
+                continuation.onTermination = { _ in forwarding.cancel() }
+            }
+        }
         let broker = try await RunningBroker.start(
-            configuration: configuration, additionalSources: additionalSources(), logControl: logControl, logger: logger)
+            configuration: configuration, additionalSources: additionalSources(), logControl: logControl, queue: queue,
+            logger: logger)
+        onReady?()
 
         enum Ending: Sendable { case shutdown, busClosed }
         let logger = logger

@@ -62,9 +62,12 @@ public final class RunningBroker: Sendable {
     /// - Throws: ``StartError`` naming the step that failed; `nameTaken` when another process owns the name.
     ///   - logControl: the log settings to offer as `org.freedesktop.LogControl1` on the broker's connection;
     ///     nil for none.
+    ///   - queue: the serial queue udev, the registry and both bus connections run on; nil for a queue of its
+    ///     own. devsyncd passes one that targets the main queue, which its main thread drains, so that no
+    ///     libdispatch worker thread starts for a burst and exits after it (an idle wakeup; docs/benchmarks.md).
     public static func start(
         configuration: DaemonConfiguration, additionalSources: [AsyncStream<SourceEvent>] = [],
-        logControl: LogControl? = nil, logger: Logger
+        logControl: LogControl? = nil, queue: DispatchQueue? = nil, logger: Logger
     ) async throws(StartError) -> RunningBroker {
         let profiles = ProfileSource(directories: configuration.profileDirectories, logger: logger)
         let matcher = profiles.load().matcher
@@ -72,7 +75,7 @@ public final class RunningBroker: Sendable {
         // One serial queue carries a hotplug from udev's socket to the bus: the udev source reads there, the
         // feeders and the registry run there (the connection as their task executor), and so do the broker and
         // the connection. A uevent becomes DeviceAdded on the thread that read it, with no thread woken between.
-        let queue = DispatchQueue(label: "org.devsync.daemon")
+        let queue = queue ?? DispatchQueue(label: "org.devsync.daemon")
         let connection: DBusConnection
         do {
             connection = try await Self.connect(to: configuration.bus, queue: queue, logger: logger)
@@ -87,7 +90,7 @@ public final class RunningBroker: Sendable {
             ownerConnection = connection
         } else {
             do {
-                let borrowed = try await DBusConnection.system(logger: logger)
+                let borrowed = try await DBusConnection.system(queue: queue, logger: logger)
                 ownerConnection = borrowed
             } catch {
                 logger.notice(
