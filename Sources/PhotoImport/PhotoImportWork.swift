@@ -29,8 +29,8 @@ public struct PhotoImportWork: SyncWork {
     public var pauseAfterEachFile: Duration
     private let logger: Logger
 
-    /// The file name endings imported; others (a camera's `.THM` thumbnails, `.CTG` catalogues, a phone's
-    /// databases) are left on the device.
+    /// The file name endings imported, besides files libgphoto2 types as images or videos; others (a phone's
+    /// databases, text files) are left on the device.
     static let mediaExtensions: Set<String> = [
         "jpg", "jpeg", "png", "gif", "heic", "heif", "webp", "tif", "tiff", "bmp", "dng", "cr2", "cr3", "crw", "nef",
         "nrw", "arw", "srf", "sr2", "orf", "rw2", "raf", "pef", "x3f", "3fr", "srw",
@@ -132,9 +132,14 @@ public struct PhotoImportWork: SyncWork {
         return name[name.index(after: dot)...].lowercased()
     }
 
+    /// Files a camera keeps beside its pictures that libgphoto2 may call images (a `.THM` is a small JPEG).
+    static let companionExtensions: Set<String> = ["thm", "ctg", "lrv", "db", "dat"]
+
     static func isMedia(_ entry: CameraFileEntry) -> Bool {
-        entry.mimeType.hasPrefix("image/") || entry.mimeType.hasPrefix("video/")
-            || mediaExtensions.contains(fileExtension(entry.name))
+        let fileExtension = fileExtension(entry.name)
+        guard !companionExtensions.contains(fileExtension) else { return false }
+        return entry.mimeType.hasPrefix("image/") || entry.mimeType.hasPrefix("video/")
+            || mediaExtensions.contains(fileExtension)
     }
 
     /// The device's folder in the import directory: the one its ledger names, else a new one named after the

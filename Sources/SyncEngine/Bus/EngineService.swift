@@ -213,7 +213,7 @@ public actor EngineService {
         if let other = jobs.first(where: { $0.value.work == work.name && $0.value.uid == uid }) {
             throw DBusError(
                 name: "org.devsync.Engine1.Error.Busy",
-                message: "The \(work.name) of device \(uid) is already running (\(other.key)); wait for it or cancel it.")
+                message: "A \(work.name) job for device \(uid) is already running (\(other.key)); wait for it to end or cancel it.")
         }
         let request = SyncRequest(job: job, uid: uid, datatypes: datatypes, device: device)
         logger.info(

@@ -9,6 +9,13 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     /// What is wrong and what is allowed.
     public var message: String
 
+    /// A mistake on `line` of `file`.
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
     public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
 }
 
