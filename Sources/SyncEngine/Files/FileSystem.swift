@@ -140,12 +140,14 @@ public enum FileSystem {
         return ("\(getuid())", environment("HOME") ?? "/")
     }
 
-    /// A file name made from device text: path separators, control characters and leading dots replaced, at
-    /// most 100 bytes; never empty, never `.` or `..`.
+    /// A file name made from device text: a path separator becomes `-` ("EOS 600D / Rebel T3i" → "EOS 600D -
+    /// Rebel T3i"), control characters `_`, leading dots are dropped; at most 100 bytes; never empty, `.` or `..`.
     public static func safeFileName(_ text: String) -> String {
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            if scalar == "/" || scalar.value < 0x20 || scalar.value == 0x7f {
+            if scalar == "/" {
+                scalars.append("-")
+            } else if scalar.value < 0x20 || scalar.value == 0x7f {
                 scalars.append("_")
             } else {
                 scalars.append(scalar)
