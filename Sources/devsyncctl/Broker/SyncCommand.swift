@@ -12,7 +12,7 @@ struct SyncCommand: AsyncParsableCommand {
         abstract: "Sync a device through its owner's sync engine and follow the job until it ends.",
         discussion: """
             Prints the job's progress (a bar on a terminal, one line per change otherwise; with --json one object \
-            per line). Interrupting (Ctrl-C) cancels the job; a second interrupt leaves it running. Exits 0 when the \
+            per line) and each message of the engine, its summary last. Interrupting (Ctrl-C) cancels the job; a second interrupt leaves it running. Exits 0 when the \
             sync succeeded, 5 when it failed, 6 when it was cancelled.
             """)
 
