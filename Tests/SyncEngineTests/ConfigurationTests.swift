@@ -103,3 +103,19 @@ struct ImportLedgerTests {
         #expect(ImportLedger.claimedFolders(in: root.path, except: "usb-04a9-3218~00ff").isEmpty)
     }
 }
+
+@Suite("File names from device text")
+struct SafeFileNameTests {
+    @Test(
+        "A device's name becomes one path component, never hidden, never empty",
+        arguments: [
+            ("Canon EOS 600D / Rebel T3i", "Canon EOS 600D - Rebel T3i"),
+            ("../../etc", "-..-etc"),
+            ("..", "device"),
+            ("  ", "device"),
+            ("Cam\u{1}era\n", "Cam_era_"),
+        ])
+    func names(text: String, expected: String) {
+        #expect(FileSystem.safeFileName(text) == expected)
+    }
+}
