@@ -20,8 +20,8 @@ struct DevsyncEngine: AsyncParsableCommand {
             photos and videos from cameras and phones (plugins ptp, mtp, ipod) through libgphoto2 into your \
             pictures directory, one folder per device, each file once. Settings: \
             $XDG_CONFIG_HOME/devsync/engine.conf (see devsync-engine(1)). Exits 0 after SIGTERM or SIGINT, 1 when \
-            the broker refuses it or the bus connection closes, 69 when the bus cannot be reached, 78 for a \
-            mistake in the configuration file.
+            the broker refuses it or the bus connection closes, 64 for a wrong command line, 69 when the bus cannot \
+            be reached, 78 for a mistake in the configuration file.
             """,
         version: BuildConfiguration.version)
 
