@@ -18,7 +18,7 @@ SWIFT_FLAGS  ?=
 # Debian packages the build and the tests need. `make deps` installs the missing ones and is a no-op otherwise.
 APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
                 umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin systemd udev \
-                libsystemd-dev syncevolution
+                libsystemd-dev syncevolution libgphoto2-dev
 
 .PHONY: all deps build check demo bench fuzz fuzz-build clean release orderfile install install-files install-dirs uninstall
 
@@ -60,6 +60,7 @@ demo: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncd
 	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncctl
 	$(SWIFT) build $(SWIFT_FLAGS) --product devsync-agent
+	$(SWIFT) build $(SWIFT_FLAGS) --product devsync-engine
 	./scripts/demo
 
 bench: deps
@@ -213,6 +214,7 @@ endif
 	$(SWIFT) build $(RELEASE_FLAGS) --product devsyncd $(DAEMON_LINK_FLAGS)
 	$(SWIFT) build $(RELEASE_FLAGS) --product devsyncctl
 	$(SWIFT) build $(RELEASE_FLAGS) --product devsync-agent
+	$(SWIFT) build $(RELEASE_FLAGS) --product devsync-engine
 
 # Profiles the release devsyncd under valgrind and rewrites data/devsyncd.order (Benchmarks/Daemon/orderfile.py);
 # `make release` then links with it. Rerun after changes that rename or add many functions.
@@ -269,6 +271,12 @@ install-files:
 	ln -sf ../devsync-agent.service $(DESTDIR)$(SYSTEMDUSERUNITDIR)/graphical-session.target.wants/devsync-agent.service
 	$(SUBSTITUTE) data/devsync-agent.desktop.in > $(DESTDIR)$(XDGAUTOSTARTDIR)/devsync-agent.desktop
 	chmod 644 $(DESTDIR)$(XDGAUTOSTARTDIR)/devsync-agent.desktop
+	$(INSTALL) -D -m 755 $(BUILD_DIR)/devsync-engine $(DESTDIR)$(BINDIR)/devsync-engine
+	$(call strip-installed,$(BINDIR)/devsync-engine)
+	$(SUBSTITUTE) data/devsync-engine.service.in > $(DESTDIR)$(SYSTEMDUSERUNITDIR)/devsync-engine.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUSERUNITDIR)/devsync-engine.service
+	$(INSTALL) -D -m 644 data/engine.conf.example $(DESTDIR)$(DATADIR)/devsync/engine.conf.example
+	$(INSTALL) -D -m 644 docs/man/devsync-engine.1 $(DESTDIR)$(MANDIR)/man1/devsync-engine.1
 	$(INSTALL) -d $(DESTDIR)$(PROFILEDIR)
 	$(INSTALL) -m 644 $(addprefix fdi-profiles/,$(PROFILES)) $(DESTDIR)$(PROFILEDIR)/
 	$(INSTALL) -D -m 644 rules/70-devsync.rules $(DESTDIR)$(UDEVRULESDIR)/70-devsync.rules
@@ -296,12 +304,14 @@ install-files:
 # Removes exactly what install-files put: the configuration only while it is still the shipped one, and only
 # the directories that are devsync's own.
 uninstall:
-	rm -f $(DESTDIR)$(LIBEXECDIR)/devsyncd $(DESTDIR)$(BINDIR)/devsyncctl $(DESTDIR)$(BINDIR)/devsync-agent
+	rm -f $(DESTDIR)$(LIBEXECDIR)/devsyncd $(DESTDIR)$(BINDIR)/devsyncctl $(DESTDIR)$(BINDIR)/devsync-agent \
+	    $(DESTDIR)$(BINDIR)/devsync-engine
 	$(if $(DEBUGDIR),rm -f $(DESTDIR)$(DEBUGDIR)$(LIBEXECDIR)/devsyncd.debug $(DESTDIR)$(DEBUGDIR)$(BINDIR)/devsyncctl.debug \
-	    $(DESTDIR)$(DEBUGDIR)$(BINDIR)/devsync-agent.debug)
+	    $(DESTDIR)$(DEBUGDIR)$(BINDIR)/devsync-agent.debug $(DESTDIR)$(DEBUGDIR)$(BINDIR)/devsync-engine.debug)
 	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/graphical-session.target.wants/devsync-agent.service \
 	    $(DESTDIR)$(SYSTEMDUSERUNITDIR)/devsync-agent.service $(DESTDIR)$(XDGAUTOSTARTDIR)/devsync-agent.desktop
 	@rmdir $(DESTDIR)$(SYSTEMDUSERUNITDIR)/graphical-session.target.wants 2>/dev/null || true
+	rm -f $(DESTDIR)$(SYSTEMDUSERUNITDIR)/devsync-engine.service $(DESTDIR)$(DATADIR)/devsync/engine.conf.example
 	rm -f $(addprefix $(DESTDIR)$(PROFILEDIR)/,$(PROFILES))
 	@rmdir $(DESTDIR)$(PROFILEDIR) $(dir $(DESTDIR)$(PROFILEDIR)) 2>/dev/null || true
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/70-devsync.rules $(DESTDIR)$(SYSTEMDUNITDIR)/devsyncd.service
@@ -312,6 +322,7 @@ uninstall:
 	! $(SUBSTITUTE) data/devsyncd.conf.in | cmp -s - $(DESTDIR)$(CONFIGDIR)/devsyncd.conf || \
 	    rm -f $(DESTDIR)$(CONFIGDIR)/devsyncd.conf
 	@rmdir $(DESTDIR)$(CONFIGDIR) 2>/dev/null || true
-	rm -f $(DESTDIR)$(MANDIR)/man1/devsyncctl.1 $(DESTDIR)$(MANDIR)/man8/devsyncd.8 $(DESTDIR)$(MANDIR)/man1/devsync-agent.1
+	rm -f $(DESTDIR)$(MANDIR)/man1/devsyncctl.1 $(DESTDIR)$(MANDIR)/man8/devsyncd.8 $(DESTDIR)$(MANDIR)/man1/devsync-agent.1 \
+	    $(DESTDIR)$(MANDIR)/man1/devsync-engine.1
 	rm -f $(DESTDIR)$(BASHCOMPLETIONDIR)/devsyncctl $(DESTDIR)$(ZSHCOMPLETIONDIR)/_devsyncctl \
 	    $(DESTDIR)$(FISHCOMPLETIONDIR)/devsyncctl.fish

@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "devsyncd", targets: ["devsyncd"]),
         .executable(name: "devsyncctl", targets: ["devsyncctl"]),
         .executable(name: "devsync-agent", targets: ["devsync-agent"]),
+        .executable(name: "devsync-engine", targets: ["devsync-engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
@@ -31,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CDBus", pkgConfig: "dbus-1", providers: [.apt(["libdbus-1-dev"])]),
         .systemLibrary(name: "CBluetooth", pkgConfig: "bluez", providers: [.apt(["libbluetooth-dev"])]),
         // sd_journal_sendv for devsyncd's structured journal entries (Sources/devsyncd/JournalLogHandler.swift).
+        // The photo import of devsync-engine (Sources/PhotoImport): cameras and phones over PTP, and folders.
+        .systemLibrary(name: "CGPhoto2", pkgConfig: "libgphoto2", providers: [.apt(["libgphoto2-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // pidfd_open and pipe2 from glibc, which Swift's Glibc module leaves out (no library to link).
         .systemLibrary(name: "CChildProcess"),
@@ -84,6 +87,14 @@ let package = Package(
 
         // The desktop agent's library half: what it shows and does (AgentModel, no I/O) and its run loop on both buses.
         .target(name: "DesktopAgent", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
+        // The sync engine's library: registration with the broker (org.devsync.Engine1), jobs, the kinds of work
+        // (`SyncWork`), its configuration and the import ledger. Knows no device protocol.
+        .target(name: "SyncEngine", dependencies: ["DBus", .product(name: "Logging", package: "swift-log")]),
+        // Importing photos and videos through libgphoto2: one kind of SyncWork.
+        .target(
+            name: "PhotoImport",
+            dependencies: ["SyncEngine", "CGPhoto2", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // MARK: Programs
         // No swift-argument-parser in the daemon: it imports FoundationEssentials, ~2 MB of the 12 MB resident
@@ -110,6 +121,15 @@ let package = Package(
         .executableTarget(
             name: "devsync-agent",
             dependencies: ["DesktopAgent", "DBus", "DevsyncBuild", "CTaskPool", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The per-user sync engine (docs/engine.md).
+        .executableTarget(
+            name: "devsync-engine",
+            dependencies: [
+                "SyncEngine", "PhotoImport", "DBus", "DevsyncBuild",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // MARK: Tests, one target per module
@@ -148,7 +168,7 @@ let package = Package(
         // testbed (under LD_PRELOAD, as UdevMonitorTests).
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["devsyncd", "devsyncctl", "DBus", "DevsyncTestSupport", "DevsyncBuild", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["devsyncd", "devsyncctl", "devsync-engine", "DBus", "DevsyncTestSupport", "DevsyncBuild", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "DevsyncDaemonTests",
@@ -158,6 +178,10 @@ let package = Package(
         .target(name: "CHeapProbe", path: "Tests/CHeapProbe"),
         .testTarget(name: "SyncEvolutionTests", dependencies: ["SyncEvolution", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "DesktopAgentTests", dependencies: ["DesktopAgent", "DBus"]),
+        .testTarget(
+            name: "SyncEngineTests",
+            dependencies: ["SyncEngine", "PhotoImport", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "BluetoothTests", dependencies: ["Bluetooth", "DeviceRegistry", "DBus", "CHeapProbe"]),
 
         // MARK: Fuzzing (docs/fuzzing.md)

@@ -38,6 +38,10 @@ expect 644 "$XDGAUTOSTARTDIR/devsync-agent.desktop"
 expect 644 "$MANDIR/man1/devsync-agent.1"
 [ "$(readlink "$root$SYSTEMDUSERUNITDIR/graphical-session.target.wants/devsync-agent.service")" = ../devsync-agent.service ] \
     || fail "devsync-agent.service is not wanted by graphical-session.target"
+expect 755 "$BINDIR/devsync-engine"
+expect 644 "$SYSTEMDUSERUNITDIR/devsync-engine.service"
+expect 644 "$DATADIR/devsync/engine.conf.example"
+expect 644 "$MANDIR/man1/devsync-engine.1"
 expect 644 "$UDEVRULESDIR/70-devsync.rules"
 expect 644 "$SYSTEMDUNITDIR/devsyncd.service"
 expect 644 "$SYSTEMDCATALOGDIR/devsyncd.catalog"
@@ -65,7 +69,7 @@ cmp -s data/org.devsync.Broker1.xml "$root$DBUSINTERFACEDIR/org.devsync.Broker1.
 # The binaries are stripped, and self-contained: no RUNPATH, nothing from the Swift toolchain (its runtime,
 # Foundation, ICU), and devsyncctl needs no library the daemon does not.
 toolchain=$(dirname "$(dirname "$(command -v swift)")")
-for binary in "$LIBEXECDIR/devsyncd" "$BINDIR/devsyncctl" "$BINDIR/devsync-agent"; do
+for binary in "$LIBEXECDIR/devsyncd" "$BINDIR/devsyncctl" "$BINDIR/devsync-agent" "$BINDIR/devsync-engine"; do
     sections=$(readelf -S -W "$root$binary")
     echo "$sections" | grep -q -e ' \.symtab ' -e ' \.debug_' && fail "$binary is not stripped"
     readelf -d "$root$binary" | grep -q -e RUNPATH -e RPATH && fail "$binary has a RUNPATH or RPATH"
@@ -87,6 +91,7 @@ version=$(sed -n '/^[0-9][0-9.]*$/{p;q;}' NEWS)
 extra=$(libraries "$root$BINDIR/devsync-agent" | comm -23 - "$(libraries "$root$LIBEXECDIR/devsyncd" >"$root/daemon-libs"; echo "$root/daemon-libs")")
 rm -f "$root/daemon-libs"
 [ -z "$extra" ] || fail "devsync-agent needs libraries devsyncd does not: $extra"
+[ "$("$root$BINDIR/devsync-engine" --version)" = "$version" ] || fail "devsync-engine --version is not '$version'"
 
 # The installed programs run with the toolchain out of reach: in a chroot that holds only them, the libraries
 # ldd names, the installed profiles and a /proc (the Swift runtime dies at start without /proc/self/exe and
@@ -98,7 +103,7 @@ if [ "$(id -u)" = 0 ] && command -v chroot >/dev/null 2>&1 && command -v unshare
     unshare --mount --propagation private sh -c "mkdir -p '$root/probe' && mount -t proc -o subset=pid proc '$root/probe'" 2>/dev/null; then
     rmdir "$root/probe"
     jail="$root/jail"
-    for binary in "$LIBEXECDIR/devsyncd" "$BINDIR/devsyncctl"; do
+    for binary in "$LIBEXECDIR/devsyncd" "$BINDIR/devsyncctl" "$BINDIR/devsync-engine"; do
         mkdir -p "$jail$(dirname "$binary")"
         cp "$root$binary" "$jail$binary"
         for library in $(ldd "$root$binary" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'); do
@@ -121,6 +126,7 @@ fi
 run "$LIBEXECDIR/devsyncd" --help 2>&1 | grep -q "Settings come from $CONFIGDIR/devsyncd.conf," \
     || fail "devsyncd does not read $CONFIGDIR/devsyncd.conf"
 [ "$(run "$BINDIR/devsyncctl" --version 2>&1)" = "$version" ] || fail "devsyncctl does not run $where"
+[ "$(run "$BINDIR/devsync-engine" --version 2>&1)" = "$version" ] || fail "devsync-engine does not run $where"
 if [ -n "${jail:-}" ]; then
     checked=$(run "$BINDIR/devsyncctl" profiles check 2>&1) || fail "devsyncctl profiles check fails $where: $checked"
     case $checked in
@@ -163,6 +169,10 @@ grep -qx 'Restart=on-failure' "$unit" || fail "devsyncd.service does not restart
 grep -qx 'After=polkit.service' "$unit" || fail "devsyncd.service is not ordered after polkit"
 grep -q '^WatchdogSec=' "$unit" && fail "devsyncd.service has a watchdog, which wakes the idle daemon"
 grep -q '^\[Install\]' "$unit" && fail "devsyncd.service has an [Install] section; it is udev/D-Bus activated"
+engine_unit="$root$SYSTEMDUSERUNITDIR/devsync-engine.service"
+grep -q '@[a-z]*@' "$engine_unit" && fail "devsync-engine.service keeps a @placeholder@"
+grep -qx "ExecStart=$BINDIR/devsync-engine" "$engine_unit" || fail "devsync-engine.service does not start $BINDIR/devsync-engine"
+grep -qx 'WantedBy=default.target' "$engine_unit" || fail "devsync-engine.service is not wanted by the user's default.target"
 grep -qx 'SystemdService=devsyncd.service' "$activation" || fail "the activation file does not name devsyncd.service"
 grep -qx "Exec=$LIBEXECDIR/devsyncd" "$activation" || fail "the activation file does not start $LIBEXECDIR/devsyncd"
 grep -qx "#ProfileDirectories=$PROFILEDIR:$CONFIGDIR/fdi-profiles" "$root$CONFIGDIR/devsyncd.conf" \

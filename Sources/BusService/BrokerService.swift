@@ -307,7 +307,7 @@ public actor BrokerService {
         sharedDeviceMethods = methods
         return deviceInterface(
             values: DeviceObject.properties(
-                of: record, actionsAvailable: actionsAvailable(record), suggestedOwner: announcedOwners[record.uid]),
+                of: record, availableActions: availableActions(record), suggestedOwner: announcedOwners[record.uid]),
             methods: methods)
     }
 
@@ -334,7 +334,7 @@ public actor BrokerService {
     func republish(_ record: DeviceRecord) async throws {
         try await connection.setStoredProperties(
             DeviceObject.properties(
-                of: record, actionsAvailable: actionsAvailable(record), suggestedOwner: announcedOwners[record.uid]),
+                of: record, availableActions: availableActions(record), suggestedOwner: announcedOwners[record.uid]),
             interface: BrokerContract.deviceInterface, at: BrokerContract.devicePath(uid: record.uid))
     }
 

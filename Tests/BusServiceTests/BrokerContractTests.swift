@@ -108,7 +108,7 @@ struct BrokerContractTests {
                 broker, job, BrokerContract.jobInterface, before: jobBefore,
                 after: try await getAll(broker, job, BrokerContract.jobInterface),
                 annotated: try annotations(xml, BrokerContract.jobInterface))
-            #expect(jobChanges == ["State", "Progress", "Error"])
+            #expect(jobChanges == ["State", "Progress", "Message", "Error"])
             await engine.connection.close()
         }
     }

@@ -152,6 +152,27 @@ struct BrokerEngineTests {
         }
     }
 
+    @Test("an action is available only when an engine of the owner syncs one of its data types, as Invoke picks engines")
+    func availabilityPerAction() async throws {
+        try await withBroker { broker in
+            let path = try await approvedDevice(broker, serial: "A1")
+            let ids = try await broker.deviceProperty(path, "Actions").arrayElements?.compactMap { $0.structureFields?[0].string }
+            #expect(ids == ["sync-contacts", "sync-calendar", "sync-all"])
+            let engine = try await TestEngine.start(on: broker.bus, plugins: ["palm-sync"], datatypes: ["contacts"])
+            #expect(try await availability(broker, path) == [true, false, true])
+            do {
+                _ = try await invoke(broker, path, "sync-calendar")
+                Issue.record("sync-calendar was invoked through an engine that syncs only contacts")
+            } catch let error as DBusError {
+                #expect(error.name == "org.devsync.Broker1.Error.NoEngine", "\(error)")
+            }
+            let job = try await invoke(broker, path, "sync-all")
+            #expect(await engine.nextSync()?.datatypes == ["contacts"])
+            try await engine.finished(job, success: true)
+            await engine.connection.close()
+        }
+    }
+
     @Test("an engine for other plugins does not serve the device; UnregisterEngine withdraws it")
     func pluginsAndUnregister() async throws {
         try await withBroker { broker in

@@ -201,7 +201,7 @@ struct BrokerCommandTests {
         }
     }
 
-    @Test("sync follows the job's progress and exits 0 when it succeeds")
+    @Test("sync follows the job's progress and the engine's messages, and exits 0 when it succeeds")
     func syncSucceeds() async throws {
         try await withBroker { broker in
             let path = await broker.arrive(TestDevice.observation(serial: "S1"))
@@ -220,7 +220,8 @@ struct BrokerCommandTests {
             #expect(finished.status == 0, "\(finished.stderr)")
             let lines = finished.stdout.split(separator: "\n").map(String.init)
             #expect(lines == [
-                "usb-0830-0060-S1: sync-contacts 25%", "usb-0830-0060-S1: sync-contacts 50%",
+                "usb-0830-0060-S1: sync-contacts 25%", "usb-0830-0060-S1: contacts 1/4",
+                "usb-0830-0060-S1: sync-contacts 50%", "usb-0830-0060-S1: contacts 2/4",
                 "usb-0830-0060-S1: sync-contacts 100%", "usb-0830-0060-S1: sync-contacts succeeded",
             ])
         }

@@ -46,6 +46,7 @@ BROKER = "org.devsync.Broker1"
 MANAGER_PATH = "/org/devsync/Broker1"
 MANAGER = "org.devsync.Broker1.Manager"
 PALM = "usb-0830-0060"  # the Palm Tungsten T of scripts/demo-testbed
+CAMERA = "usb-04a9-3218"  # its PTP camera, whose pictures devsync-engine imports from a Directory Browse folder
 NOKIA = "00:16:20:AB:CD:EF"
 NOKIA_PATH = "/org/bluez/hci0/dev_" + NOKIA.replace(":", "_")
 ENGINE_PATH = "/org/devsync/examples/ReferenceEngine"
@@ -85,6 +86,7 @@ class Tree:
         self.daemon = self.find_file("devsyncd", executable=True)
         self.ctl = self.find_file("devsyncctl", executable=True)
         self.agent = self.find_file("devsync-agent", executable=True)
+        self.engine = self.find_file("devsync-engine", executable=True)
         self.policy = self.find_file("org.devsync.Broker1.conf", under="dbus-1/system.d")
         self.config = self.find_file("devsyncd.conf", under="devsync")
         profiles = self.find_file("10-palm.fdi")
@@ -390,6 +392,68 @@ def owner_cancels_sync(rig):
     rig.wait_for_event("the job's end in the monitor", "job-finished", "cancelled")
 
 
+def engine_home(rig, user):
+    """A user's HOME and XDG directories for devsync-engine, in the rig's directory (nobody's home is
+    /nonexistent), with an engine.conf that reads the camera from the rig's Directory Browse folder."""
+    home = f"{rig.work}/home-{user}"
+    os.makedirs(f"{home}/config/devsync", exist_ok=True)
+    with open(f"{home}/config/devsync/engine.conf", "w", encoding="utf-8") as file:
+        file.write(f"[Photos]\nImportDirectory={home}/Pictures\n[Testing]\nCameraPort=disk:{rig.work}/camera\n")
+    subprocess.run(["chown", "-R", user, home], check=True)
+    return home
+
+
+def start_devsync_engine(rig, name, user):
+    """The installed devsync-engine, as `user`; returns once it registered."""
+    home = engine_home(rig, user)
+    engine = rig.start(name, [rig.tree.engine], user=user,
+                       env=rig.env(user, HOME=home, XDG_CONFIG_HOME=f"{home}/config", XDG_STATE_HOME=f"{home}/state"))
+    wait_until(f"{name} to register", lambda: "Registered with the broker" in rig.log(name), alive=engine)
+    return engine
+
+
+def owner_imports_photos_with_devsync_engine(rig):
+    """The owner's devsync-engine imports the camera's pictures through `devsyncctl sync`, into the owner's
+    directory, once; another user's engine makes nothing syncable and gets no job; another user may not sync."""
+    os.makedirs(f"{rig.work}/camera/DCIM/100CANON")
+    for name in ("IMG_0001.JPG", "IMG_0002.JPG"):
+        with open(f"{rig.work}/camera/DCIM/100CANON/{name}", "wb") as file:
+            file.write(b"\xff\xd8\xff\xe0 rig picture " + name.encode())
+    rig.plug("plug", "camera")
+    rig.wait_for_event("the camera's approval request", "approval-requested", CAMERA)
+    result = rig.ctl(OWNER, "approve", CAMERA)
+    expect(result.returncode == 0, f"approve the camera as {OWNER}: {result.stderr.strip()}")
+
+    def photos_available():
+        result = rig.ctl(OWNER, "actions", CAMERA, "--json")
+        return result.returncode == 0 and any(action.get("id") == "sync-photos" and action.get("available")
+                                              for action in json.loads(result.stdout))
+    expect(not photos_available(), "the camera's sync-photos is available before any devsync-engine registered")
+    other = start_devsync_engine(rig, "other-devsync-engine", OTHER)
+    expect(not photos_available(), f"{OTHER}'s devsync-engine made {OWNER}'s camera syncable")
+    start_devsync_engine(rig, "devsync-engine", OWNER)
+    wait_until("the camera's sync-photos to become available", photos_available)
+
+    result = rig.ctl(OWNER, "sync", CAMERA, "sync-photos")
+    expect(result.returncode == 0 and "Imported 2 new photos from Canon EOS 600D / Rebel T3i" in result.stdout,
+           f"sync-photos as {OWNER}: exit {result.returncode}: {result.stdout.strip()} {result.stderr.strip()}")
+    folder = f"{rig.work}/home-{OWNER}/Pictures/Canon EOS 600D - Rebel T3i"
+    imported = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    expect(imported == ["IMG_0001.JPG", "IMG_0002.JPG"], f"imported into {folder}: {imported}")
+    owner_uid = pwd.getpwnam(OWNER).pw_uid
+    expect(all(os.stat(f"{folder}/{name}").st_uid == owner_uid for name in imported),
+           f"the imported pictures are not {OWNER}'s")
+    result = rig.ctl(OWNER, "sync", CAMERA, "sync-photos")
+    expect(result.returncode == 0 and "No new photos or videos on Canon EOS 600D / Rebel T3i; 2 imported before." in result.stdout,
+           f"the second sync-photos: exit {result.returncode}: {result.stdout.strip()} {result.stderr.strip()}")
+    expect("Job started" not in rig.log("other-devsync-engine"), f"{OTHER}'s devsync-engine got {OWNER}'s job")
+    result = rig.ctl(OTHER, "sync", CAMERA, "sync-photos")
+    expect(result.returncode == 4, f"sync-photos as {OTHER}: expected exit 4, got {result.returncode}: "
+                                   f"{result.stdout.strip()} {result.stderr.strip()}")
+    status = rig.stop(other)
+    expect(status == 0, f"{OTHER}'s devsync-engine exited with {status} on SIGTERM: {rig.log('other-devsync-engine')}")
+
+
 def model(rig):
     return rig.device_json(OWNER, PALM).get("model")
 
@@ -505,6 +569,7 @@ FLOWS = [
     bus_is_deny_by_default, broker_starts_as_root_from_the_tree, plugged_device_suggests_active_user,
     other_user_may_not_approve, owner_approves_own_device, owner_engine_registers, owner_syncs,
     other_user_may_not_sync, root_syncs_owners_device, bus_refusal_is_named, only_the_broker_may_call_engines, owner_cancels_sync,
+    owner_imports_photos_with_devsync_engine,
     sighup_reloads_profiles, reload_method_as_root, reload_method_refused_for_user, log_level_readable_by_user,
     bluetooth_paired_device_appears, unplugged_device_is_remembered, broker_stops_cleanly,
 ]

@@ -4,12 +4,14 @@ import DeviceRegistry
 
 /// Sync engines: registration, their signals and their disappearance.
 extension BrokerService {
-    /// Whether an engine of the device's owner handles its plugin (the `available` flag of its actions).
-    func actionsAvailable(_ record: DeviceRecord) -> Bool {
+    /// The actions of the device that an engine of its owner can run (the `available` flag of each): one that
+    /// handles the device's plugin and at least one of the action's data types, as ``invoke(uid:_:)`` picks it.
+    func availableActions(_ record: DeviceRecord) -> Set<String> {
         guard !engines.isEmpty, let owner = record.owner, let ownerUID = UserAccounts.uid(ofUser: owner) else {
-            return false
+            return []
         }
-        return engines.values.contains { $0.uid == ownerUID && $0.handles(plugin: record.plugin) }
+        let capable = engines.values.filter { $0.uid == ownerUID && $0.handles(plugin: record.plugin) }
+        return Set(record.actions.filter { action in capable.contains { $0.runs(action) } }.map(\.id))
     }
 
     /// Republishes every device whose actions' availability may have changed.
@@ -196,6 +198,7 @@ extension BrokerService {
             let fraction = min(max(message.arguments[1].double ?? 0, 0), 1)
             guard fraction.isFinite else { return }
             jobs[jobPath]?.progress = fraction
+            jobs[jobPath]?.message = DeviceText.sanitize(message.arguments[2].string ?? "")
             await publish(jobPath)
         case ("Finished", "obs"):
             let success = message.arguments[1].bool ?? false

@@ -30,8 +30,7 @@ extension BrokerService {
         let candidates = engines.values.sorted { $0.key.description < $1.key.description }
         guard
             let engine = candidates.first(where: {
-                $0.uid == ownerUID && $0.handles(plugin: record.plugin)
-                    && (action.datatypes.isEmpty || !$0.datatypes(of: action.datatypes).isEmpty)
+                $0.uid == ownerUID && $0.handles(plugin: record.plugin) && $0.runs(action)
             })
         else {
             throw BrokerError(

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DBus
+import DeviceRegistry
 
 /// A sync engine registered with RegisterEngine: where it lives on the bus, whose it is, and what it syncs.
 struct SyncEngine: Sendable {
@@ -24,6 +25,9 @@ struct SyncEngine: Sendable {
     /// Whether it syncs devices of `plugin`.
     func handles(plugin: String) -> Bool { plugins.isEmpty || plugins.contains(plugin) }
 
+    /// Whether it can run `action`: the action names no data type, or the engine syncs one of them.
+    func runs(_ action: SyncAction) -> Bool { action.datatypes.isEmpty || !datatypes(of: action.datatypes).isEmpty }
+
     /// The data types of `wanted` it can sync: all of them when it named none.
     func datatypes(of wanted: [String]) -> [String] {
         datatypes.isEmpty ? wanted : wanted.filter { datatypes.contains($0) }
@@ -46,13 +50,15 @@ struct SyncJob: Sendable {
     var engine: SyncEngine.Key
     var state: State = .running
     var progress: Double = 0
+    /// The engine's latest progress message; after a success, its summary.
+    var message: String = ""
     var error: String = ""
 
     /// The job's properties on the bus.
     var properties: [String: DBusValue] {
         [
             "Device": .objectPath(devicePath), "Action": .string(action), "State": .string(state.rawValue),
-            "Progress": .double(progress), "Error": .string(error),
+            "Progress": .double(progress), "Message": .string(message), "Error": .string(error),
         ]
     }
 }

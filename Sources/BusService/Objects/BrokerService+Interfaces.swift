@@ -69,7 +69,7 @@ extension BrokerService {
     }
 
     /// A Device interface, its properties stored with `values`
-    /// (``DeviceObject/properties(of:actionsAvailable:suggestedOwner:)``) and its methods `methods`
+    /// (``DeviceObject/properties(of:availableActions:suggestedOwner:)``) and its methods `methods`
     /// (``deviceMethods()``), one array that every device object shares.
     nonisolated func deviceInterface(values: [String: DBusStoredValue], methods: [DBusMethod]) -> DBusInterface {
         DBusInterface(
@@ -107,7 +107,7 @@ extension BrokerService {
         // A job is for one device and one action; its progress is signalled as it changes.
         let types: [(String, DBusType, DBusProperty.EmitsChangedSignal)] = [
             ("Device", .objectPath, .const), ("Action", .string, .const), ("State", .string, .true),
-            ("Progress", .double, .true), ("Error", .string, .true),
+            ("Progress", .double, .true), ("Message", .string, .true), ("Error", .string, .true),
         ]
         return DBusInterface(
             BrokerContract.jobInterface,

@@ -26,14 +26,14 @@ enum DeviceObject {
         DBusProperty(property.name, type: property.type, value: .bool(false)).emitting(property.emits)
     }
 
-    /// Every property of `record`; `actionsAvailable` says whether an engine of the owner handles its plugin, and
-    /// `suggestedOwner` is the user its ApprovalRequested named (published only while the device is pending).
+    /// Every property of `record`; `availableActions` are the ids of the actions an engine of the owner can run,
+    /// and `suggestedOwner` is the user its ApprovalRequested named (published only while the device is pending).
     ///
     /// `Properties` and `Actions` are kept deferred: built from the record's own property set, plugin and data
     /// types whenever a client reads them, instead of held as a second copy in D-Bus form, which cost about
     /// 6 KiB per device (docs/benchmarks.md, "Memory per device").
     static func properties(
-        of record: DeviceRecord, actionsAvailable: Bool, suggestedOwner: String?
+        of record: DeviceRecord, availableActions: Set<String>, suggestedOwner: String?
     ) -> [String: DBusStoredValue] {
         let properties = record.properties
         let plugin = record.plugin
@@ -55,17 +55,19 @@ enum DeviceObject {
             "LastSeen": DBusStoredValue(.uint64(UInt64(clamping: record.lastSeen))),
             "Profile": DBusStoredValue(.string(record.profile.map { "\($0.file):\($0.line)" } ?? "")),
             "Actions": .deferred {
-                actions(SyncAction.actions(plugin: plugin, datatypes: datatypes), available: actionsAvailable)
+                actions(SyncAction.actions(plugin: plugin, datatypes: datatypes), available: availableActions)
             },
             "Properties": .deferred { typed(properties) },
         ]
     }
 
     /// The `Actions` value.
-    static func actions(_ actions: [SyncAction], available: Bool) -> DBusValue {
+    static func actions(_ actions: [SyncAction], available: Set<String>) -> DBusValue {
         .array(
             .structure([.string, .string, .array(.string), .boolean]),
-            actions.map { .structure([.string($0.id), .string($0.label), .strings($0.datatypes), .bool(available)]) })
+            actions.map {
+                .structure([.string($0.id), .string($0.label), .strings($0.datatypes), .bool(available.contains($0.id))])
+            })
     }
 
     /// A property set as `a{sv}`: string→s, int→i, uint64→t, bool→b, double→d, strlist→as.

@@ -12,7 +12,7 @@ struct SyncCommand: AsyncParsableCommand {
         abstract: "Sync a device through its owner's sync engine and follow the job until it ends.",
         discussion: """
             Prints the job's progress (a bar on a terminal, one line per change otherwise; with --json one object \
-            per line). Interrupting (Ctrl-C) cancels the job; a second interrupt leaves it running. Exits 0 when the \
+            per line) and each message of the engine, its summary last. Interrupting (Ctrl-C) cancels the job; a second interrupt leaves it running. Exits 0 when the \
             sync succeeded, 5 when it failed, 6 when it was cancelled.
             """)
 
@@ -29,7 +29,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     /// What the job (or the bus) reports while we wait.
     enum JobEvent: Sendable {
-        case progress(path: DBusObjectPath, fraction: Double)
+        case progress(path: DBusObjectPath, fraction: Double?, message: String?)
         case finished(path: DBusObjectPath, state: String, error: String)
         case brokerGone
         case interrupted
@@ -85,11 +85,15 @@ struct SyncCommand: AsyncParsableCommand {
                         path: path, state: message.arguments.first?.string ?? "failed",
                         error: message.arguments.dropFirst().first?.string ?? ""))
                 } else if message.interface == Broker.propertiesInterface, message.member == "PropertiesChanged",
-                    message.arguments.first?.string == Broker.jobInterface,
-                    let fraction = message.arguments.dropFirst().first?["Progress"]?.double
+                    message.arguments.first?.string == Broker.jobInterface
                 {
                     // The end is taken from Finished, which carries the state and the error sentence together.
-                    continuation.yield(.progress(path: path, fraction: fraction))
+                    let changed = message.arguments.dropFirst().first
+                    let fraction = changed?["Progress"]?.unwrapped.double
+                    let text = changed?["Message"]?.unwrapped.string
+                    if fraction != nil || text != nil {
+                        continuation.yield(.progress(path: path, fraction: fraction, message: text))
+                    }
                 }
             }
         }
@@ -127,12 +131,27 @@ struct SyncCommand: AsyncParsableCommand {
             }
             fflush(nil)
         }
+        // The engine's messages ("Importing IMG_0002.JPG (2 of 3)", then its summary), one line each.
+        var lastMessage = ""
+        func say(_ message: String) {
+            guard !message.isEmpty, message != lastMessage else { return }
+            lastMessage = message
+            if bus.json {
+                try? Output.jsonLine(JSONValue.object(["job": .string(job.rawValue), "message": .string(message)]))
+            } else {
+                if bar && lastPercent >= 0 { print("") }
+                print("\(device.uid): \(message)")
+                if bar && lastPercent >= 0 { lastPercent = -1 }
+            }
+            fflush(nil)
+        }
         defer { if bar && lastPercent >= 0 { print("") } }
         var cancelling = false
         for await event in events {
             switch event {
-            case .progress(let path, let fraction) where path == job:
-                show(fraction)
+            case .progress(let path, let fraction, let message) where path == job:
+                if let fraction { show(fraction) }
+                if let message { say(message) }
             case .finished(let path, let state, let error) where path == job:
                 if state == "succeeded" { show(1) }
                 return (state, error)
