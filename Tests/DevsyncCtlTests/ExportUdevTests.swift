@@ -28,7 +28,7 @@ func tagged(_ product: String, _ globs: [String]) -> Bool {
     globs.contains { fnmatch($0, product, 0) == 0 }
 }
 
-/// Every (vendor, product) a shipped profile rule names by equality or by a bounded range, read from the parsed
+/// Every (vendor, product) a shipped profile rule offering a plugin names by equality or by a bounded range, read from the parsed
 /// rules independently of the generator; `ignored` are the rules that set sync.ignore.
 func shippedIDs() -> (named: [(Int, Int)], ignored: [(Int, Int)]) {
     var logger = Logger(label: "test")
@@ -47,9 +47,11 @@ func shippedIDs() -> (named: [(Int, Int)], ignored: [(Int, Int)]) {
             default: break
             }
         }
-        guard let vendor else { continue }
-        if let low, let high { products += Array(low...high) }
         let ignore = rule.actions.contains(.merge(key: "sync.ignore", .value(.bool(true))))
+        // A rule that only says what kind a device is (95-kinds.fdi's id ranges) offers nothing to recognise.
+        let offers = rule.actions.contains { if case .merge(key: "sync.plugin", _) = $0 { true } else { false } }
+        guard let vendor, ignore || offers else { continue }
+        if let low, let high { products += Array(low...high) }
         for product in products {
             if ignore { ignored.append((vendor, product)) } else { named.append((vendor, product)) }
         }
