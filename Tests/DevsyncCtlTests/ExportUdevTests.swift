@@ -163,6 +163,7 @@ struct ExportUdevTests {
         // The kernel's ipaq and visor tables: the daemon starts when one of those drivers binds an interface.
         #expect(rules.contains("ENV{DEVTYPE}==\"usb_interface\", ACTION==\"bind\", DRIVER==\"ipaq|visor\", TAG+=\"devsync\", "
             + "TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"devsyncd.service\", GOTO=\"devsync_end\""))
+        #expect(rules.contains("SUBSYSTEM==\"tty\", DRIVERS==\"ipaq|visor\", TAG+=\"uaccess\", GOTO=\"devsync_end\""))
         // The T2 coprocessor is excluded before any line could recognise it.
         let ignore = try #require(rules.firstIndex(of: "ENV{PRODUCT}==\"5ac/8600/*\", GOTO=\"devsync_end\""))
         #expect(ignore < (rules.firstIndex { $0.contains("devsync_candidate") } ?? 0))

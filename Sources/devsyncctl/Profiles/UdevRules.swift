@@ -291,6 +291,14 @@ struct UdevRules {
     var text: String {
         var lines = Self.header
         if !interfaceDrivers.isEmpty {
+            // Before the usb_device line below: a tty those drivers made, in the same plug-in, is added before its
+            // interface's bind event tags the interface.
+            lines.append("# A tty the kernel's \(interfaceDrivers.joined(separator: " or ")) driver made (a Pocket PC's or a Palm's sync port), "
+                + "whatever the id: the seat's user too.")
+            lines.append("SUBSYSTEM==\"tty\", DRIVERS==\"\(interfaceDrivers.joined(separator: "|"))\", TAG+=\"uaccess\", GOTO=\"devsync_end\"")
+        }
+        lines += Self.afterTTY
+        if !interfaceDrivers.isEmpty {
             lines.append("# An interface that a kernel driver the profiles name binds (kernel.drivers, sysfs.interface.drivers): the")
             lines.append("# ids of its table need no line of their own, and devsyncd starts when the driver binds.")
             for source in interfaceDriverSources { lines.append("# \(source)") }
@@ -345,6 +353,9 @@ struct UdevRules {
         "ACTION!=\"add|change|remove|bind\", GOTO=\"devsync_end\"",
         "# A tty below a recognised device (a Palm's HotSync port ttyUSB1, a phone's ttyACM0): the seat's user too.",
         "SUBSYSTEM==\"tty\", TAGS==\"devsync\", TAG+=\"uaccess\", GOTO=\"devsync_end\"",
+    ]
+
+    static let afterTTY = [
         "SUBSYSTEM!=\"usb\", GOTO=\"devsync_end\"",
     ]
 
