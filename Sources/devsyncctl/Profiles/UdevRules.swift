@@ -6,12 +6,12 @@ import DeviceRegistry
 ///
 /// Every line comes from a profile rule that sets `sync.plugin` (or `sync.ignore`), translated condition by
 /// condition into udev's terms: vendor and product ids into `ENV{PRODUCT}` globs, `usb.interfaces` into
-/// `ENV{ID_USB_INTERFACES}`, `udev.NAME` and `hwdb.NAME` into `ENV{NAME}` (udev's hwdb builtin imports every hwdb key
-/// of a usb_device in 50-udev-default.rules). A rule on a kernel driver (`kernel.drivers` or
-/// `sysfs.interface.drivers` contains `ipaq`) becomes a line for the interface that driver binds. A condition udev
-/// cannot test on a usb_device is dropped,
-/// which only widens the line (devsyncd applies the full profile anyway); a rule left with nothing udev can test is
-/// listed as not covered. A rule that merely describes a device (`ID_PDA`: a kind, no plugin) starts nothing.
+/// `ENV{ID_USB_INTERFACES}`, `udev.NAME` and `hwdb.NAME` into `ENV{NAME}` (udev's hwdb builtin has imported every
+/// hwdb key of a usb_device by then, in 50-udev-default.rules). A rule on a kernel driver (`kernel.drivers` or
+/// `sysfs.interface.drivers` contains `ipaq`) becomes a line for the interfaces that driver binds and one for the
+/// ttys it makes. A condition udev cannot test on a usb_device is dropped, which only widens the line (devsyncd
+/// applies the full profile anyway); a rule left with nothing udev can test is listed as not covered. A rule that
+/// merely describes a device (95-kinds.fdi's: a kind, no plugin) starts nothing.
 struct UdevRules {
     /// Which products of a vendor a profile rule names.
     enum Products: Hashable {
@@ -297,7 +297,7 @@ struct UdevRules {
                 + "whatever the id: the seat's user too.")
             lines.append("SUBSYSTEM==\"tty\", DRIVERS==\"\(interfaceDrivers.joined(separator: "|"))\", TAG+=\"uaccess\", GOTO=\"devsync_end\"")
         }
-        lines += Self.afterTTY
+        lines.append("SUBSYSTEM!=\"usb\", GOTO=\"devsync_end\"")
         if !interfaceDrivers.isEmpty {
             lines.append("# An interface that a kernel driver the profiles name binds (kernel.drivers, sysfs.interface.drivers): the")
             lines.append("# ids of its table need no line of their own, and devsyncd starts when the driver binds.")
@@ -353,10 +353,6 @@ struct UdevRules {
         "ACTION!=\"add|change|remove|bind\", GOTO=\"devsync_end\"",
         "# A tty below a recognised device (a Palm's HotSync port ttyUSB1, a phone's ttyACM0): the seat's user too.",
         "SUBSYSTEM==\"tty\", TAGS==\"devsync\", TAG+=\"uaccess\", GOTO=\"devsync_end\"",
-    ]
-
-    static let afterTTY = [
-        "SUBSYSTEM!=\"usb\", GOTO=\"devsync_end\"",
     ]
 
     static let classIntroduction = [
