@@ -4,6 +4,7 @@
 #   make demo    see it work: devsyncd on a private bus with fake USB (umockdev) and fake BlueZ, logind, polkit
 #                (dbusmock) — plug in, pair, approve, sync through examples/reference-engine, unplug, stop
 #   make bench   run the benchmarks in Benchmarks/ (figures go to docs/benchmarks.md)
+#   make coverage  how many devices of the system's databases the profiles recognise (docs/coverage.md)
 #   make fuzz    build the libFuzzer targets in Fuzz/ with AddressSanitizer and run each FUZZ_SECONDS (docs/fuzzing.md)
 #   make release                    release build (devsyncd with the Swift runtime linked in)
 #   make orderfile                  profile the release devsyncd, rewrite data/devsyncd.order, relink
@@ -20,7 +21,7 @@ APT_PACKAGES := libudev-dev libusb-1.0-0-dev libdbus-1-dev libbluetooth-dev \
                 umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi python3-dbusmock dbus libglib2.0-bin systemd udev \
                 libsystemd-dev syncevolution libgphoto2-dev
 
-.PHONY: all deps build check demo bench fuzz fuzz-build clean release orderfile install install-files install-dirs uninstall
+.PHONY: all deps build check demo bench coverage fuzz fuzz-build clean release orderfile install install-files install-dirs uninstall
 
 all: build
 
@@ -65,6 +66,15 @@ demo: deps
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+# The databases the coverage report reads (docs/coverage.md); the kernel's modules.alias comes with an installed
+# kernel image (the running kernel may have none: a container's or a VM's), so linux-image-amd64 is one of them.
+COVERAGE_PACKAGES := libmtp-common media-player-info libgphoto2-6 usbmuxd linux-image-amd64
+
+coverage: deps
+	@./scripts/install-deps $(COVERAGE_PACKAGES)
+	$(SWIFT) build $(SWIFT_FLAGS) --product devsyncctl
+	./scripts/coverage --devsyncctl $$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path)/devsyncctl --update docs/coverage.md
 
 # Fuzzing (docs/fuzzing.md). The targets exist only with DEVSYNC_FUZZ=1 (Package.swift) and link only with
 # -sanitize=fuzzer, which changes every compile command: hence a scratch path of their own. Each fuzzer starts from

@@ -28,7 +28,7 @@ func tagged(_ product: String, _ globs: [String]) -> Bool {
     globs.contains { fnmatch($0, product, 0) == 0 }
 }
 
-/// Every (vendor, product) a shipped profile rule names by equality or by a bounded range, read from the parsed
+/// Every (vendor, product) a shipped profile rule offering a plugin names by equality or by a bounded range, read from the parsed
 /// rules independently of the generator; `ignored` are the rules that set sync.ignore.
 func shippedIDs() -> (named: [(Int, Int)], ignored: [(Int, Int)]) {
     var logger = Logger(label: "test")
@@ -47,9 +47,11 @@ func shippedIDs() -> (named: [(Int, Int)], ignored: [(Int, Int)]) {
             default: break
             }
         }
-        guard let vendor else { continue }
-        if let low, let high { products += Array(low...high) }
         let ignore = rule.actions.contains(.merge(key: "sync.ignore", .value(.bool(true))))
+        // A rule that only says what kind a device is (95-kinds.fdi's id ranges) offers nothing to recognise.
+        let offers = rule.actions.contains { if case .merge(key: "sync.plugin", _) = $0 { true } else { false } }
+        guard let vendor, ignore || offers else { continue }
+        if let low, let high { products += Array(low...high) }
         for product in products {
             if ignore { ignored.append((vendor, product)) } else { named.append((vendor, product)) }
         }
@@ -137,12 +139,17 @@ struct ExportUdevTests {
         #expect(rules.contains("ENV{ID_USB_INTERFACES}==\"*:020b00:*\""))
     }
 
-    @Test("the shipped class rules become lines only where they offer a plugin: no ID_PDA, which names a kind")
+    @Test("the shipped class rules become lines only where they offer a plugin: no ID_PDA (systemd's calculators)")
     func shippedClasses() throws {
         let rules = try committedRules().split(separator: "\n").filter { !$0.hasPrefix("#") }
         let classLines = Set(rules.filter { !$0.contains("ENV{PRODUCT}==") && $0.hasSuffix("GOTO=\"devsync_candidate\"") })
         #expect(classLines == [
+            // libmtp's and libgphoto2's hwdb keys (udev.NAME and hwdb.NAME are both ENV{NAME}), usbmuxd's rule.
             "ENV{ID_MTP_DEVICE}==\"1\", GOTO=\"devsync_candidate\"",
+            "ENV{GPHOTO2_DRIVER}==\"PTP\", ENV{ID_MEDIA_PLAYER}==\"1\", GOTO=\"devsync_candidate\"",
+            "ENV{GPHOTO2_DRIVER}==\"PTP\", GOTO=\"devsync_candidate\"",
+            "ENV{GPHOTO2_DRIVER}==\"proprietary\", GOTO=\"devsync_candidate\"",
+            "ENV{USBMUX_SUPPORTED}==\"1\", GOTO=\"devsync_candidate\"",
             "ENV{ID_USB_INTERFACES}==\"*:fffe02:*\", GOTO=\"devsync_candidate\"",
             "ENV{ID_USB_INTERFACES}==\"*:ef0101:*\", GOTO=\"devsync_candidate\"",
             "ENV{ID_USB_INTERFACES}==\"*:e00103:*\", GOTO=\"devsync_candidate\"",
@@ -153,6 +160,10 @@ struct ExportUdevTests {
             "ENV{ID_MEDIA_PLAYER}==\"?*\", GOTO=\"devsync_candidate\"",
         ])
         #expect(!rules.contains { $0.contains("ID_PDA") })
+        // The kernel's ipaq and visor tables: the daemon starts when one of those drivers binds an interface.
+        #expect(rules.contains("ENV{DEVTYPE}==\"usb_interface\", ACTION==\"bind\", DRIVER==\"ipaq|visor\", TAG+=\"devsync\", "
+            + "TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"devsyncd.service\", GOTO=\"devsync_end\""))
+        #expect(rules.contains("SUBSYSTEM==\"tty\", DRIVERS==\"ipaq|visor\", TAG+=\"uaccess\", GOTO=\"devsync_end\""))
         // The T2 coprocessor is excluded before any line could recognise it.
         let ignore = try #require(rules.firstIndex(of: "ENV{PRODUCT}==\"5ac/8600/*\", GOTO=\"devsync_end\""))
         #expect(ignore < (rules.firstIndex { $0.contains("devsync_candidate") } ?? 0))

@@ -170,6 +170,56 @@ struct UdevadmRulesTests {
         }
     }
 
+    @Test("libgphoto2's MTP devices are recognised by its hwdb keys; a TI calculator, ID_PDA in systemd's hwdb, is not")
+    func databaseKeys() async throws {
+        let results = try await UdevadmRun.test(
+            ["1-12", "1-13"].map(syspath),
+            umockdev: usbDevice("1-12", product: "502/3325/100", properties: ["GPHOTO2_DRIVER=PTP", "ID_GPHOTO2=1", "ID_MEDIA_PLAYER=1"])
+                // A TI-84 Plus: udev's hwdb builtin gives it ID_PDA=1 from 70-pda.hwdb; nothing syncs it.
+                + usbDevice("1-13", product: "451/e008/100", properties: ["ID_PDA=1", "ID_USB_INTERFACES=:ff0000:"]))
+        try #require(results.count == 2)
+        #expect(results[0].tags.isSuperset(of: ["devsync", "uaccess", "systemd"]), "\(results[0].log)")
+        #expect(results[1].tags.isDisjoint(with: ["devsync", "uaccess"]), "\(results[1].log)")
+        #expect(!results[1].log.contains("devsyncd.service"), "\(results[1].log)")
+    }
+
+    @Test("an interface the kernel's ipaq or visor driver binds starts devsyncd and its tty is the seat's, with no id line")
+    func kernelDriverBinds() async throws {
+        func interface(_ port: String, driver: String, tty: String) -> String {
+            usbDevice(port, product: "3f0/1216/0") + """
+                P: /devices/pci0000:00/0000:00:14.0/usb1/\(port)/\(port):1.0
+                E: DEVTYPE=usb_interface
+                E: SUBSYSTEM=usb
+                E: PRODUCT=3f0/1216/0
+                E: INTERFACE=255/0/0
+                A: bInterfaceClass=ff
+                L: driver=../../../../../../bus/usb/drivers/\(driver)
+
+                P: /devices/pci0000:00/0000:00:14.0/usb1/\(port)/\(port):1.0/\(tty)
+                E: SUBSYSTEM=usb-serial
+                L: driver=../../../../../../../bus/usb-serial/drivers/\(driver)
+
+                P: /devices/pci0000:00/0000:00:14.0/usb1/\(port)/\(port):1.0/\(tty)/tty/\(tty)
+                E: SUBSYSTEM=tty
+
+
+                """
+        }
+        let devices = interface("1-14", driver: "ipaq", tty: "ttyUSB0") + interface("1-15", driver: "usbserial_generic", tty: "ttyUSB1")
+        let results = try await UdevadmRun.test(
+            [syspath("1-14") + "/1-14:1.0", syspath("1-15") + "/1-15:1.0"], action: "bind", umockdev: devices)
+        try #require(results.count == 2)
+        #expect(results[0].tags.isSuperset(of: ["devsync", "systemd"]), "\(results[0].log)")
+        #expect(results[0].log.contains("SYSTEMD_WANTS=devsyncd.service"), "\(results[0].log)")
+        #expect(results[1].tags.isDisjoint(with: ["devsync", "systemd"]), "\(results[1].log)")
+        // Their ttys, added (in the kernel's order) before the interface's bind event was handled.
+        let ttys = try await UdevadmRun.test(
+            [("1-14", "ttyUSB0"), ("1-15", "ttyUSB1")].map { syspath($0) + "/\($0):1.0/\($1)/tty/\($1)" }, umockdev: devices)
+        try #require(ttys.count == 2)
+        #expect(ttys[0].tags.isSuperset(of: ["uaccess", "seat"]), "\(ttys[0].log)")
+        #expect(ttys[1].tags.isDisjoint(with: ["uaccess"]), "\(ttys[1].log)")
+    }
+
     @Test("ENV{ID_DEVSYNC_IGNORE}=1 from an earlier rule hides a device the profiles name")
     func ignoreProperty() async throws {
         let results = try await UdevadmRun.test([syspath("1-8")], umockdev: usbDevice("1-8", product: "830/2/100", properties: ["ID_DEVSYNC_IGNORE=1"]))

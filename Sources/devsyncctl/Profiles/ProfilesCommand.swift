@@ -146,10 +146,17 @@ extension ProfilesCommand {
                 usb.serial:string=0123 or udev.TAGS:strlist=uaccess,seat.
 
                 Prints the rules that applied, in order, and the resulting properties (changed ones marked *).
+
+                With --each-line, reads many devices from standard input instead, one a line, its PROPERTYs \
+                separated by tabs, and prints one line of JSON per device (as --json prints one), in order: the \
+                profiles are read once, for reports that try thousands of devices (make coverage).
                 """)
 
         @Argument(help: ArgumentHelp("A device property, KEY=VALUE or KEY:TYPE=VALUE.", valueName: "PROPERTY"))
-        var properties: [PropertyArgument]
+        var properties: [PropertyArgument] = []
+
+        @Flag(help: "Read one device a line from standard input (PROPERTYs separated by tabs); print JSON lines.")
+        var eachLine = false
 
         @Flag(help: "Use the plain in-order evaluator instead of the compiled index (they must agree).")
         var sequential = false
@@ -162,11 +169,23 @@ extension ProfilesCommand {
             var errors: [JSONProfileError]
         }
 
+        func validate() throws {
+            if eachLine && !properties.isEmpty {
+                throw ValidationError("--each-line reads the devices from standard input; give no PROPERTY arguments")
+            }
+            if !eachLine && properties.isEmpty { throw ValidationError("Missing expected argument '<PROPERTY> ...'") }
+        }
+
         func run() throws {
-            var device = DeviceProperties()
-            for property in properties { device[property.key] = property.value }
             let load = source.loader().load(directories: source.searchPath)
             let matcher: any DeviceMatcher = sequential ? SequentialMatcher(load.profiles) : CompiledMatcher(load.profiles)
+            if eachLine {
+                source.reportErrors(load.errors)
+                try matchEachLine(with: matcher)
+                return
+            }
+            var device = DeviceProperties()
+            for property in properties { device[property.key] = property.value }
             let outcome = matcher.match(device)
             if source.json {
                 try Output.json(JSONMatch(
@@ -183,6 +202,27 @@ extension ProfilesCommand {
                 let changed = device[key] != value
                 return ["  \(changed ? "*" : " ") \(key)", "(\(value.type))", value.displayed(key: key)]
             })
+        }
+
+        /// One device per line of standard input, one line of JSON per device; an empty line is a device with no
+        /// properties. A property that does not parse names its line and stops the run.
+        private func matchEachLine(with matcher: any DeviceMatcher) throws {
+            var number = 0
+            while let line = readLine(strippingNewline: true) {
+                number += 1
+                var device = DeviceProperties()
+                for field in line.split(separator: "\t", omittingEmptySubsequences: true) {
+                    guard let property = PropertyArgument(argument: String(field)) else {
+                        Output.error("standard input:\(number): not a property, KEY=VALUE or KEY:TYPE=VALUE: \(field)")
+                        throw ExitCode.failure
+                    }
+                    device[property.key] = property.value
+                }
+                let outcome = matcher.match(device)
+                try Output.jsonLine(JSONMatch(
+                    appliedRules: outcome.appliedRules.map(\.description),
+                    properties: outcome.properties.dictionary.mapValues(JSONProperty.init), errors: []))
+            }
         }
     }
 }

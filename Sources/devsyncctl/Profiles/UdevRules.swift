@@ -6,9 +6,12 @@ import DeviceRegistry
 ///
 /// Every line comes from a profile rule that sets `sync.plugin` (or `sync.ignore`), translated condition by
 /// condition into udev's terms: vendor and product ids into `ENV{PRODUCT}` globs, `usb.interfaces` into
-/// `ENV{ID_USB_INTERFACES}`, `udev.NAME` into `ENV{NAME}`. A condition udev cannot test on a usb_device is dropped,
-/// which only widens the line (devsyncd applies the full profile anyway); a rule left with nothing udev can test is
-/// listed as not covered. A rule that merely describes a device (`ID_PDA`: a kind, no plugin) starts nothing.
+/// `ENV{ID_USB_INTERFACES}`, `udev.NAME` and `hwdb.NAME` into `ENV{NAME}` (udev's hwdb builtin has imported every
+/// hwdb key of a usb_device by then, in 50-udev-default.rules). A rule on a kernel driver (`kernel.drivers` or
+/// `sysfs.interface.drivers` contains `ipaq`) becomes a line for the interfaces that driver binds and one for the
+/// ttys it makes. A condition udev cannot test on a usb_device is dropped, which only widens the line (devsyncd
+/// applies the full profile anyway); a rule left with nothing udev can test is listed as not covered. A rule that
+/// merely describes a device (95-kinds.fdi's: a kind, no plugin) starts nothing.
 struct UdevRules {
     /// Which products of a vendor a profile rule names.
     enum Products: Hashable {
@@ -73,6 +76,13 @@ struct UdevRules {
     var selections: [Selection] = []
     /// Rules offering a plugin that no udev line stands for.
     var uncovered: [Uncovered] = []
+    /// Kernel drivers whose binding to an interface a rule offers a plugin for, in profile order, each once.
+    var interfaceDrivers: [String] = []
+    /// The rules behind `interfaceDrivers`.
+    var interfaceDriverSources: [String] = []
+
+    /// The keys that name kernel drivers: those whose usb aliases match the device, and those bound to it.
+    static let driverKeys: Set<String> = ["kernel.drivers", "sysfs.interface.drivers"]
 
     /// The rules for the `profiles`; `relativeTo` are the profile directories, stripped from sources.
     init(_ profiles: ProfileSet, relativeTo directories: [String]) {
@@ -88,6 +98,11 @@ struct UdevRules {
             }
             let source = "\(file):\(rule.location.line)"
             let label = Self.label(rule, plugin: plugin)
+            if !ignores, let driver = Self.driver(rule) {
+                if !interfaceDrivers.contains(driver) { interfaceDrivers.append(driver) }
+                interfaceDriverSources.append("\(source) \(label)")
+                continue
+            }
             guard let selection = Self.selection(rule, source: source, label: label) else {
                 if !ignores {
                     let tested = rule.conditions.filter { $0.key != PropertyKey.infoSubsystem && !$0.key.hasPrefix("sync.") }
@@ -115,6 +130,18 @@ struct UdevRules {
         return nil
     }
 
+    /// The kernel driver a rule names (`kernel.drivers contains="ipaq"`), if that is all it tests of the device.
+    static func driver(_ rule: ProfileRule) -> String? {
+        var driver: String?
+        for condition in rule.conditions where condition.key != PropertyKey.infoSubsystem && !condition.key.hasPrefix("sync.") {
+            guard driverKeys.contains(condition.key), case .contains(let name) = condition.test, isPropertyName(name),
+                driver == nil || driver == name
+            else { return nil }
+            driver = name
+        }
+        return driver
+    }
+
     /// Whether a rule can hold for a USB device: no `info.subsystem` test names another subsystem, and some
     /// condition tests a USB or udev property (a rule testing neither would be every USB device, or none).
     static func isUSB(_ rule: ProfileRule) -> Bool {
@@ -123,7 +150,9 @@ struct UdevRules {
             if condition.key == PropertyKey.infoSubsystem {
                 guard case .string("usb") = condition.test else { return false }
                 usb = true
-            } else if condition.key.hasPrefix("usb.") || condition.key.hasPrefix(udevPrefix) {
+            } else if condition.key.hasPrefix("usb.") || condition.key.hasPrefix(udevPrefix) || condition.key.hasPrefix(hwdbPrefix)
+                || driverKeys.contains(condition.key)
+            {
                 usb = true
             }
         }
@@ -132,6 +161,8 @@ struct UdevRules {
 
     /// Profile keys that mirror a udev property: `udev.NAME` is the usb_device's `NAME`.
     static let udevPrefix = "udev."
+    /// Profile keys devsyncd reads from the hwdb itself: by rule 70, udev has imported the same keys into `ENV`.
+    static let hwdbPrefix = "hwdb."
 
     /// Vendor and model as the rule names them, else the plugin it offers.
     static func label(_ rule: ProfileRule, plugin: String?) -> String {
@@ -182,8 +213,8 @@ struct UdevRules {
                 } else {
                     dropped.append(condition.description)
                 }
-            case let key where key.hasPrefix(udevPrefix):
-                let name = String(key.dropFirst(udevPrefix.count))
+            case let key where key.hasPrefix(udevPrefix) || key.hasPrefix(hwdbPrefix):
+                let name = String(key.dropFirst(key.hasPrefix(udevPrefix) ? udevPrefix.count : hwdbPrefix.count))
                 if let glob = propertyGlob(condition.test), isPropertyName(name) {
                     matches.append("ENV{\(name)}==\"\(glob)\"")
                 } else {
@@ -259,6 +290,22 @@ struct UdevRules {
     /// The rules file, byte for byte as committed in `rules/70-devsync.rules`.
     var text: String {
         var lines = Self.header
+        if !interfaceDrivers.isEmpty {
+            // Before the usb_device line below: a tty those drivers made, in the same plug-in, is added before its
+            // interface's bind event tags the interface.
+            lines.append("# A tty the kernel's \(interfaceDrivers.joined(separator: " or ")) driver made (a Pocket PC's or a Palm's sync port), "
+                + "whatever the id: the seat's user too.")
+            lines.append("SUBSYSTEM==\"tty\", DRIVERS==\"\(interfaceDrivers.joined(separator: "|"))\", TAG+=\"uaccess\", GOTO=\"devsync_end\"")
+        }
+        lines.append("SUBSYSTEM!=\"usb\", GOTO=\"devsync_end\"")
+        if !interfaceDrivers.isEmpty {
+            lines.append("# An interface that a kernel driver the profiles name binds (kernel.drivers, sysfs.interface.drivers): the")
+            lines.append("# ids of its table need no line of their own, and devsyncd starts when the driver binds.")
+            for source in interfaceDriverSources { lines.append("# \(source)") }
+            lines.append("ENV{DEVTYPE}==\"usb_interface\", ACTION==\"bind\", DRIVER==\"\(interfaceDrivers.joined(separator: "|"))\", "
+                + "TAG+=\"devsync\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"devsyncd.service\", GOTO=\"devsync_end\"")
+        }
+        lines.append("ENV{DEVTYPE}!=\"usb_device\", GOTO=\"devsync_end\"")
         if !ignored.isEmpty || !ignoredUntranslated.isEmpty {
             lines.append("")
             lines.append("# Devices the profiles ignore (sync.ignore): never recognised, whatever a line below says.")
@@ -306,14 +353,14 @@ struct UdevRules {
         "ACTION!=\"add|change|remove|bind\", GOTO=\"devsync_end\"",
         "# A tty below a recognised device (a Palm's HotSync port ttyUSB1, a phone's ttyACM0): the seat's user too.",
         "SUBSYSTEM==\"tty\", TAGS==\"devsync\", TAG+=\"uaccess\", GOTO=\"devsync_end\"",
-        "SUBSYSTEM!=\"usb\", GOTO=\"devsync_end\"",
-        "ENV{DEVTYPE}!=\"usb_device\", GOTO=\"devsync_end\"",
     ]
 
     static let classIntroduction = [
         "",
         "# ID_USB_INTERFACES is \":ccsspp:ccsspp:\", set by udev's usb_id builtin for usb_device (50-udev-default.rules);",
-        "# ID_MTP_DEVICE comes from libmtp's 69-libmtp.rules, ID_MEDIA_PLAYER from media-player-info and libmtp. On",
+        "# ID_MTP_DEVICE comes from libmtp's hwdb and 69-libmtp.rules, ID_MEDIA_PLAYER from media-player-info, libmtp",
+        "# and libgphoto2, GPHOTO2_DRIVER from libgphoto2, USBMUX_SUPPORTED from usbmuxd; udev's hwdb builtin has",
+        "# imported every hwdb key by now (50-udev-default.rules), so a profile's hwdb.NAME is ENV{NAME} here. On",
         "# remove, udev reads ID_* back from its database, so these match then too.",
     ]
 
