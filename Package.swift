@@ -51,7 +51,7 @@ let package = Package(
         // MARK: Edges
         .target(
             name: "UdevMonitor",
-            dependencies: ["DeviceRegistry", "CUdev", "CUSB", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DeviceRegistry", "CUdev", "CUSB", "CSystemd", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "DBus",
@@ -142,7 +142,8 @@ let package = Package(
         .systemLibrary(name: "CUmockdev", path: "Tests/CUmockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
         .testTarget(
             name: "UdevMonitorTests",
-            dependencies: ["UdevMonitor", "DeviceRegistry", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["UdevMonitor", "DeviceRegistry", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Fixtures"]  // database fixtures, read by path (Support/DatabaseFixtures.swift)
         ),
         // Runs the built devsyncd (and devsyncctl, and examples/reference-engine) on a private bus over a umockdev
         // testbed (under LD_PRELOAD, as UdevMonitorTests).
