@@ -100,7 +100,8 @@ let package = Package(
         .executableTarget(
             name: "devsyncctl",
             dependencies: [
-                "DeviceRegistry", "DBus", "DevsyncBuild",
+                // UdevMonitor for `profiles match --databases` (the same hwdb, .mpi and modules.alias readers).
+                "DeviceRegistry", "DBus", "DevsyncBuild", "UdevMonitor",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -123,20 +123,24 @@ public final class USBDeviceSource: @unchecked Sendable {
 
     /// Re-reads the databases (at SIGHUP and ReloadProfiles) and announces a change of every present device
     /// whose database properties differ now. Returns the problems found (file:line), missing databases
-    /// included. Must not be called from the source's queue.
+    /// included. Safe from any task, the source's queue included: the work is queued behind what is there.
     @discardableResult
-    public func reloadDatabases() -> [DatabaseError] {
-        queue.sync {
-            guard let databases, !stopped else { return [] }
-            let records = folder.devices.keys.sorted().compactMap { folder.devices[$0] }
-            let before = records.map { enriched($0.observation) }
-            let problems = databases.load()
-            for (record, old) in zip(records, before) {
-                let new = enriched(record.observation)
-                if new != old { emit([.changed(record.observation)]) }
-            }
-            return problems
+    public func reloadDatabases() async -> [DatabaseError] {
+        await withCheckedContinuation { continuation in
+            queue.async { [self] in continuation.resume(returning: reloadDatabasesOnQueue()) }
         }
+    }
+
+    private func reloadDatabasesOnQueue() -> [DatabaseError] {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let databases, !stopped else { return [] }
+        let records = folder.devices.keys.sorted().compactMap { folder.devices[$0] }
+        let before = records.map { enriched($0.observation) }
+        let problems = databases.load()
+        for (record, old) in zip(records, before) where enriched(record.observation) != old {
+            emit([.changed(record.observation)])
+        }
+        return problems
     }
 
     /// The devpaths announced and not yet departed, sorted (a snapshot, for diagnostics).

@@ -464,11 +464,11 @@ final class USBDeviceSourceTests: @unchecked Sendable {
         #expect(bound.last?.observation?.properties.strlist("sysfs.interface.drivers") == ["cdc_acm"])
 
         try "alias usb:v*p*d*dc*dsc*dp*ic02isc02ip01in* cdc_acm\n".write(to: aliases, atomically: true, encoding: .utf8)
-        #expect(source.reloadDatabases().isEmpty)
+        #expect(await source.reloadDatabases().isEmpty)
         let reloaded = await tap.through { $0.isChange && $0.observation?.properties.contains("kernel.drivers") == true }
         #expect(reloaded.last?.sourceKey == modem.devpath)
         #expect(reloaded.last?.observation?.properties.strlist("kernel.drivers") == ["cdc_acm"])
-        #expect(source.reloadDatabases().isEmpty)
+        #expect(await source.reloadDatabases().isEmpty)
         let marker = await eventsThroughMarker(testbed, tap)
         #expect(marker.count == reloaded.count, "an unchanged reload announces nothing: \(marker.dropFirst(reloaded.count))")
     }

@@ -3,6 +3,7 @@ import ArgumentParser
 import DevsyncBuild
 import DeviceRegistry
 import Logging
+import UdevMonitor
 
 /// `devsyncctl profiles`: the FDI profiles the broker applies to devices.
 struct ProfilesCommand: ParsableCommand {
@@ -146,6 +147,12 @@ extension ProfilesCommand {
                 usb.serial:string=0123 or udev.TAGS:strlist=uaccess,seat.
 
                 Prints the rules that applied, in order, and the resulting properties (changed ones marked *).
+
+                --databases adds what the hardware database, media-player-info and the kernel's modules.alias say \
+                about the device described (hwdb.*, mpi.*, kernel.drivers), as devsyncd does for a plugged-in device; \
+                --hwdb, --media-player-info and --modules-alias read other files (and imply --databases). \
+                --explain names the source of every property: command line, hwdb, mpi, kernel (file:line) or the \
+                profile rule (file:line:column) that last changed it.
                 """)
 
         @Argument(help: ArgumentHelp("A device property, KEY=VALUE or KEY:TYPE=VALUE.", valueName: "PROPERTY"))
@@ -154,24 +161,68 @@ extension ProfilesCommand {
         @Flag(help: "Use the plain in-order evaluator instead of the compiled index (they must agree).")
         var sequential = false
 
+        @Flag(help: "Say which source gave each property (with --json, a \"source\" per property).")
+        var explain = false
+
+        @Flag(help: "Add the properties the installed databases give the device (hwdb.*, mpi.*, kernel.drivers).")
+        var databases = false
+
+        @Option(name: .customLong("hwdb"), help: ArgumentHelp("Read this hwdb.bin instead of the system's.", valueName: "FILE"))
+        var hardwareDatabase: String?
+
+        @Option(name: .customLong("media-player-info"), help: ArgumentHelp(
+            "Read the .mpi files of DIR instead of \(DatabaseLocations.defaultMediaPlayerInfo).", valueName: "DIR"))
+        var mediaPlayerInfo: String?
+
+        @Option(name: .customLong("modules-alias"), help: ArgumentHelp(
+            "Read this modules.alias instead of the running kernel's.", valueName: "FILE"))
+        var modulesAlias: String?
+
         @OptionGroup var source: ProfileSourceOptions
 
         struct JSONMatch: Encodable {
             var appliedRules: [String]
-            var properties: [String: JSONProperty]
+            var properties: [String: JSONExplainedProperty]
             var errors: [JSONProfileError]
+        }
+
+        /// A property, with its source when `--explain` asks for it.
+        struct JSONExplainedProperty: Encodable {
+            var type: String
+            var value: JSONProperty.JSONValue
+            var source: String?
         }
 
         func run() throws {
             var device = DeviceProperties()
-            for property in properties { device[property.key] = property.value }
+            var sources: [String: PropertySource] = [:]
+            for property in properties {
+                device[property.key] = property.value
+                sources[property.key] = .commandLine
+            }
+            if databases || hardwareDatabase != nil || mediaPlayerInfo != nil || modulesAlias != nil {
+                let found = lookUp(device)
+                device.merge(found.properties)
+                sources.merge(found.sources) { _, database in database }
+            }
             let load = source.loader().load(directories: source.searchPath)
-            let matcher: any DeviceMatcher = sequential ? SequentialMatcher(load.profiles) : CompiledMatcher(load.profiles)
-            let outcome = matcher.match(device)
+            let outcome: MatchOutcome
+            if explain {
+                // The plain evaluator says which rule wrote what; the compiled index must give the same outcome.
+                let explained = SequentialMatcher(load.profiles).explain(device)
+                outcome = explained.outcome
+                for (key, location) in explained.writers { sources[key] = .profile(location) }
+            } else {
+                outcome = (sequential ? SequentialMatcher(load.profiles) as any DeviceMatcher : CompiledMatcher(load.profiles)).match(device)
+            }
             if source.json {
                 try Output.json(JSONMatch(
                     appliedRules: outcome.appliedRules.map(\.description),
-                    properties: outcome.properties.dictionary.mapValues(JSONProperty.init),
+                    properties: Dictionary(uniqueKeysWithValues: outcome.properties.sorted.map { key, value in
+                        let property = JSONProperty(value)
+                        return (key, JSONExplainedProperty(
+                            type: property.type, value: property.value, source: explain ? sources[key]?.description : nil))
+                    }),
                     errors: load.errors.map(JSONProfileError.init)))
                 return
             }
@@ -181,8 +232,26 @@ extension ProfilesCommand {
             print("properties:")
             Output.table(outcome.properties.sorted.map { key, value in
                 let changed = device[key] != value
-                return ["  \(changed ? "*" : " ") \(key)", "(\(value.type))", value.displayed(key: key)]
+                let row = ["  \(changed ? "*" : " ") \(key)", "(\(value.type))", value.displayed(key: key)]
+                return explain ? row + [sources[key]?.description ?? "?"] : row
             })
+        }
+
+        /// What the databases say about the device described, each property with its source; a missing or
+        /// broken database is reported on standard error and the rest is used.
+        private func lookUp(_ device: DeviceProperties) -> DatabaseFindings {
+            var locations = DatabaseLocations(hardwareDatabase: hardwareDatabase, modulesAlias: modulesAlias)
+            if let mediaPlayerInfo { locations.mediaPlayerInfo = mediaPlayerInfo }
+            var logger = Logger(label: "devsyncctl", factory: { StreamLogHandler.standardError(label: $0) })
+            logger.logLevel = .critical  // the problems are reported below, one line each
+            let databases = DeviceDatabases(locations: locations, logger: logger)
+            for problem in databases.load() {
+                Output.error("\(problem.file)\(problem.line.map { ":\($0)" } ?? ""): warning: \(problem.message)")
+            }
+            if device.int(PropertyKey.usbVendorID) == nil || device.int(PropertyKey.usbProductID) == nil {
+                Output.error("the databases are asked by USB id: give usb.vendor_id and usb.product_id")
+            }
+            return databases.describe(device)
         }
     }
 }
