@@ -154,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DevsyncDaemonTests",
-            dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", "DevsyncTestSupport", "UdevMonitor", .product(name: "Logging", package: "swift-log")]
         ),
         // mallinfo2 for the leak checks: glibc's malloc.h is not in Swift's Glibc module.
         .target(name: "CHeapProbe", path: "Tests/CHeapProbe"),

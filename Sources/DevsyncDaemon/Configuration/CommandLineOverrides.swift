@@ -26,8 +26,11 @@ public struct CommandLineOverrides: Sendable, Hashable {
     /// Overrides; nil fields change nothing.
     public init(
         profiles: [String]? = nil, stateDirectory: String? = nil, bus: String? = nil, configPath: String? = nil,
-        logLevel: String? = nil
+        logLevel: String? = nil, hardwareDatabase: String? = nil, mediaPlayerInfo: String? = nil, modulesAlias: String? = nil
     ) {
+        self.hardwareDatabase = hardwareDatabase
+        self.mediaPlayerInfo = mediaPlayerInfo
+        self.modulesAlias = modulesAlias
         self.profiles = profiles
         self.stateDirectory = stateDirectory
         self.bus = bus
