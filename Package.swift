@@ -180,7 +180,7 @@ let package = Package(
 if Context.environment["DEVSYNC_FUZZ"] == "1" {
     package.targets.append(.systemLibrary(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
     package.targets.append(.target(name: "FuzzDriver", dependencies: ["FuzzEntries", "CFuzzerDriver"], path: "Fuzz/Driver"))
-    for name in ["fdi", "keyfile", "config", "dbus", "sdp", "uevent"] {
+    for name in ["fdi", "keyfile", "config", "dbus", "sdp", "uevent", "databases"] {
         package.targets.append(
             .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzDriver"], path: "Fuzz/Targets/\(name)"))
     }

@@ -218,3 +218,15 @@ struct DeviceDatabasesTests {
         #expect(match("a[b", "a[b"))
     }
 }
+
+extension DeviceDatabasesTests {
+    @Test(".mpi keys and sections become property names: anything but plain ASCII names is refused with its line")
+    func mediaPlayerInfoNames() {
+        let text = "[Device]\nVendor=Ok\nName[de_DE]=Gut\nBad\u{1B}[31mKey=x\n[Sec\u{202E}tion]\nKey=lost\n"
+        let (info, errors) = MediaPlayerInfo.parse(Array(text.utf8), name: "n", file: "n.mpi")
+        #expect(errors.map(\.line) == [4, 5, 6])
+        #expect(info.properties.string("mpi.device.Vendor") == "Ok")
+        #expect(info.properties.string("mpi.device.Name[de_DE]") == "Gut")
+        #expect(info.properties.sortedKeys.allSatisfy { $0.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } })
+    }
+}

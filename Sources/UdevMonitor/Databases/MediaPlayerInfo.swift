@@ -38,7 +38,13 @@ package struct MediaPlayerInfo: Sendable, Hashable {
                     section = nil  // its keys belong to no known section
                     continue
                 }
-                section = String(line.dropFirst().dropLast()).lowercased()
+                let name = String(line.dropFirst().dropLast())
+                guard Self.isName(name, extra: " ") else {
+                    errors.append(DatabaseError(file: file, line: number, message: "a section name of letters, digits, '-' and '_' expected, found \"\(DeviceText.sanitize(name))\""))
+                    section = nil
+                    continue
+                }
+                section = name.lowercased()
                 continue
             }
             guard let equals = line.firstIndex(of: "="), equals != line.startIndex else {
@@ -50,6 +56,12 @@ package struct MediaPlayerInfo: Sendable, Hashable {
                 continue
             }
             let key = String(line[..<equals]).trimmingWhitespace
+            // Keys become property names, which are not sanitized as values are: plain ASCII only (a locale
+            // suffix such as `Name[de_DE]` included).
+            guard Self.isName(key, extra: "[]@.") else {
+                errors.append(DatabaseError(file: file, line: number, message: "a key of letters, digits, '-' and '_' expected, found \"\(DeviceText.sanitize(key))\""))
+                continue
+            }
             let value = String(line[line.index(after: equals)...]).trimmingWhitespace
             let property = PropertyKey.mediaPlayerInfoPrefix + section + "." + key
             if listKeys.contains(key) {
@@ -59,6 +71,14 @@ package struct MediaPlayerInfo: Sendable, Hashable {
             }
         }
         return (MediaPlayerInfo(name: name, properties: properties), errors)
+    }
+
+    /// Whether `text` is a non-empty ASCII name: letters, digits, `-`, `_` and the characters of `extra`.
+    static func isName(_ text: String, extra: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 128 && text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_"
+                || extra.unicodeScalars.contains(scalar))
+        }
     }
 
     /// `usb:0781:7420` → (0x0781, 0x7420); `usb:05ac:*` → (0x05ac, nil); nil for anything else.
