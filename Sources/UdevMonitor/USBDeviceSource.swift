@@ -140,6 +140,7 @@ public final class USBDeviceSource: @unchecked Sendable {
         for (record, old) in zip(records, before) where enriched(record.observation) != old {
             emit([.changed(record.observation)])
         }
+        databases.endBatch()
         return problems
     }
 
@@ -163,6 +164,7 @@ public final class USBDeviceSource: @unchecked Sendable {
         databases?.load()
         willEnumerate?()
         try resynchronize()
+        databases?.endBatch()
         logger.info("udev monitor started", metadata: ["devices": "\(folder.devices.count)"])
         receive()
 
@@ -198,6 +200,7 @@ public final class USBDeviceSource: @unchecked Sendable {
                 logger.error("udev resynchronisation failed", metadata: ["error": "\(error)"])
             }
         }
+        databases?.endBatch()
         armGraceTimers()
     }
 
@@ -216,6 +219,7 @@ public final class USBDeviceSource: @unchecked Sendable {
                 guard let self, !self.stopped else { return }
                 self.graceTimers.removeValue(forKey: devpath)?.cancel()
                 self.emit(self.folder.settle(devpath))
+                self.databases?.endBatch()
             }
             graceTimers[devpath] = timer
             timer.resume()

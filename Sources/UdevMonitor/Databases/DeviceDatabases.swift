@@ -38,15 +38,18 @@ package struct DatabaseFindings: Sendable, Hashable {
 ///
 /// `modules.alias` and the media-player-info index are read by ``load()`` (at start and at each reload); each
 /// device's findings are kept by what they depend on (ids, classes, interfaces, `ID_MEDIA_PLAYER`), so a device
-/// seen again costs one dictionary lookup. The hardware database is opened for each lookup and closed after it:
-/// kept mapped, the pages one lookup's trie walk touches stayed resident (1.7 MB of the 13 MB file, for one
-/// device; docs/benchmarks.md), for a file that is asked once per kind of device. No timer and no thread: not
-/// thread-safe, its owner keeps it on one queue (`USBDeviceSource`'s).
+/// seen again costs one dictionary lookup. The hardware database is opened at the first lookup of a batch and
+/// unmapped by ``endBatch()`` (the source calls it once it has handled what it read): kept mapped, the pages one
+/// lookup's trie walk touches stayed resident (1.7 MB of the 13 MB file, for one device; docs/benchmarks.md),
+/// for a file that is asked once per kind of device. No timer and no thread: not thread-safe, its owner keeps it
+/// on one queue (`USBDeviceSource`'s).
 package final class DeviceDatabases {
     package let locations: DatabaseLocations
     private let logger: Logger
     /// Whether the hardware database opened at the last load (no lookups are tried otherwise).
     private var hasHardwareDatabase = false
+    /// The hardware database while a batch uses it; closed by ``endBatch()``.
+    private var openHardwareDatabase: HardwareDatabase?
     private var aliases: ModuleAliasTable
     private var players: MediaPlayerInfoCatalog
     private var cache: [String: DatabaseFindings] = [:]
@@ -69,6 +72,7 @@ package final class DeviceDatabases {
     package func load() -> [DatabaseError] {
         var problems: [DatabaseError] = []
         cache = [:]
+        openHardwareDatabase = nil
         hasHardwareDatabase = false
         do throws(DatabaseError) {
             _ = try HardwareDatabase(path: locations.hardwareDatabase)
@@ -127,6 +131,9 @@ package final class DeviceDatabases {
         return findings
     }
 
+    /// Unmaps the hardware database until the next lookup: the end of a batch of uevents (or of a cold-plug).
+    package func endBatch() { openHardwareDatabase = nil }
+
     /// `info.*` keys and the database key that names them.
     private static let names = [(PropertyKey.infoVendor, "ID_VENDOR_FROM_DATABASE"), (PropertyKey.infoProduct, "ID_MODEL_FROM_DATABASE")]
 
@@ -147,8 +154,11 @@ package final class DeviceDatabases {
         if let known = cache[key] { return known }
 
         var findings = DatabaseFindings()
-        // Opened and unmapped again around the one lookup; a database replaced since the load is simply read anew.
-        if hasHardwareDatabase, let hardwareDatabase = try? HardwareDatabase(path: locations.hardwareDatabase) {
+        // Opened for the batch (unmapped by endBatch); a database replaced since the load is read anew.
+        if hasHardwareDatabase, openHardwareDatabase == nil {
+            openHardwareDatabase = try? HardwareDatabase(path: locations.hardwareDatabase)
+        }
+        if let hardwareDatabase = openHardwareDatabase {
             let source = PropertySource.hardwareDatabase(modalias: modalias)
             for (name, value) in hardwareDatabase.properties(modalias: modalias) {
                 findings.properties[PropertyKey.hardwareDatabasePrefix + name] = .string(value)
