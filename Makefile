@@ -81,7 +81,7 @@ coverage: deps
 # its seeds in Fuzz/corpus/<target> and keeps what it finds in FUZZ_WORK (the tree stays as it was); a crash
 # leaves its input there as crash-*, to be fixed and then added to Fuzz/corpus/<target> as a regression seed.
 # `make check` replays the seeds without fuzzing (FuzzEntriesTests). FUZZ_TARGETS=fdi make fuzz runs one.
-FUZZ_TARGETS  ?= fdi keyfile config dbus sdp uevent
+FUZZ_TARGETS  ?= fdi keyfile config dbus sdp uevent databases
 FUZZ_SECONDS  ?= 600
 FUZZ_RSS_MB   ?= 2048
 FUZZ_SCRATCH  ?= .build-fuzz

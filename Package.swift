@@ -54,7 +54,7 @@ let package = Package(
         // MARK: Edges
         .target(
             name: "UdevMonitor",
-            dependencies: ["DeviceRegistry", "CUdev", "CUSB", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DeviceRegistry", "CUdev", "CUSB", "CSystemd", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "DBus",
@@ -111,7 +111,8 @@ let package = Package(
         .executableTarget(
             name: "devsyncctl",
             dependencies: [
-                "DeviceRegistry", "DBus", "DevsyncBuild",
+                // UdevMonitor for `profiles match --databases` (the same hwdb, .mpi and modules.alias readers).
+                "DeviceRegistry", "DBus", "DevsyncBuild", "UdevMonitor",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -162,7 +163,8 @@ let package = Package(
         .systemLibrary(name: "CUmockdev", path: "Tests/CUmockdev", pkgConfig: "umockdev-1.0", providers: [.apt(["libumockdev-dev"])]),
         .testTarget(
             name: "UdevMonitorTests",
-            dependencies: ["UdevMonitor", "DeviceRegistry", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["UdevMonitor", "DeviceRegistry", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Fixtures"]  // database fixtures, read by path (Support/DatabaseFixtures.swift)
         ),
         // Runs the built devsyncd (and devsyncctl, and examples/reference-engine) on a private bus over a umockdev
         // testbed (under LD_PRELOAD, as UdevMonitorTests).
@@ -172,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DevsyncDaemonTests",
-            dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", "DevsyncTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DevsyncDaemon", "DeviceRegistry", "DBus", "DevsyncTestSupport", "UdevMonitor", .product(name: "Logging", package: "swift-log")]
         ),
         // mallinfo2 for the leak checks: glibc's malloc.h is not in Swift's Glibc module.
         .target(name: "CHeapProbe", path: "Tests/CHeapProbe"),
@@ -202,7 +204,7 @@ let package = Package(
 if Context.environment["DEVSYNC_FUZZ"] == "1" {
     package.targets.append(.systemLibrary(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"))
     package.targets.append(.target(name: "FuzzDriver", dependencies: ["FuzzEntries", "CFuzzerDriver"], path: "Fuzz/Driver"))
-    for name in ["fdi", "keyfile", "config", "dbus", "sdp", "uevent"] {
+    for name in ["fdi", "keyfile", "config", "dbus", "sdp", "uevent", "databases"] {
         package.targets.append(
             .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzDriver"], path: "Fuzz/Targets/\(name)"))
     }

@@ -13,7 +13,7 @@ published them all, lets it settle, then reads from /proc:
 Then SIGTERM, and the exit status. Needs Debian's python3 (gi with UMockdev), dbus-daemon, umockdev, and
 umockdev's preload in this process too (the testbed's parent devices exist only under it):
 
-    LD_PRELOAD=libumockdev-preload.so.0 /usr/bin/python3 Benchmarks/Daemon/resources.py [--devices 100] [--idle 10] [--binary PATH] [--runs 3]
+    LD_PRELOAD=libumockdev-preload.so.0 /usr/bin/python3 Benchmarks/Daemon/resources.py [--devices 100] [--idle 10] [--binary PATH] [--runs 3] [--daemon-arg=--modules-alias=FILE ...]
 """
 import argparse
 import os
@@ -127,7 +127,7 @@ def switches(pid):
     return result
 
 
-def run_once(binary, devices, idle, settle):
+def run_once(binary, devices, idle, settle, extra=()):
     directory = tempfile.mkdtemp(prefix="devsync-resources-")
     testbed = UMockdev.Testbed.new()
     host = testbed.add_device("pci", "0000:00:14.0", None, [], [])
@@ -140,7 +140,7 @@ def run_once(binary, devices, idle, settle):
     with open(log_path, "w") as log:
         daemon = subprocess.Popen(
             WRAPPER + [binary, "--bus", address, "--state-dir", os.path.join(directory, "state"),
-             "--profiles", os.path.join(ROOT, "fdi-profiles")],
+             "--profiles", os.path.join(ROOT, "fdi-profiles")] + list(extra),
             env=environment, stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + (600 if WRAPPER else 60)
@@ -196,11 +196,13 @@ def main():
                         help="seconds after readiness before measuring (libdispatch ends idle workers after 5 s)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mappings", action="store_true", help="print Rss/Pss per mapped file (first run)")
+    parser.add_argument("--daemon-arg", action="append", default=[],
+                        help="one more devsyncd argument, such as --daemon-arg=--modules-alias=FILE (repeatable)")
     arguments = parser.parse_args()
     print(f"# {arguments.binary}, {arguments.devices} devices, {arguments.idle:g} s idle; "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
     for run in range(arguments.runs):
-        result = run_once(arguments.binary, arguments.devices, arguments.idle, arguments.settle)
+        result = run_once(arguments.binary, arguments.devices, arguments.idle, arguments.settle, arguments.daemon_arg)
         woken = result.pop("woken")
         by_file = result.pop("by_file")
         print(" ".join(f"{key}={value}" for key, value in result.items()), flush=True)

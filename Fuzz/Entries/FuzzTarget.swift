@@ -18,6 +18,8 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
     case sdp
     /// A USB device's uevent properties, sysfs attributes and raw descriptors, mapped to device properties.
     case uevent
+    /// A media-player-info `.mpi` file and a `modules.alias` (the same bytes read as each).
+    case databases
 
     /// Runs the target on `bytes`: nil if every invariant held, else what broke.
     package func run(_ bytes: [UInt8]) -> String? {
@@ -28,6 +30,7 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
         case .dbus: DBusFuzzing.run(bytes)
         case .sdp: SDPFuzzing.run(bytes)
         case .uevent: UeventFuzzing.run(bytes)
+        case .databases: DatabaseFuzzing.run(bytes)
         }
     }
 }

@@ -21,13 +21,21 @@ public final class USBDeviceSource: @unchecked Sendable {
         /// back before it is announced anyway. Only such a device arms a timer; a normal plug-in waits for nothing.
         public var interfaceGracePeriod: Duration
 
-        /// The default configuration: a 16 MiB buffer, one second of interface grace.
+        /// The databases asked for `hwdb.*`, `mpi.*` and `kernel.drivers` (docs/profiles.md, "Property
+        /// sources"), or nil to read none: the observations then carry only what sysfs and udev said.
+        public var databases: DatabaseLocations?
+
+        /// The default configuration: a 16 MiB buffer, one second of interface grace, no databases.
         ///
         /// There is no tag filter: every USB device and tty is seen, whatever udev's rules tagged, so that a
         /// profile added at run time applies to devices the installed rules do not know (docs/udev.md).
-        public init(receiveBufferSize: Int32 = 16 * 1024 * 1024, interfaceGracePeriod: Duration = .seconds(1)) {
+        public init(
+            receiveBufferSize: Int32 = 16 * 1024 * 1024, interfaceGracePeriod: Duration = .seconds(1),
+            databases: DatabaseLocations? = nil
+        ) {
             self.receiveBufferSize = receiveBufferSize
             self.interfaceGracePeriod = interfaceGracePeriod
+            self.databases = databases
         }
     }
 
@@ -43,6 +51,8 @@ public final class USBDeviceSource: @unchecked Sendable {
     private var readSource: (any DispatchSourceRead)?
     private var graceTimers: [String: any DispatchSourceTimer] = [:]
     private var folder: USBEventFolder
+    /// The databases, read on `queue` at start and by ``reloadDatabases()``; nil when none are configured.
+    private var databases: DeviceDatabases?
     private var stopped = false
     /// Test hook, set before `start()`: runs on the queue between enabling the monitor and enumerating, so a
     /// test can plug devices into that window.
@@ -64,6 +74,7 @@ public final class USBDeviceSource: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.folder = USBEventFolder(reader: USBDeviceReader(), logger: logger)
+        self.databases = configuration.databases.map { DeviceDatabases(locations: $0, logger: logger) }
         (events, continuation) = AsyncStream.makeStream(of: SourceEvent.self, bufferingPolicy: .unbounded)
         continuation.onTermination = { [weak self] _ in self?.stop() }
     }
@@ -110,6 +121,29 @@ public final class USBDeviceSource: @unchecked Sendable {
         }
     }
 
+    /// Re-reads the databases (at SIGHUP and ReloadProfiles) and announces a change of every present device
+    /// whose database properties differ now. Returns the problems found (file:line), missing databases
+    /// included. Safe from any task, the source's queue included: the work is queued behind what is there.
+    @discardableResult
+    public func reloadDatabases() async -> [DatabaseError] {
+        await withCheckedContinuation { continuation in
+            queue.async { [self] in continuation.resume(returning: reloadDatabasesOnQueue()) }
+        }
+    }
+
+    private func reloadDatabasesOnQueue() -> [DatabaseError] {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard let databases, !stopped else { return [] }
+        let records = folder.devices.keys.sorted().compactMap { folder.devices[$0] }
+        let before = records.map { enriched($0.observation) }
+        let problems = databases.load()
+        for (record, old) in zip(records, before) where enriched(record.observation) != old {
+            emit([.changed(record.observation)])
+        }
+        databases.endBatch()
+        return problems
+    }
+
     /// The devpaths announced and not yet departed, sorted (a snapshot, for diagnostics).
     public var presentDevices: [String] {
         queue.sync { folder.devices.keys.sorted() }
@@ -127,8 +161,10 @@ public final class USBDeviceSource: @unchecked Sendable {
         try monitor.enableReceiving()
         self.context = context
         self.monitor = monitor
+        databases?.load()
         willEnumerate?()
         try resynchronize()
+        databases?.endBatch()
         logger.info("udev monitor started", metadata: ["devices": "\(folder.devices.count)"])
         receive()
 
@@ -164,6 +200,7 @@ public final class USBDeviceSource: @unchecked Sendable {
                 logger.error("udev resynchronisation failed", metadata: ["error": "\(error)"])
             }
         }
+        databases?.endBatch()
         armGraceTimers()
     }
 
@@ -182,14 +219,28 @@ public final class USBDeviceSource: @unchecked Sendable {
                 guard let self, !self.stopped else { return }
                 self.graceTimers.removeValue(forKey: devpath)?.cancel()
                 self.emit(self.folder.settle(devpath))
+                self.databases?.endBatch()
             }
             graceTimers[devpath] = timer
             timer.resume()
         }
     }
 
+    /// The observation with what the databases say added.
+    private func enriched(_ observation: DeviceObservation) -> DeviceObservation {
+        guard let databases else { return observation }
+        var observation = observation
+        databases.enrich(&observation.properties)
+        return observation
+    }
+
     private func emit(_ events: [SourceEvent]) {
-        for event in events {
+        for var event in events {
+            switch event {
+            case .arrived(let observation): event = .arrived(enriched(observation))
+            case .changed(let observation): event = .changed(enriched(observation))
+            case .departed: break
+            }
             switch event {
             case .arrived(let observation):
                 logger.info("usb device arrived", metadata: ["devpath": "\(observation.sourceKey)", "id": "\(Self.id(observation))"])

@@ -99,3 +99,97 @@ struct ProfilesCommandTests {
         #expect(result.output.contains("admin/20-palm.fdi:5:5  usb.vendor_id int=\"0x830\"  merge sync.plugin (string) palm-sync-local"))
     }
 }
+
+@Suite("devsyncctl profiles match --databases --explain")
+struct ProfilesExplainTests {
+    static let databaseFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("UdevMonitorTests/Fixtures")
+
+    /// Builds the UdevMonitorTests hwdb fixture with `systemd-hwdb --root=DIR update`; returns root and file.
+    func buildHardwareDatabase() throws -> (root: URL, file: String) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("devsyncctl-hwdb-\(UUID().uuidString)")
+        let sources = root.appendingPathComponent("etc/udev/hwdb.d")
+        try FileManager.default.createDirectory(at: sources, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: Self.databaseFixtures.appendingPathComponent("hwdb.d/60-devsync-test.hwdb"),
+            to: sources.appendingPathComponent("60-devsync-test.hwdb"))
+        let tool = Process()
+        tool.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-hwdb")
+        tool.arguments = ["--root=\(root.path)", "update"]
+        try tool.run()
+        tool.waitUntilExit()
+        #expect(tool.terminationStatus == 0)
+        return (root, root.appendingPathComponent("etc/udev/hwdb.bin").path)
+    }
+
+    /// A profile that trusts the hwdb and the kernel's tables, in a temp directory.
+    func writeProfile(in root: URL) throws -> String {
+        let directory = root.appendingPathComponent("profiles")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <deviceinfo version="0.2">
+              <device>
+                <match key="hwdb.ID_PDA" string="1">
+                  <merge key="sync.kind" type="string">pda</merge>
+                </match>
+                <match key="kernel.drivers" contains="visor">
+                  <merge key="sync.plugin" type="string">palm-sync</merge>
+                </match>
+              </device>
+            </deviceinfo>
+            """.write(to: directory.appendingPathComponent("20-pda.fdi"), atomically: true, encoding: .utf8)
+        return directory.path
+    }
+
+    @Test("--explain names each property's source: command line, hwdb, mpi, kernel table, profile rule")
+    func explainSources() async throws {
+        let (root, hwdb) = try buildHardwareDatabase()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let profiles = try writeProfile(in: root)
+        let aliases = Self.databaseFixtures.appendingPathComponent("modules.alias").path
+        let result = try await devsyncctl([
+            "profiles", "match", "--explain", "--json", "--profiles", profiles, "--hwdb", hwdb,
+            "--modules-alias", aliases, "--media-player-info", Self.databaseFixtures.appendingPathComponent("media-player-info").path,
+            "info.subsystem=usb", "usb.vendor_id=0x0830", "usb.product_id=0x0060", "usb.device_revision_bcd=0x0100",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        let properties = try #require(json["properties"] as? [String: [String: Any]])
+        func source(_ key: String) -> String? { properties[key]?["source"] as? String }
+        #expect(source("usb.vendor_id") == "command line")
+        #expect(source("hwdb.ID_PDA") == "hwdb usb:v0830p0060d0100dc00dsc00dp00")
+        #expect(source("info.vendor") == "hwdb usb:v0830p0060d0100dc00dsc00dp00")
+        #expect(properties["kernel.drivers"]?["value"] as? [String] == ["visor"])
+        let aliasLines = try String(contentsOfFile: aliases, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let visorLine = try #require(aliasLines.firstIndex { $0.hasPrefix("alias usb:v0830p0060") }) + 1
+        #expect(source("kernel.drivers") == "kernel \(aliases):\(visorLine)")
+        #expect(source("sync.kind") == "profile \(profiles)/20-pda.fdi:4:5")
+        #expect(source("sync.plugin") == "profile \(profiles)/20-pda.fdi:7:5")
+
+        let sansa = try await devsyncctl([
+            "profiles", "match", "--explain", "--profiles", profiles, "--hwdb", hwdb, "--modules-alias", aliases,
+            "--media-player-info", Self.databaseFixtures.appendingPathComponent("media-player-info").path,
+            "usb.vendor_id=0x0781", "usb.product_id=0x7420",
+        ])
+        #expect(sansa.status == 0)
+        let file = Self.databaseFixtures.appendingPathComponent("media-player-info/sandisk_sansa-e200.mpi").path
+        let row = try #require(sansa.output.split(separator: "\n").first { $0.contains("mpi.device.AccessProtocol") })
+        #expect(row.contains("storage") && row.hasSuffix("mpi \(file)"), "\(row)")
+    }
+
+    @Test("without --databases the databases are not read; a missing one is a warning, not a failure")
+    func databasesOptIn() async throws {
+        let plain = try await devsyncctl(["profiles", "match", "--explain", "--profiles", fixtures + "/admin",
+                                          "usb.vendor_id=0x0830", "usb.product_id=0x0060"])
+        #expect(plain.status == 0)
+        #expect(!plain.output.contains("hwdb.") && !plain.output.contains("kernel.drivers"))
+        #expect(plain.output.contains("command line"))
+        let missing = try await devsyncctl(["profiles", "match", "--profiles", fixtures + "/admin", "--hwdb", "/nonexistent/hwdb.bin",
+                                            "--modules-alias", "/nonexistent/modules.alias", "--media-player-info", "/nonexistent",
+                                            "usb.vendor_id=0x0830", "usb.product_id=0x0060"])
+        #expect(missing.status == 0)
+        #expect(missing.error.contains("/nonexistent/hwdb.bin: warning: cannot open the hardware database"))
+        #expect(missing.error.contains("/nonexistent/modules.alias: warning: cannot open"))
+    }
+}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DevsyncDaemon
+import UdevMonitor
 import Foundation
 import Logging
 import Testing
@@ -45,6 +46,34 @@ struct ConfigurationTests {
         #expect(configuration.ownerCallout == "/usr/libexec/devsync-owner")
         #expect(configuration.ownerCalloutTimeout == .milliseconds(2500))
         #expect(configuration.logLevel == .debug)
+    }
+
+    @Test("the device databases are the system's unless the file or the flags name others")
+    func databaseLocations() throws {
+        let defaults = DaemonConfiguration()
+        #expect(defaults.databases.hardwareDatabase == nil)
+        #expect(defaults.databases.mediaPlayerInfo == "/usr/share/media-player-info")
+        #expect(defaults.databases.modulesAlias == nil)
+        #expect(defaults.databases.resolvedModulesAlias.hasPrefix("/lib/modules/"))
+        #expect(defaults.databases.resolvedModulesAlias.hasSuffix("/modules.alias"))
+        let file = try DaemonConfiguration.parse("""
+            [Daemon]
+            HardwareDatabase=/srv/hwdb.bin
+            MediaPlayerInfoDirectory=/srv/mpi
+            ModulesAlias=/srv/modules.alias
+            """, file: "c")
+        #expect(file.databases.hardwareDatabase == "/srv/hwdb.bin" && file.databases.mediaPlayerInfo == "/srv/mpi")
+        #expect(file.databases.modulesAlias == "/srv/modules.alias")
+        #expect(try DaemonConfiguration.parse("[Daemon]\nHardwareDatabase=\n", file: "c").databases.hardwareDatabase == nil)
+        #expect(throws: ConfigurationError.self) { try DaemonConfiguration.parse("[Daemon]\nModulesAlias=relative\n", file: "c") }
+        guard case .run(let overrides) = try CommandLineOverrides.parse(
+            ["--hwdb", "test/hwdb.bin", "--media-player-info=mpi", "--modules-alias", "aliases"]) else {
+            Issue.record("not a run")
+            return
+        }
+        let flagged = try file.applying(overrides)
+        #expect(flagged.databases == DatabaseLocations(hardwareDatabase: "test/hwdb.bin", mediaPlayerInfo: "mpi", modulesAlias: "aliases"))
+        #expect(throws: ConfigurationError.self) { try file.applying(CommandLineOverrides(hardwareDatabase: "")) }
     }
 
     @Test("Bus takes system, session or an address", arguments: [

@@ -405,4 +405,71 @@ final class USBDeviceSourceTests: @unchecked Sendable {
         let returned = try #require(await registry.device(uid: iPhone.uid))
         #expect(returned.status == .approved && returned.owner == "alice" && returned.present)
     }
+
+    /// Binds `driver` to an interface as the kernel shows it: a `driver` link in the interface's directory.
+    private func bindDriver(_ driver: String, to interface: String) throws {
+        let root = try #require(ProcessInfo.processInfo.environment["UMOCKDEV_DIR"])
+        try FileManager.default.createSymbolicLink(
+            atPath: root + interface + "/driver", withDestinationPath: "../../../../../bus/usb/drivers/\(driver)")
+    }
+
+    @Test("a device that udev gave none of the packages' properties is recognised from the databases themselves")
+    func databasesWithoutUdevProperties() async throws {
+        defer { finish() }
+        let (root, hardwareDatabase) = try DatabaseFixtures.buildHardwareDatabase()
+        defer { try? FileManager.default.removeItem(at: root) }
+        // Plugged in before libmtp, media-player-info and systemd's hwdb were installed: no udev ID_* at all.
+        let palm = testbed.plug(USBFixture(
+            port: "1-3", vendorID: 0x0830, productID: 0x0060, manufacturer: "Palm", product: "Palm Handheld",
+            serial: "PalmT3SN", interfaces: [.init(classCode: 0xff, subclass: 0, protocolCode: 0)]))
+        try bindDriver("visor", to: palm.interfaces[0])
+        let phone = testbed.plug(USBFixture(
+            port: "1-4", vendorID: 0x0E8D, productID: 0x2008, interfaces: [.init(classCode: 6, subclass: 1, protocolCode: 1, name: "MTP")]))
+        let (_, tap) = try startedSource(configuration: .init(databases: DatabaseFixtures.locations(hardwareDatabase: hardwareDatabase)))
+        let events = await eventsThroughMarker(testbed, tap, after: 2)
+        let byKey = Dictionary(uniqueKeysWithValues: events.compactMap(\.observation).map { ($0.sourceKey, $0.properties) })
+
+        let t3 = try #require(byKey[palm.devpath])
+        #expect(!t3.sortedKeys.contains { $0.hasPrefix("udev.ID_") })
+        #expect(t3.string("hwdb.ID_PDA") == "1")
+        #expect(t3.string("info.vendor") == "Palm, Inc." && t3.string("info.product") == "Tungsten T3")
+        #expect(t3.strlist("kernel.drivers") == ["visor"])
+        #expect(t3.strlist("sysfs.interface.drivers") == ["visor"])
+        let mtp = try #require(byKey[phone.devpath])
+        #expect(mtp.string("hwdb.ID_MTP_DEVICE") == "1")
+        #expect(mtp.string("mpi.name") == "mediatek_mtp" && mtp.strlist("mpi.device.AccessProtocol") == ["mtp", "storage"])
+        #expect(mtp.contains("sysfs.interface.drivers") == false, "no driver bound")
+        #expect(mtp.contains("kernel.drivers") == false, "no table of the fixture lists it")
+    }
+
+    @Test("a driver binding after the arrival is a change; a reload of the databases re-describes present devices")
+    func driverBindAndDatabaseReload() async throws {
+        defer { finish() }
+        let (root, hardwareDatabase) = try DatabaseFixtures.buildHardwareDatabase()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let aliases = root.appendingPathComponent("modules.alias")
+        try "# empty at start\n".write(to: aliases, atomically: true, encoding: .utf8)
+        let (source, tap) = try startedSource(configuration: .init(databases: DatabaseFixtures.locations(
+            hardwareDatabase: hardwareDatabase, modulesAlias: aliases.path)))
+        let modem = testbed.plug(USBFixture(
+            port: "2-1", vendorID: 0x1234, productID: 0x0001,
+            interfaces: [.init(classCode: 2, subclass: 2, protocolCode: 1), .init(classCode: 0x0a, subclass: 0, protocolCode: 0)]))
+        let arrival = await tap.through { $0.isArrival && $0.sourceKey == modem.devpath }
+        #expect(arrival.last?.observation?.properties.contains("kernel.drivers") == false)
+        #expect(arrival.last?.observation?.properties.contains("sysfs.interface.drivers") == false)
+
+        try bindDriver("cdc_acm", to: modem.interfaces[0])
+        testbed.uevent(modem.interfaces[0], "bind")
+        let bound = await tap.through { $0.isChange && $0.sourceKey == modem.devpath }
+        #expect(bound.last?.observation?.properties.strlist("sysfs.interface.drivers") == ["cdc_acm"])
+
+        try "alias usb:v*p*d*dc*dsc*dp*ic02isc02ip01in* cdc_acm\n".write(to: aliases, atomically: true, encoding: .utf8)
+        #expect(await source.reloadDatabases().isEmpty)
+        let reloaded = await tap.through { $0.isChange && $0.observation?.properties.contains("kernel.drivers") == true }
+        #expect(reloaded.last?.sourceKey == modem.devpath)
+        #expect(reloaded.last?.observation?.properties.strlist("kernel.drivers") == ["cdc_acm"])
+        #expect(await source.reloadDatabases().isEmpty)
+        let marker = await eventsThroughMarker(testbed, tap)
+        #expect(marker.count == reloaded.count, "an unchanged reload announces nothing: \(marker.dropFirst(reloaded.count))")
+    }
 }

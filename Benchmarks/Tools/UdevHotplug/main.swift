@@ -3,7 +3,10 @@
 //
 //   swift build -c release --package-path Benchmarks --product UdevHotplug && \
 //       TMPDIR=/dev/shm LD_PRELOAD=libumockdev-preload.so.0 Benchmarks/.build/release/UdevHotplug \
-//       [--hotplug-only] [--own-queue-only]
+//       [--hotplug-only] [--own-queue-only] [--databases [--modules-alias FILE]] [--distinct-ids]
+//
+// --databases makes the source read the system's hwdb, /usr/share/media-player-info and a modules.alias (the
+// running kernel's, or FILE) for every device, as devsyncd does (docs/profiles.md, "Property sources").
 //
 // TMPDIR=/dev/shm puts umockdev's sysfs on tmpfs, in memory like the real sysfs; on the disk's ext4 every file
 // umockdev creates and removes costs an inode allocation that no kernel sysfs has.
@@ -24,16 +27,19 @@ import UdevMonitor
 
 /// A USB stick with one mass-storage interface, as the kernel lays it out and with the uevent properties the
 /// kernel sends (PRODUCT, TYPE, BUSNUM, DEVNUM on the usb_device; PRODUCT, TYPE, INTERFACE on the interface).
-func addStick(_ testbed: UnsafeMutablePointer<UMockdevTestbed>, parent: String, port: String, number: Int) -> String {
+func addStick(
+    _ testbed: UnsafeMutablePointer<UMockdevTestbed>, parent: String, port: String, number: Int, product: UInt16 = 0x5567
+) -> String {
+    let productHex = String(format: "%04x", product)
     let device = addDevice(testbed, "usb", port, parent,
-        [("idVendor", "0781"), ("idProduct", "5567"), ("bcdDevice", "0100"), ("serial", "SN-\(port)"),
+        [("idVendor", "0781"), ("idProduct", productHex), ("bcdDevice", "0100"), ("serial", "SN-\(port)"),
          ("manufacturer", "SanDisk"), ("product", "Cruzer Blade"), ("bNumInterfaces", " 1"), ("bConfigurationValue", "1"),
          ("busnum", "1"), ("devnum", "\(number % 128 + 2)")],
-        [("DEVTYPE", "usb_device"), ("PRODUCT", "781/5567/100"), ("TYPE", "0/0/0"), ("BUSNUM", "001"),
+        [("DEVTYPE", "usb_device"), ("PRODUCT", "781/\(String(product, radix: 16))/100"), ("TYPE", "0/0/0"), ("BUSNUM", "001"),
          ("DEVNUM", String(format: "%03d", number % 128 + 2)), ("ID_VENDOR_FROM_DATABASE", "SanDisk Corp.")])
     _ = addDevice(testbed, "usb", "\(port):1.0", device,
         [("bInterfaceNumber", "00"), ("bInterfaceClass", "08"), ("bInterfaceSubClass", "06"), ("bInterfaceProtocol", "50")],
-        [("DEVTYPE", "usb_interface"), ("PRODUCT", "781/5567/100"), ("TYPE", "0/0/0"), ("INTERFACE", "8/6/80")])
+        [("DEVTYPE", "usb_interface"), ("PRODUCT", "781/\(String(product, radix: 16))/100"), ("TYPE", "0/0/0"), ("INTERFACE", "8/6/80")])
     return device
 }
 
@@ -46,14 +52,26 @@ guard getenv("LD_PRELOAD").map({ String(cString: $0).contains("libumockdev-prelo
 }
 var logger = Logger(label: "bench")
 logger.logLevel = .warning
+let configuration: USBDeviceSource.Configuration = {
+    let arguments = CommandLine.arguments
+    guard arguments.contains("--databases") else { return .init() }
+    let aliases = arguments.firstIndex(of: "--modules-alias").flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+    return .init(databases: DatabaseLocations(modulesAlias: aliases))
+}()
+print("databases: \(configuration.databases.map { "hwdb (system), \($0.mediaPlayerInfo), \($0.resolvedModulesAlias)" } ?? "none")")
 
 // Cold-plug: 500 devices present before start, until the 500th arrival is consumed. Five runs, fresh testbeds.
 var coldPlugTimes: [Double] = []
 for _ in 0..<(CommandLine.arguments.contains("--hotplug-only") ? 0 : 5) {
     let testbed = umockdev_testbed_new()!
     let host = addDevice(testbed, "pci", "0000:00:14.0", nil, [], [])
-    for index in 0..<500 { _ = addStick(testbed, parent: host, port: "\(1 + index / 100)-\(1 + index % 100)", number: index) }
-    let source = USBDeviceSource(logger: logger)
+    // --distinct-ids: every device another product id, so that each costs the databases a lookup (no cache hit).
+    let distinct = CommandLine.arguments.contains("--distinct-ids")
+    for index in 0..<500 {
+        _ = addStick(testbed, parent: host, port: "\(1 + index / 100)-\(1 + index % 100)", number: index,
+                     product: distinct ? UInt16(0x5000 + index) : 0x5567)
+    }
+    let source = USBDeviceSource(configuration: configuration, logger: logger)
     var iterator = source.events.makeAsyncIterator()
     let start = monotonicNanoseconds()
     try source.start()
@@ -164,7 +182,7 @@ struct Delivery: Sendable {
 // is a synchronous call).
 if !CommandLine.arguments.contains("--own-queue-only") {
     let queue = DispatchQueue(label: "bench.udev")
-    let source = USBDeviceSource(queue: queue, logger: logger)
+    let source = USBDeviceSource(configuration: configuration, queue: queue, logger: logger)
     let (deliveries, delivered) = AsyncStream.makeStream(of: Delivery.self)
     let consumer = Task(executorPreference: QueueTaskExecutor(queue: queue)) {
         for await event in source.events { delivered.yield(Delivery(event)) }
@@ -180,7 +198,7 @@ if !CommandLine.arguments.contains("--own-queue-only") {
 
 // The consumer on the main actor, a thread of its own: one wake-up more.
 do {
-    let source = USBDeviceSource(logger: logger)
+    let source = USBDeviceSource(configuration: configuration, logger: logger)
     var iterator = source.events.makeAsyncIterator()
     try await measureHotplug("consumer on the main actor", stampNumber: 900_001, start: { try source.start() }) {
         Delivery(await iterator.next(isolation: MainActor.shared)!)

@@ -90,4 +90,16 @@ public enum PropertyKey {
 
     /// The prefix of udev properties copied verbatim (`udev.ID_MTP_DEVICE`, `udev.ID_MEDIA_PLAYER` …).
     public static let udevPrefix = "udev."
+
+    // The databases devsync reads itself (docs/profiles.md, "Property sources")
+    /// The prefix of the hardware database's keys for the device's modalias (`hwdb.ID_MTP_DEVICE` …), strings.
+    public static let hardwareDatabasePrefix = "hwdb."
+    /// The prefix of the device's media-player-info keys, `mpi.<section>.<Key>` (`mpi.device.AccessProtocol` …).
+    public static let mediaPlayerInfoPrefix = "mpi."
+    /// `string`: the name of the media-player-info file the `mpi.*` keys came from (`sandisk_sansa-e200`).
+    public static let mediaPlayerInfoName = "mpi.name"
+    /// `strlist`: the modules whose `modules.alias` USB entries match the device or one of its interfaces.
+    public static let kernelDrivers = "kernel.drivers"
+    /// `strlist`: the drivers bound to the device's interfaces now (sysfs `driver` links), in interface order.
+    public static let sysfsInterfaceDrivers = "sysfs.interface.drivers"
 }

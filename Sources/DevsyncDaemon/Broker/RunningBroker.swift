@@ -118,6 +118,8 @@ public final class RunningBroker: Sendable {
                 } catch {}
             })
         }
+        // Made here (started below) so that a reload can re-read its databases.
+        let usb = USBDeviceSource(configuration: .init(databases: configuration.databases), queue: queue, logger: logger)
         // ApprovalRequested waits for the owner (the callout may take up to its timeout): the broker leaves the
         // signal to resolveOwners, which announces each request once its owner is known. The broker hands over
         // each request once the device is published, so resolving never delays a hotplug's DeviceAdded.
@@ -127,7 +129,7 @@ public final class RunningBroker: Sendable {
             connection: connection, registry: registry,
             authorizer: CallerAuthorizer(polkit: polkit, logger: logger),
             policy: configuration.approvalPolicy == .auto ? .auto : .ask, daemonVersion: BuildConfiguration.version,
-            reloadProfiles: { [registry] in await Self.reload(profiles, into: registry) },
+            reloadProfiles: { [registry, usb] in await Self.reload(profiles, databases: usb, into: registry) },
             announcesApprovalRequests: false, onApprovalRequest: { requested.yield($0) }, logger: logger)
         background.append(Task { [registry] in
             await Self.resolveOwners(
@@ -147,7 +149,6 @@ public final class RunningBroker: Sendable {
             }
         })
 
-        let usb = USBDeviceSource(queue: queue, logger: logger)
         do {
             try usb.start()
         } catch {
@@ -229,7 +230,7 @@ public final class RunningBroker: Sendable {
     /// previous set; `errors` says so for each.
     @discardableResult
     public func reloadProfiles() async -> (rules: Int, errors: [String]) {
-        await Self.reload(profiles, into: registry)
+        await Self.reload(profiles, databases: usb, into: registry)
     }
 
     /// Returns once the bus connection closes (the bus went away, or ``stop()`` closed it).
@@ -278,7 +279,12 @@ public final class RunningBroker: Sendable {
         }
     }
 
-    private static func reload(_ profiles: ProfileSource, into registry: Registry) async -> (rules: Int, errors: [String]) {
+    private static func reload(
+        _ profiles: ProfileSource, databases usb: USBDeviceSource, into registry: Registry
+    ) async -> (rules: Int, errors: [String]) {
+        // The databases first: the devices they now describe differently reach the registry as changes, then
+        // the new profiles re-match every present device. Bad database lines are logged with their file:line.
+        await usb.reloadDatabases()
         let load = profiles.load()
         await registry.reload(matcher: load.matcher)
         return (load.rules, load.errors)

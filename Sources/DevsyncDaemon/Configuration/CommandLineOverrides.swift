@@ -16,12 +16,21 @@ public struct CommandLineOverrides: Sendable, Hashable {
     public var configPath: String?
     /// `--log-level LEVEL`.
     public var logLevel: String?
+    /// `--hwdb FILE`: the hardware database to read instead of the system's.
+    public var hardwareDatabase: String?
+    /// `--media-player-info DIR`.
+    public var mediaPlayerInfo: String?
+    /// `--modules-alias FILE`.
+    public var modulesAlias: String?
 
     /// Overrides; nil fields change nothing.
     public init(
         profiles: [String]? = nil, stateDirectory: String? = nil, bus: String? = nil, configPath: String? = nil,
-        logLevel: String? = nil
+        logLevel: String? = nil, hardwareDatabase: String? = nil, mediaPlayerInfo: String? = nil, modulesAlias: String? = nil
     ) {
+        self.hardwareDatabase = hardwareDatabase
+        self.mediaPlayerInfo = mediaPlayerInfo
+        self.modulesAlias = modulesAlias
         self.profiles = profiles
         self.stateDirectory = stateDirectory
         self.bus = bus
@@ -50,11 +59,12 @@ extension CommandLineOverrides {
     /// devsyncd's `--help` text.
     public static let usage = """
         USAGE: devsyncd [--config FILE] [--profiles DIR ...] [--state-dir DIR] [--bus system|session|ADDRESS]
-                        [--log-level LEVEL] [--version]
+                        [--log-level LEVEL] [--hwdb FILE] [--media-player-info DIR] [--modules-alias FILE]
+                        [--version]
 
         The devsync broker: publishes sync devices on D-Bus as org.devsync.Broker1.
         Settings come from \(DaemonConfiguration.defaultPath), then these flags (devsyncd(8)).
-        SIGHUP reloads the profiles; SIGTERM or SIGINT stops the daemon.
+        SIGHUP reloads the profiles and the device databases; SIGTERM or SIGINT stops the daemon.
 
         OPTIONS:
           --config FILE           Read FILE instead of \(DaemonConfiguration.defaultPath).
@@ -63,6 +73,9 @@ extension CommandLineOverrides {
           --bus system|session|ADDRESS
                                   The bus to serve: system (the default), session or a D-Bus address.
           --log-level LEVEL       trace, debug, info, notice, warning, error or critical.
+          --hwdb FILE             The hwdb.bin to read (HardwareDatabase); default: the one libudev reads.
+          --media-player-info DIR The .mpi files (MediaPlayerInfoDirectory).
+          --modules-alias FILE    The kernel's module aliases (ModulesAlias); default: the running kernel's.
           --version               Print the version and exit.
           -h, --help              Show this help and exit.
 
@@ -102,13 +115,18 @@ extension CommandLineOverrides {
             case "--state-dir": overrides.stateDirectory = value
             case "--bus": overrides.bus = value
             case "--log-level": overrides.logLevel = value
+            case "--hwdb": overrides.hardwareDatabase = value
+            case "--media-player-info": overrides.mediaPlayerInfo = value
+            case "--modules-alias": overrides.modulesAlias = value
             default: throw Self.unknown(flag)
             }
         }
         return .run(overrides)
     }
 
-    private static let valueFlags: Set<String> = ["--config", "--profiles", "--state-dir", "--bus", "--log-level"]
+    private static let valueFlags: Set<String> = [
+        "--config", "--profiles", "--state-dir", "--bus", "--log-level", "--hwdb", "--media-player-info", "--modules-alias",
+    ]
 
     private static func unknown(_ flag: String) -> ConfigurationError {
         ConfigurationError(file: flag, message: "unknown flag; devsyncd takes \(valueFlags.sorted().joined(separator: ", ")), --help and --version")
@@ -146,6 +164,13 @@ extension DaemonConfiguration {
             }
             result.bus = bus
         }
+        for (flag, value) in [("--hwdb", overrides.hardwareDatabase), ("--media-player-info", overrides.mediaPlayerInfo),
+                              ("--modules-alias", overrides.modulesAlias)] where value?.isEmpty == true {
+            throw ConfigurationError(file: flag, message: "expected a path, got an empty string")
+        }
+        if let file = overrides.hardwareDatabase { result.databases.hardwareDatabase = file }
+        if let directory = overrides.mediaPlayerInfo { result.databases.mediaPlayerInfo = directory }
+        if let file = overrides.modulesAlias { result.databases.modulesAlias = file }
         if let text = overrides.logLevel {
             guard let level = Self.logLevel(text) else {
                 throw ConfigurationError(file: "--log-level", message: "expected \(Self.logLevelNames), got '\(text)'")

@@ -11,7 +11,7 @@ extension DaemonConfiguration {
     /// The keys the `[Daemon]` section accepts, exactly as spelt in the file.
     public static let fileKeys = [
         "ProfileDirectories", "StateDirectory", "Bus", "ApprovalPolicy", "OwnerCallout", "OwnerCalloutTimeout",
-        "LogLevel",
+        "LogLevel", "HardwareDatabase", "MediaPlayerInfoDirectory", "ModulesAlias",
     ]
 
     /// The defaults overridden by the file at `path`; a missing file means the defaults.
@@ -127,6 +127,21 @@ extension DaemonConfiguration {
                 throw ValueError(expectation: "expected \(Self.logLevelNames), got '\(value)'")
             }
             logLevel = level
+        case "HardwareDatabase", "ModulesAlias":
+            // Empty: the system's (libudev's hwdb.bin; the running kernel's modules.alias).
+            guard value.isEmpty || value.hasPrefix("/") else {
+                throw ValueError(expectation: "expected an absolute file, or nothing for the system's, got '\(value)'")
+            }
+            if key == "HardwareDatabase" {
+                databases.hardwareDatabase = value.isEmpty ? nil : value
+            } else {
+                databases.modulesAlias = value.isEmpty ? nil : value
+            }
+        case "MediaPlayerInfoDirectory":
+            guard value.hasPrefix("/") else {
+                throw ValueError(expectation: "expected an absolute directory, got '\(value)'")
+            }
+            databases.mediaPlayerInfo = value
         default:
             preconditionFailure("fileKeys and set(_:to:) disagree on \(key)")
         }

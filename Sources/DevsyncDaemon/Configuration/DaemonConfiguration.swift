@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import DevsyncBuild
 import Logging
+import UdevMonitor
 
 /// How devsyncd is set up: where profiles and state live, which bus it serves, and how owners are found.
 ///
@@ -66,6 +67,8 @@ public struct DaemonConfiguration: Sendable, Hashable {
     public var ownerCalloutTimeout: Duration
     /// The least severe level the daemon logs.
     public var logLevel: Logger.Level
+    /// The hardware database, media-player-info and `modules.alias` read for `hwdb.*`, `mpi.*`, `kernel.drivers`.
+    public var databases: DatabaseLocations
 
     /// The configuration file the daemon reads unless `--config` names another (`$(CONFIGDIR)/devsyncd.conf`).
     public static let defaultPath = BuildConfiguration.configurationFile
@@ -79,7 +82,8 @@ public struct DaemonConfiguration: Sendable, Hashable {
         approvalPolicy: ApprovalPolicy = .ask,
         ownerCallout: String? = nil,
         ownerCalloutTimeout: Duration = .seconds(5),
-        logLevel: Logger.Level = .info
+        logLevel: Logger.Level = .info,
+        databases: DatabaseLocations = DatabaseLocations()
     ) {
         self.profileDirectories = profileDirectories
         self.stateDirectory = stateDirectory
@@ -88,6 +92,7 @@ public struct DaemonConfiguration: Sendable, Hashable {
         self.ownerCallout = ownerCallout
         self.ownerCalloutTimeout = ownerCalloutTimeout
         self.logLevel = logLevel
+        self.databases = databases
     }
 }
 

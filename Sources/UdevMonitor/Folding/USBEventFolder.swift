@@ -39,6 +39,8 @@ struct USBEventFolder {
                 return []
             }
             switch action {
+            // A bind gives the interface its driver (`sysfs.interface.drivers`). An unbind is not followed: on
+            // an unplug it comes just before the remove, and re-reading would announce a change of a leaving device.
             case "add", "bind", "change":
                 guard let interface = reader.readInterface(event) else {
                     logger.debug("usb interface vanished while being read, skipped", metadata: ["devpath": "\(event.devpath)"])

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import DeviceRegistry
 import Logging
 
 /// Reads a USB device and its interfaces out of sysfs at the moment udev reports them.
@@ -169,10 +170,18 @@ package struct USBDeviceReader: Sendable {
         guard let number = Self.interfaceNumber(sysname: sysname) ?? directory.hex("bInterfaceNumber") else { return nil }
         // Most interfaces have no iInterface string: no file, no open.
         let name = entries.contains("interface") ? directory.text("interface") : nil
+        // An unbound interface has no `driver` link: no readlink spent on it.
+        let driver = entries.contains("driver") ? directory.linkTarget("driver").flatMap { Self.driverName(linkTarget: $0) } : nil
         return USBInterface(
             number: UInt8(truncatingIfNeeded: number), classCode: UInt8(truncatingIfNeeded: classCode),
             subclass: UInt8(truncatingIfNeeded: subclass), protocolCode: UInt8(truncatingIfNeeded: protocolCode),
-            name: name)
+            name: name, driver: driver)
+    }
+
+    /// The driver's name from a `driver` link's target (`../../../../bus/usb/drivers/cdc_acm` → `cdc_acm`).
+    package static func driverName(linkTarget: String) -> String? {
+        guard let last = linkTarget.split(separator: "/").last, !last.isEmpty, last != ".." else { return nil }
+        return DeviceText.sanitize(String(last))
     }
 
     /// The value of `key` in a uevent file's `KEY=value` lines.

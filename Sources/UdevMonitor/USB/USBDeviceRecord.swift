@@ -103,6 +103,9 @@ package struct USBDeviceRecord: Sendable, Hashable {
             properties[PropertyKey.usbInterfaces] = .strlist(interfaces.map(\.triple))
             let names = interfaces.compactMap(\.name)
             if !names.isEmpty { properties[PropertyKey.usbInterfaceNames] = .strlist(names) }
+            var drivers: [String] = []
+            for driver in interfaces.compactMap(\.driver) where !drivers.contains(driver) { drivers.append(driver) }
+            if !drivers.isEmpty { properties[PropertyKey.sysfsInterfaceDrivers] = .strlist(drivers) }
         }
         if let tty = syncTTY { properties[PropertyKey.serialDevice] = .string(tty) }
         for (name, value) in udevProperties {

@@ -11,6 +11,8 @@ package struct USBInterface: Sendable, Hashable {
     var protocolCode: UInt8
     /// The iInterface string, sanitized, where the kernel read one (sysfs `interface`).
     package var name: String?
+    /// The driver bound to the interface now (the name its sysfs `driver` link points at), if any.
+    package var driver: String? = nil
 
     /// The lowercase `cc/ss/pp` triple of `usb.interfaces`.
     var triple: String { "\(hex2(classCode))/\(hex2(subclass))/\(hex2(protocolCode))" }

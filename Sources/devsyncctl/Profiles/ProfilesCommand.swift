@@ -3,6 +3,7 @@ import ArgumentParser
 import DevsyncBuild
 import DeviceRegistry
 import Logging
+import UdevMonitor
 
 /// `devsyncctl profiles`: the FDI profiles the broker applies to devices.
 struct ProfilesCommand: ParsableCommand {
@@ -150,6 +151,12 @@ extension ProfilesCommand {
                 With --each-line, reads many devices from standard input instead, one a line, its PROPERTYs \
                 separated by tabs, and prints one line of JSON per device (as --json prints one), in order: the \
                 profiles are read once, for reports that try thousands of devices (make coverage).
+
+                --databases adds what the hardware database, media-player-info and the kernel's modules.alias say \
+                about the device described (hwdb.*, mpi.*, kernel.drivers), as devsyncd does for a plugged-in device; \
+                --hwdb, --media-player-info and --modules-alias read other files (and imply --databases). \
+                --explain names the source of every property: command line, hwdb, mpi, kernel (file:line) or the \
+                profile rule (file:line:column) that last changed it.
                 """)
 
         @Argument(help: ArgumentHelp("A device property, KEY=VALUE or KEY:TYPE=VALUE.", valueName: "PROPERTY"))
@@ -161,11 +168,28 @@ extension ProfilesCommand {
         @Flag(help: "Use the plain in-order evaluator instead of the compiled index (they must agree).")
         var sequential = false
 
+        @Flag(help: "Say which source gave each property (with --json, a \"source\" per property).")
+        var explain = false
+
+        @Flag(help: "Add the properties the installed databases give the device (hwdb.*, mpi.*, kernel.drivers).")
+        var databases = false
+
+        @Option(name: .customLong("hwdb"), help: ArgumentHelp("Read this hwdb.bin instead of the system's.", valueName: "FILE"))
+        var hardwareDatabase: String?
+
+        @Option(name: .customLong("media-player-info"), help: ArgumentHelp(
+            "Read the .mpi files of DIR instead of \(DatabaseLocations.defaultMediaPlayerInfo).", valueName: "DIR"))
+        var mediaPlayerInfo: String?
+
+        @Option(name: .customLong("modules-alias"), help: ArgumentHelp(
+            "Read this modules.alias instead of the running kernel's.", valueName: "FILE"))
+        var modulesAlias: String?
+
         @OptionGroup var source: ProfileSourceOptions
 
         struct JSONMatch: Encodable {
             var appliedRules: [String]
-            var properties: [String: JSONProperty]
+            var properties: [String: JSONExplainedProperty]
             var errors: [JSONProfileError]
         }
 
@@ -176,21 +200,54 @@ extension ProfilesCommand {
             if !eachLine && properties.isEmpty { throw ValidationError("Missing expected argument '<PROPERTY> ...'") }
         }
 
+        /// A property, with its source when `--explain` asks for it.
+        struct JSONExplainedProperty: Encodable {
+            var type: String
+            var value: JSONProperty.JSONValue
+            var source: String?
+        }
+
         func run() throws {
             let load = source.loader().load(directories: source.searchPath)
-            let matcher: any DeviceMatcher = sequential ? SequentialMatcher(load.profiles) : CompiledMatcher(load.profiles)
+            let readDatabases = databases || hardwareDatabase != nil || mediaPlayerInfo != nil || modulesAlias != nil
             if eachLine {
                 source.reportErrors(load.errors)
-                try matchEachLine(with: matcher)
+                try matchEachLine(
+                    with: sequential ? SequentialMatcher(load.profiles) : CompiledMatcher(load.profiles),
+                    databases: readDatabases ? openDatabases() : nil)
                 return
             }
             var device = DeviceProperties()
-            for property in properties { device[property.key] = property.value }
-            let outcome = matcher.match(device)
+            var sources: [String: PropertySource] = [:]
+            for property in properties {
+                device[property.key] = property.value
+                sources[property.key] = .commandLine
+            }
+            if readDatabases {
+                if device.int(PropertyKey.usbVendorID) == nil || device.int(PropertyKey.usbProductID) == nil {
+                    Output.error("the databases are asked by USB id: give usb.vendor_id and usb.product_id")
+                }
+                let found = openDatabases().describe(device)
+                device.merge(found.properties)
+                sources.merge(found.sources) { _, database in database }
+            }
+            let outcome: MatchOutcome
+            if explain {
+                // The plain evaluator says which rule wrote what; the compiled index must give the same outcome.
+                let explained = SequentialMatcher(load.profiles).explain(device)
+                outcome = explained.outcome
+                for (key, location) in explained.writers { sources[key] = .profile(location) }
+            } else {
+                outcome = (sequential ? SequentialMatcher(load.profiles) as any DeviceMatcher : CompiledMatcher(load.profiles)).match(device)
+            }
             if source.json {
                 try Output.json(JSONMatch(
                     appliedRules: outcome.appliedRules.map(\.description),
-                    properties: outcome.properties.dictionary.mapValues(JSONProperty.init),
+                    properties: Dictionary(uniqueKeysWithValues: outcome.properties.sorted.map { key, value in
+                        let property = JSONProperty(value)
+                        return (key, JSONExplainedProperty(
+                            type: property.type, value: property.value, source: explain ? sources[key]?.description : nil))
+                    }),
                     errors: load.errors.map(JSONProfileError.init)))
                 return
             }
@@ -200,13 +257,15 @@ extension ProfilesCommand {
             print("properties:")
             Output.table(outcome.properties.sorted.map { key, value in
                 let changed = device[key] != value
-                return ["  \(changed ? "*" : " ") \(key)", "(\(value.type))", value.displayed(key: key)]
+                let row = ["  \(changed ? "*" : " ") \(key)", "(\(value.type))", value.displayed(key: key)]
+                return explain ? row + [sources[key]?.description ?? "?"] : row
             })
         }
 
         /// One device per line of standard input, one line of JSON per device; an empty line is a device with no
-        /// properties. A property that does not parse names its line and stops the run.
-        private func matchEachLine(with matcher: any DeviceMatcher) throws {
+        /// properties. A property that does not parse names its line and stops the run. With `databases`, each
+        /// device first gets what they say about it, as with --databases for one device.
+        private func matchEachLine(with matcher: any DeviceMatcher, databases: DeviceDatabases?) throws {
             var number = 0
             while let line = readLine(strippingNewline: true) {
                 number += 1
@@ -218,11 +277,30 @@ extension ProfilesCommand {
                     }
                     device[property.key] = property.value
                 }
+                if let databases { device.merge(databases.describe(device).properties) }
                 let outcome = matcher.match(device)
                 try Output.jsonLine(JSONMatch(
                     appliedRules: outcome.appliedRules.map(\.description),
-                    properties: outcome.properties.dictionary.mapValues(JSONProperty.init), errors: []))
+                    properties: outcome.properties.dictionary.mapValues {
+                        let property = JSONProperty($0)
+                        return JSONExplainedProperty(type: property.type, value: property.value, source: nil)
+                    },
+                    errors: []))
             }
+        }
+
+        /// The databases --databases (or a file option) names, loaded; a missing or broken database is reported on
+        /// standard error and the rest is used.
+        private func openDatabases() -> DeviceDatabases {
+            var locations = DatabaseLocations(hardwareDatabase: hardwareDatabase, modulesAlias: modulesAlias)
+            if let mediaPlayerInfo { locations.mediaPlayerInfo = mediaPlayerInfo }
+            var logger = Logger(label: "devsyncctl", factory: { StreamLogHandler.standardError(label: $0) })
+            logger.logLevel = .critical  // the problems are reported below, one line each
+            let databases = DeviceDatabases(locations: locations, logger: logger)
+            for problem in databases.load() {
+                Output.error("\(problem.file)\(problem.line.map { ":\($0)" } ?? ""): warning: \(problem.message)")
+            }
+            return databases
         }
     }
 }

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+import DeviceRegistry
+import Logging
+
+/// Where the databases devsync reads itself are.
+public struct DatabaseLocations: Sendable, Hashable {
+    /// The `hwdb.bin` to open, or nil for the one libudev reads (`/etc/udev/hwdb.bin`, `/usr/lib/udev/hwdb.bin` …).
+    public var hardwareDatabase: String?
+    /// The media-player-info directory of `.mpi` files.
+    public var mediaPlayerInfo: String
+    /// The `modules.alias` to read, or nil for the running kernel's, `/lib/modules/$(uname -r)/modules.alias`.
+    public var modulesAlias: String?
+
+    /// media-player-info's installed directory.
+    public static let defaultMediaPlayerInfo = "/usr/share/media-player-info"
+
+    /// The given places; every parameter defaults to the system's.
+    public init(hardwareDatabase: String? = nil, mediaPlayerInfo: String = defaultMediaPlayerInfo, modulesAlias: String? = nil) {
+        self.hardwareDatabase = hardwareDatabase
+        self.mediaPlayerInfo = mediaPlayerInfo
+        self.modulesAlias = modulesAlias
+    }
+
+    /// The `modules.alias` read: the one given, or the running kernel's.
+    public var resolvedModulesAlias: String { modulesAlias ?? "/lib/modules/\(DatabaseFiles.kernelRelease)/modules.alias" }
+}
+
+/// What the databases say about one device: properties, and where each came from.
+package struct DatabaseFindings: Sendable, Hashable {
+    /// The `hwdb.*`, `mpi.*` and `kernel.*` properties.
+    package var properties = DeviceProperties()
+    /// The source of each of them.
+    package var sources: [String: PropertySource] = [:]
+}
+
+/// The hardware database, media-player-info and the kernel's `modules.alias`, asked for a USB device's
+/// `hwdb.*`, `mpi.*` and `kernel.drivers` properties (`docs/profiles.md`, "Property sources").
+///
+/// `modules.alias` and the media-player-info index are read by ``load()`` (at start and at each reload); each
+/// device's findings are kept by what they depend on (ids, classes, interfaces, `ID_MEDIA_PLAYER`), so a device
+/// seen again costs one dictionary lookup. The hardware database is opened at the first lookup of a batch and
+/// unmapped by ``endBatch()`` (the source calls it once it has handled what it read): kept mapped, the pages one
+/// lookup's trie walk touches stayed resident (1.7 MB of the 13 MB file, for one device; docs/benchmarks.md),
+/// for a file that is asked once per kind of device. No timer and no thread: not thread-safe, its owner keeps it
+/// on one queue (`USBDeviceSource`'s).
+package final class DeviceDatabases {
+    package let locations: DatabaseLocations
+    private let logger: Logger
+    /// Whether the hardware database opened at the last load (no lookups are tried otherwise).
+    private var hasHardwareDatabase = false
+    /// The hardware database while a batch uses it; closed by ``endBatch()``.
+    private var openHardwareDatabase: HardwareDatabase?
+    private var aliases: ModuleAliasTable
+    private var players: MediaPlayerInfoCatalog
+    private var cache: [String: DatabaseFindings] = [:]
+
+    /// At most this many devices' findings are kept; past it the cache starts over (a broker sees few kinds).
+    static let cacheLimit = 512
+
+    /// Databases at `locations`, not read yet: call ``load()``.
+    package init(locations: DatabaseLocations, logger: Logger) {
+        self.locations = locations
+        self.logger = logger
+        aliases = ModuleAliasTable(file: locations.resolvedModulesAlias)
+        players = MediaPlayerInfoCatalog(directory: locations.mediaPlayerInfo)
+    }
+
+    /// (Re)reads every database and forgets every finding. A database that is missing is logged once at
+    /// notice level and gives no properties; a bad line is logged with its file:line and skipped. Returns the
+    /// problems, missing databases included.
+    @discardableResult
+    package func load() -> [DatabaseError] {
+        var problems: [DatabaseError] = []
+        cache = [:]
+        openHardwareDatabase = nil
+        hasHardwareDatabase = false
+        do throws(DatabaseError) {
+            _ = try HardwareDatabase(path: locations.hardwareDatabase)
+            hasHardwareDatabase = true
+        } catch {
+            logger.notice("No hardware database; devices get no hwdb.* properties", metadata: ["error": "\(error)"])
+            problems.append(error)
+        }
+        let aliasFile = locations.resolvedModulesAlias
+        do throws(DatabaseError) {
+            let (table, errors) = ModuleAliasTable.parse(try DatabaseFiles.contents(of: aliasFile, limit: ModuleAliasTable.fileLimit), file: aliasFile)
+            aliases = table
+            for error in errors { logger.warning("Bad line in modules.alias skipped", metadata: ["error": "\(error)"]) }
+            problems += errors
+        } catch {
+            aliases = ModuleAliasTable(file: aliasFile)
+            logger.notice("No kernel module aliases; devices get no kernel.drivers", metadata: ["error": "\(error)"])
+            problems.append(error)
+        }
+        players = MediaPlayerInfoCatalog(directory: locations.mediaPlayerInfo)
+        let playerErrors = players.load()
+        for error in playerErrors {
+            if error.line == nil && error.file == locations.mediaPlayerInfo {
+                logger.notice("No media-player-info directory; devices get no mpi.* properties", metadata: ["error": "\(error)"])
+            } else {
+                logger.warning("Bad media-player-info line skipped", metadata: ["error": "\(error)"])
+            }
+        }
+        problems += playerErrors
+        logger.debug("Device databases read", metadata: [
+            "hwdb": "\(hasHardwareDatabase ? locations.hardwareDatabase ?? "system" : "none")",
+            "aliases": "\(aliases.count)", "modules.alias": "\(aliasFile)"])
+        return problems
+    }
+
+    /// Adds what the databases know to a USB device's properties: `hwdb.*`, `mpi.*`, `kernel.drivers`, and
+    /// `info.vendor`/`info.product` from the hwdb when udev gave no database names. Nothing without ids.
+    package func enrich(_ properties: inout DeviceProperties) {
+        guard let findings = findings(for: properties) else { return }
+        properties.merge(findings.properties)
+        for (target, key) in Self.names where properties["udev." + key] == nil {
+            if let name = findings.properties[PropertyKey.hardwareDatabasePrefix + key] { properties[target] = name }
+        }
+    }
+
+    /// The properties `enrich` adds and their sources, `info.*` included (for `--explain`).
+    package func describe(_ properties: DeviceProperties) -> DatabaseFindings {
+        guard var findings = findings(for: properties) else { return DatabaseFindings() }
+        for (target, key) in Self.names where properties["udev." + key] == nil {
+            let hwdbKey = PropertyKey.hardwareDatabasePrefix + key
+            if let name = findings.properties[hwdbKey] {
+                findings.properties[target] = name
+                findings.sources[target] = findings.sources[hwdbKey]
+            }
+        }
+        return findings
+    }
+
+    /// Unmaps the hardware database until the next lookup: the end of a batch of uevents (or of a cold-plug).
+    package func endBatch() { openHardwareDatabase = nil }
+
+    /// `info.*` keys and the database key that names them.
+    private static let names = [(PropertyKey.infoVendor, "ID_VENDOR_FROM_DATABASE"), (PropertyKey.infoProduct, "ID_MODEL_FROM_DATABASE")]
+
+    /// The findings for a device's raw properties, from the cache or the databases; nil without USB ids.
+    package func findings(for properties: DeviceProperties) -> DatabaseFindings? {
+        guard let vendorID = properties.int(PropertyKey.usbVendorID), let productID = properties.int(PropertyKey.usbProductID) else {
+            return nil
+        }
+        func byte(_ key: String) -> UInt8 { UInt8(truncatingIfNeeded: properties.int(key) ?? 0) }
+        let vendor = UInt16(truncatingIfNeeded: vendorID), product = UInt16(truncatingIfNeeded: productID)
+        let revision = UInt16(truncatingIfNeeded: properties.int(PropertyKey.usbDeviceRevision) ?? 0)
+        let (deviceClass, subclass, protocolCode) = (byte(PropertyKey.usbDeviceClass), byte(PropertyKey.usbDeviceSubclass), byte(PropertyKey.usbDeviceProtocol))
+        let modalias = "usb:v\(ModuleAliasTable.hex(vendor, 4))p\(ModuleAliasTable.hex(product, 4))d\(ModuleAliasTable.hex(revision, 4))"
+            + "dc\(ModuleAliasTable.hex(deviceClass))dsc\(ModuleAliasTable.hex(subclass))dp\(ModuleAliasTable.hex(protocolCode))"
+        let triples = properties.strlist(PropertyKey.usbInterfaces) ?? []
+        let udevPlayer = properties.string("udev.ID_MEDIA_PLAYER")
+        let key = modalias + "|" + triples.joined(separator: ",") + "|" + (udevPlayer ?? "")
+        if let known = cache[key] { return known }
+
+        var findings = DatabaseFindings()
+        // Opened for the batch (unmapped by endBatch); a database replaced since the load is read anew.
+        if hasHardwareDatabase, openHardwareDatabase == nil {
+            openHardwareDatabase = try? HardwareDatabase(path: locations.hardwareDatabase)
+        }
+        if let hardwareDatabase = openHardwareDatabase {
+            let source = PropertySource.hardwareDatabase(modalias: modalias)
+            for (name, value) in hardwareDatabase.properties(modalias: modalias) {
+                findings.properties[PropertyKey.hardwareDatabasePrefix + name] = .string(value)
+                findings.sources[PropertyKey.hardwareDatabasePrefix + name] = source
+            }
+        }
+        let player = udevPlayer ?? findings.properties.string(PropertyKey.hardwareDatabasePrefix + "ID_MEDIA_PLAYER")
+        if let name = players.name(mediaPlayer: player, vendor: vendor, product: product), let info = players.info(named: name) {
+            let source = PropertySource.mediaPlayerInfo(file: players.path(of: name))
+            for (property, value) in info.properties {
+                findings.properties[property] = value
+                findings.sources[property] = source
+            }
+        }
+        var interfaces: [ModuleAliasTable.Interface] = []
+        for (number, triple) in triples.enumerated() {
+            let parts = triple.split(separator: "/").compactMap { UInt8($0, radix: 16) }
+            guard parts.count == 3 else { continue }
+            interfaces.append(.init(classCode: parts[0], subclass: parts[1], protocolCode: parts[2], number: UInt8(truncatingIfNeeded: number)))
+        }
+        let drivers = aliases.modules(
+            vendor: vendor, product: product, revision: revision, deviceClass: deviceClass, deviceSubclass: subclass,
+            deviceProtocol: protocolCode, interfaces: interfaces)
+        if !drivers.isEmpty {
+            let names = drivers.keys.sorted()
+            findings.properties[PropertyKey.kernelDrivers] = .strlist(names)
+            findings.sources[PropertyKey.kernelDrivers] = .kernelTable(file: aliases.file, line: drivers[names[0]] ?? 0)
+        }
+        if cache.count >= Self.cacheLimit { cache = [:] }
+        cache[key] = findings
+        return findings
+    }
+}
