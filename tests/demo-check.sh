@@ -40,8 +40,8 @@ if [ "$status" -ne 0 ]; then
     fail "full run: exit status $status, expected 0; its output:"
     show "$scratch/full.out"
 else
-    for line in 'sync-all succeeded' 'Imported 3 new photos from Canon EOS 600D / Rebel T3i into ' \
-        'No new photos or videos on Canon EOS 600D / Rebel T3i; 3 imported before.' 'IMG_0003.JPG' \
+    for line in 'sync-all succeeded' 'Imported 3 new photos from Canon, Inc. EOS 600D / Rebel T3i (ptp) into ' \
+        'No new photos or videos on Canon, Inc. EOS 600D / Rebel T3i (ptp); 3 imported before.' 'IMG_0003.JPG' \
         'devsyncd exited with status 0' 'processes the demo started and removed'; do
         grep -q "$line" "$scratch/full.out" || { fail "full run: no '$line' in its output:"; show "$scratch/full.out"; }
     done

@@ -30,11 +30,12 @@ extension USBFixture {
             udev: [("ID_MTP_DEVICE", "1"), ("ID_MEDIA_PLAYER", "1")])
     }
 
-    /// A PTP still camera.
+    /// A PTP still camera, with the names udev's hwdb (usb.ids) gives it, as on a real system: no profile names it.
     public static func ptpCamera(port: String = "1-5") -> USBFixture {
         USBFixture(
             port: port, vendorID: 0x04a9, productID: 0x3218, manufacturer: "Canon Inc.", product: "Canon Digital Camera",
-            interfaces: [Interface(classCode: 0x06, subclass: 0x01, protocolCode: 0x01)])
+            interfaces: [Interface(classCode: 0x06, subclass: 0x01, protocolCode: 0x01)],
+            udev: [("ID_VENDOR_FROM_DATABASE", "Canon, Inc."), ("ID_MODEL_FROM_DATABASE", "EOS 600D / Rebel T3i (ptp)")])
     }
 
     /// A Nokia N800 that gives no product string: the name comes from the hwdb.

@@ -20,7 +20,7 @@ struct EngineHome {
     var configHome: URL { root.appendingPathComponent("config") }
     var stateHome: URL { root.appendingPathComponent("state") }
     /// Where the camera's pictures land: one folder per device, named after it.
-    var deviceFolder: URL { pictures.appendingPathComponent("Canon EOS 600D - Rebel T3i") }
+    var deviceFolder: URL { pictures.appendingPathComponent("Canon, Inc. EOS 600D - Rebel T3i (ptp)") }
 
     init(in directory: URL, settings: String) throws {
         root = directory.appendingPathComponent("engine-home")
@@ -109,7 +109,7 @@ extension DevsyncdTests {
             #expect(first.stdout.contains("\(cameraUID)"), "\(first.stdout)")
             #expect(first.stdout.contains(": Importing IMG_0001.JPG (1 of 2)\n"), "\(first.stdout)")
             #expect(first.stdout.contains(": Importing IMG_0002.JPG (2 of 2)\n"), "\(first.stdout)")
-            #expect(first.stdout.contains(": Imported 2 new photos from Canon EOS 600D / Rebel T3i into \(home.deviceFolder.path).\n"), "\(first.stdout)")
+            #expect(first.stdout.contains(": Imported 2 new photos from Canon, Inc. EOS 600D / Rebel T3i (ptp) into \(home.deviceFolder.path).\n"), "\(first.stdout)")
             #expect(first.stdout.hasSuffix("sync-photos succeeded\n"), "\(first.stdout)")
             #expect(home.imported() == ["IMG_0001.JPG", "IMG_0002.JPG"])
             for name in ["IMG_0001.JPG", "IMG_0002.JPG"] {
@@ -126,7 +126,7 @@ extension DevsyncdTests {
             // Again: nothing new, nothing copied twice.
             let second = try await sync(world)
             #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
-            #expect(second.stdout.contains(": No new photos or videos on Canon EOS 600D / Rebel T3i; 2 imported before.\n"), "\(second.stdout)")
+            #expect(second.stdout.contains(": No new photos or videos on Canon, Inc. EOS 600D / Rebel T3i (ptp); 2 imported before.\n"), "\(second.stdout)")
             #expect(home.imported() == ["IMG_0001.JPG", "IMG_0002.JPG"])
 
             // A new picture, and one the user deleted after the import: only the new one is copied.
@@ -135,7 +135,7 @@ extension DevsyncdTests {
             let third = try await sync(world, "sync-all")
             #expect(third.status == 0, "\(third.stdout)\(third.stderr)")
             #expect(third.stdout.contains(": Importing IMG_0003.JPG (1 of 1)\n"), "\(third.stdout)")
-            #expect(third.stdout.contains(": Imported 1 new photo from Canon EOS 600D / Rebel T3i"), "\(third.stdout)")
+            #expect(third.stdout.contains(": Imported 1 new photo from Canon, Inc. EOS 600D / Rebel T3i (ptp)"), "\(third.stdout)")
             #expect(home.imported() == ["IMG_0002.JPG", "IMG_0003.JPG"])
         }
     }
@@ -174,7 +174,7 @@ extension DevsyncdTests {
             let sync = try await sync(world)
             #expect(sync.status == 5, "\(sync.stdout)\(sync.stderr)")
             #expect(sync.stderr.contains(
-                "sync-photos failed: The camera folder \(home.camera.path)/gone does not exist, so nothing could be imported from Canon EOS 600D / Rebel T3i."),
+                "sync-photos failed: The camera folder \(home.camera.path)/gone does not exist, so nothing could be imported from Canon, Inc. EOS 600D / Rebel T3i (ptp)."),
                 "\(sync.stderr)")
             #expect(home.imported().isEmpty)
         }

@@ -435,16 +435,16 @@ def owner_imports_photos_with_devsync_engine(rig):
     wait_until("the camera's sync-photos to become available", photos_available)
 
     result = rig.ctl(OWNER, "sync", CAMERA, "sync-photos")
-    expect(result.returncode == 0 and "Imported 2 new photos from Canon EOS 600D / Rebel T3i" in result.stdout,
+    expect(result.returncode == 0 and "Imported 2 new photos from Canon, Inc. EOS 600D / Rebel T3i (ptp)" in result.stdout,
            f"sync-photos as {OWNER}: exit {result.returncode}: {result.stdout.strip()} {result.stderr.strip()}")
-    folder = f"{rig.work}/home-{OWNER}/Pictures/Canon EOS 600D - Rebel T3i"
+    folder = f"{rig.work}/home-{OWNER}/Pictures/Canon, Inc. EOS 600D - Rebel T3i (ptp)"
     imported = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
     expect(imported == ["IMG_0001.JPG", "IMG_0002.JPG"], f"imported into {folder}: {imported}")
     owner_uid = pwd.getpwnam(OWNER).pw_uid
     expect(all(os.stat(f"{folder}/{name}").st_uid == owner_uid for name in imported),
            f"the imported pictures are not {OWNER}'s")
     result = rig.ctl(OWNER, "sync", CAMERA, "sync-photos")
-    expect(result.returncode == 0 and "No new photos or videos on Canon EOS 600D / Rebel T3i; 2 imported before." in result.stdout,
+    expect(result.returncode == 0 and "No new photos or videos on Canon, Inc. EOS 600D / Rebel T3i (ptp); 2 imported before." in result.stdout,
            f"the second sync-photos: exit {result.returncode}: {result.stdout.strip()} {result.stderr.strip()}")
     expect("Job started" not in rig.log("other-devsync-engine"), f"{OTHER}'s devsync-engine got {OWNER}'s job")
     result = rig.ctl(OTHER, "sync", CAMERA, "sync-photos")

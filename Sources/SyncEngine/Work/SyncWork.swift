@@ -60,10 +60,13 @@ public struct SyncRequest: Sendable {
         }
     }
 
-    /// The device's name for people: its profile's vendor and model, else the uid.
+    /// The device's name for people: its profile's vendor and model, else udev's (the hwdb's names, else the
+    /// device's own strings), as the broker names it; else the uid. Most cameras and phones are named by no
+    /// profile since the profiles stopped copying the databases' id lists.
     public var displayName: String {
-        let name = [string("sync.vendor"), string("sync.model")].compactMap { $0 }.filter { !$0.isEmpty }
-            .joined(separator: " ")
+        let vendor = [string("sync.vendor"), string("info.vendor")].compactMap { $0 }.first { !$0.isEmpty }
+        let model = [string("sync.model"), string("info.product")].compactMap { $0 }.first { !$0.isEmpty }
+        let name = [vendor, model].compactMap { $0 }.joined(separator: " ")
         return name.isEmpty ? uid : name
     }
 }
