@@ -35,16 +35,32 @@ public struct SyncMLWork: SyncWork {
             store: storeDirectory.map { .files(directory: $0) } ?? .syncEvolutionDefault, testContext: testContext)
     }
 
+    /// Who made the phone and which it is, as the broker's `Vendor` and `Model` are: from its profile
+    /// (`sync.vendor`, `sync.model`), else from the device (`info.vendor`, `info.product`: BlueZ's name for a
+    /// Bluetooth phone, "Nokia 6021").
+    static func vendorAndModel(_ request: SyncRequest) -> (vendor: String, model: String) {
+        let vendor = request.string("sync.vendor") ?? request.string("info.vendor") ?? ""
+        let model = request.string("sync.model") ?? request.string("info.product") ?? ""
+        return (vendor, model)
+    }
+
+    /// The phone's name in sentences: vendor and model ("Nokia 6021", not "Nokia Nokia 6021"), else its uid.
+    static func displayName(_ request: SyncRequest) -> String {
+        let (vendor, model) = vendorAndModel(request)
+        let name = model.lowercased().hasPrefix(vendor.lowercased()) ? model : "\(vendor) \(model)"
+        let trimmed = name.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        return trimmed.isEmpty ? request.uid : trimmed
+    }
+
     /// The phone as SyncEvolution reaches it.
     func device(for request: SyncRequest) throws(SyncFailure) -> SyncEvolutionDevice {
-        let vendor = request.string("sync.vendor") ?? ""
-        let model = request.string("sync.model") ?? ""
+        let (vendor, model) = Self.vendorAndModel(request)
         if let testContext {
             return SyncEvolutionDevice(vendor: vendor, model: model, peer: .localContext(testContext))
         }
         guard let address = request.string("bluetooth.address"), !address.isEmpty else {
             throw SyncFailure(
-                "\(request.displayName) has no Bluetooth address; SyncEvolution reaches SyncML phones over Bluetooth only.")
+                "\(Self.displayName(request)) has no Bluetooth address; SyncEvolution reaches SyncML phones over Bluetooth only.")
         }
         return SyncEvolutionDevice(
             vendor: vendor, model: model, bluetoothAddress: address, channel: request.integer("bluetooth.channel.syncml-client"))
@@ -53,7 +69,8 @@ public struct SyncMLWork: SyncWork {
     public func run(_ request: SyncRequest, progress: JobProgress) async throws -> String {
         let device = try device(for: request)
         let types = request.datatypes.compactMap(SyncDataType.init(devsyncName:))
-        await progress(0, "Connecting to \(request.displayName)")
+        let name = Self.displayName(request)
+        await progress(0, "Connecting to \(name)")
         // SyncEvolution reports from its child's queue, synchronously; the steps reach the broker in order through
         // one task.
         let (steps, sink) = AsyncStream.makeStream(of: (Double, String).self)
@@ -71,6 +88,6 @@ public struct SyncMLWork: SyncWork {
         }
         sink.finish()
         await reporter.value
-        return summary.sentence(deviceName: request.displayName)
+        return summary.sentence(deviceName: name)
     }
 }

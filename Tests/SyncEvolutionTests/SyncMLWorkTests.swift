@@ -91,6 +91,21 @@ struct SyncMLWorkTests {
             .contains("syncURL = obex-bt://00:11:22:33:44:55+7\n"))
     }
 
+    @Test("a Bluetooth phone without a profile's vendor and model is named as BlueZ names it (info.vendor, info.product)")
+    func nameFromTheDevice() async throws {
+        let sandbox = try Sandbox()
+        let work = SyncMLWork(command: sandbox.command(), store: .files(directory: sandbox.computer.path))
+        let request = SyncRequest(
+            job: try DBusObjectPath("/org/devsync/Broker1/jobs/4"), uid: "bt-00:16:20:AB:CD:EF", datatypes: ["contacts"],
+            device: ["info.vendor": .string("Nokia"), "info.product": .string("Nokia 6021")])
+        let failure = await #expect(throws: SyncFailure.self) { try await work.run(request, progress: Self.progress(ProgressLog())) }
+        #expect(failure?.sentence == "Nokia 6021 has no Bluetooth address; SyncEvolution reaches SyncML phones over Bluetooth only.")
+        let bare = SyncRequest(
+            job: try DBusObjectPath("/org/devsync/Broker1/jobs/5"), uid: "bt-00:16:20:AB:CD:EF", datatypes: ["contacts"], device: [:])
+        let unnamed = await #expect(throws: SyncFailure.self) { try await work.run(bare, progress: Self.progress(ProgressLog())) }
+        #expect(unnamed?.sentence.hasPrefix("bt-00:16:20:AB:CD:EF has no Bluetooth address") == true)
+    }
+
     @Test("cancelling the job's task aborts SyncEvolution and throws CancellationError")
     func cancelIsCancellation() async throws {
         let sandbox = try Sandbox()
