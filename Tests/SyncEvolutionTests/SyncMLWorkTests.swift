@@ -84,10 +84,10 @@ struct SyncMLWorkTests {
             Self.request(datatypes: ["contacts"], [
                 "bluetooth.address": .string("00:11:22:33:44:55"), "bluetooth.channel.syncml-client": .int32(7),
             ]), progress: Self.progress(ProgressLog()))
-        let config = try await sandbox.command().configuration(
-            for: SyncEvolutionDevice(vendor: "Nokia", model: "E61i", bluetoothAddress: "00:11:22:33:44:55", channel: 7),
-            store: .files(directory: sandbox.computer.path))
-        #expect(try String(contentsOfFile: config.directory + "/config.ini", encoding: .utf8)
+        let peer = ConfigName.peer(
+            for: SyncEvolutionDevice(vendor: "Nokia", model: "E61i", bluetoothAddress: "00:11:22:33:44:55", channel: 7))
+        let ini = "\(sandbox.command().configDirectory)/\(ConfigName.context)/peers/\(peer)/config.ini"
+        #expect(try String(contentsOfFile: ini, encoding: .utf8)
             .contains("syncURL = obex-bt://00:11:22:33:44:55+7\n"))
     }
 
