@@ -95,6 +95,11 @@ let package = Package(
             name: "PhotoImport",
             dependencies: ["SyncEngine", "CGPhoto2", .product(name: "Logging", package: "swift-log")]
         ),
+        // Syncing SyncML phones through SyncEvolution: one kind of SyncWork, the bridge between the two libraries.
+        .target(
+            name: "SyncMLWork",
+            dependencies: ["SyncEngine", "SyncEvolution", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // MARK: Programs
         // No swift-argument-parser in the daemon: it imports FoundationEssentials, ~2 MB of the 12 MB resident
@@ -127,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "devsync-engine",
             dependencies: [
-                "SyncEngine", "PhotoImport", "DBus", "DevsyncBuild",
+                "SyncEngine", "PhotoImport", "SyncMLWork", "DBus", "DevsyncBuild",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -178,7 +183,10 @@ let package = Package(
         ),
         // mallinfo2 for the leak checks: glibc's malloc.h is not in Swift's Glibc module.
         .target(name: "CHeapProbe", path: "Tests/CHeapProbe"),
-        .testTarget(name: "SyncEvolutionTests", dependencies: ["SyncEvolution", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "SyncEvolutionTests",
+            dependencies: ["SyncEvolution", "SyncMLWork", "SyncEngine", "DBus", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "DesktopAgentTests", dependencies: ["DesktopAgent", "DBus"]),
         .testTarget(
             name: "SyncEngineTests",

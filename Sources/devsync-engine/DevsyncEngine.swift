@@ -7,6 +7,7 @@ import Glibc
 import Logging
 import PhotoImport
 import SyncEngine
+import SyncMLWork
 
 /// `devsync-engine`: the user's sync engine. Registers with the devsync broker for the devices it can serve and
 /// runs their syncs for real (docs/engine.md).
@@ -18,7 +19,8 @@ struct DevsyncEngine: AsyncParsableCommand {
         discussion: """
             Registers with org.devsync.Broker1 as an org.devsync.Engine1 engine of the user it runs as, and imports \
             photos and videos from cameras and phones (plugins ptp, mtp, ipod) through libgphoto2 into your \
-            pictures directory, one folder per device, each file once. Settings: \
+            pictures directory, one folder per device, each file once; and syncs contacts, calendar, to-dos and notes \
+            with SyncML phones (plugin syncml-obex-client) over Bluetooth through SyncEvolution. Settings: \
             $XDG_CONFIG_HOME/devsync/engine.conf (see devsync-engine(1)). Exits 0 after SIGTERM or SIGINT, 1 when \
             the broker refuses it or the bus connection closes, 64 for a wrong command line, 69 when the bus cannot \
             be reached, 78 for a mistake in the configuration file.
@@ -58,6 +60,8 @@ struct DevsyncEngine: AsyncParsableCommand {
                 importDirectory: settings.importDirectory ?? directories.picturesDirectory(),
                 ledgerDirectory: directories.ledgerDirectory, cameraPort: settings.testCameraPort,
                 pauseAfterEachFile: settings.testPauseAfterEachFile, logger: logger),
+            SyncMLWork(
+                logger: logger, storeDirectory: settings.testSyncMLStore, testContext: settings.testSyncMLContext),
         ]
 
         let connection: DBusConnection

@@ -27,12 +27,16 @@ struct ConfigurationTests {
             [Testing]
             CameraPort=disk:/tmp/camera
             PauseAfterEachFile=0.25
+            SyncMLPeer=local://@phone
+            SyncMLStore=~/sync
             """
         let configuration = try EngineConfiguration.parse(text, file: "engine.conf", directories: directories)
         #expect(configuration.importDirectory == "/home/alice/Pictures/Imports")
         #expect(configuration.automaticActions == ["sync-photos", "sync-all"])
         #expect(configuration.testCameraPort == "disk:/tmp/camera")
         #expect(configuration.testPauseAfterEachFile == .milliseconds(250))
+        #expect(configuration.testSyncMLContext == "phone")
+        #expect(configuration.testSyncMLStore == "/home/alice/sync")
     }
 
     @Test(
@@ -44,6 +48,11 @@ struct ConfigurationTests {
             ("[Photos]\nImportDirectory=Pictures\n", 2, "ImportDirectory must be an absolute path or start with ~/, not \"Pictures\""),
             ("[Automatic]\nActions=photos\n", 2, "\"photos\" is not an action; actions are named like sync-photos or sync-all"),
             ("[Testing]\nPauseAfterEachFile=soon\n", 2, "PauseAfterEachFile is a number of seconds from 0 to 60, not \"soon\""),
+            ("[Testing]\nSyncMLPeer=obex-bt://00:11:22:33:44:55\n", 2,
+             "SyncMLPeer is a SyncEvolution context such as local://@phone (letters, digits, - and _), not \"obex-bt://00:11:22:33:44:55\""),
+            ("[Testing]\nSyncMLPeer=local://@ph one\n", 2,
+             "SyncMLPeer is a SyncEvolution context such as local://@phone (letters, digits, - and _), not \"local://@ph one\""),
+            ("[Testing]\nSyncMLStore=sync\n", 2, "SyncMLStore must be an absolute path or start with ~/, not \"sync\""),
             ("[Photos]\nImportDirectory=/a\nImportDirectory=/b\n", 3, "ImportDirectory is set twice in [Photos]"),
             ("[Photos\n", 1, "a section header ends with ']'"),
             ("[Photos]\njust words\n", 2, "expected KEY=VALUE, a [Section] or a # comment"),

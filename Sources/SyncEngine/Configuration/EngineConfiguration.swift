@@ -38,6 +38,12 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var testCameraPort: String?
     /// Test-only: a pause after each imported file, so that a test can cancel an import half-way.
     public var testPauseAfterEachFile: Duration = .zero
+    /// Test-only: the SyncEvolution context every SyncML phone is reached as (`SyncMLPeer=local://@CONTEXT` gives
+    /// `CONTEXT`), instead of OBEX over Bluetooth.
+    public var testSyncMLContext: String?
+    /// Test-only: a directory the SyncML work keeps this computer's contacts, calendar, to-dos and notes in (one
+    /// folder of files per data type), instead of SyncEvolution's defaults (Evolution's address book …).
+    public var testSyncMLStore: String?
 
     /// The defaults: nothing set.
     public init() {}
@@ -46,7 +52,7 @@ public struct EngineConfiguration: Sendable, Equatable {
     static let keys: [String: Set<String>] = [
         "Photos": ["ImportDirectory"],
         "Automatic": ["Actions"],
-        "Testing": ["CameraPort", "PauseAfterEachFile"],
+        "Testing": ["CameraPort", "PauseAfterEachFile", "SyncMLPeer", "SyncMLStore"],
     ]
 
     /// Reads `path`; a missing file gives the defaults.
@@ -111,6 +117,20 @@ public struct EngineConfiguration: Sendable, Equatable {
                     throw failure("PauseAfterEachFile is a number of seconds from 0 to 60, not \"\(value)\"")
                 }
                 configuration.testPauseAfterEachFile = .milliseconds(Int64((seconds * 1000).rounded()))
+            case ("Testing", "SyncMLPeer"):
+                let context = value.hasPrefix("local://@") ? String(value.dropFirst("local://@".count)) : ""
+                guard !context.isEmpty, context.count <= 64, context.unicodeScalars.allSatisfy({
+                    ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
+                }) else {
+                    throw failure("SyncMLPeer is a SyncEvolution context such as local://@phone (letters, digits, - and _), not \"\(value)\"")
+                }
+                configuration.testSyncMLContext = context
+            case ("Testing", "SyncMLStore"):
+                let path = directories.expandingTilde(value)
+                guard path.hasPrefix("/") else {
+                    throw failure("SyncMLStore must be an absolute path or start with ~/, not \"\(value)\"")
+                }
+                configuration.testSyncMLStore = path
             default:
                 break
             }
