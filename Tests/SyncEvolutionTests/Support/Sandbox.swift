@@ -154,8 +154,19 @@ final class Sandbox: Sendable {
         let directory = root.appendingPathComponent("fake-bin")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let script = directory.appendingPathComponent("syncevolution")
-        try "#!/bin/sh\n\(body)\n".write(to: script, atomically: true, encoding: .utf8)
-        chmod(script.path, 0o755)
+        // Written by a shell of its own, never through a descriptor of this process: a child another test spawns
+        // while this process held the script open for writing keeps that descriptor until its exec, and running the
+        // script meanwhile fails with ETXTBSY (seen as exit status 126 from setpriv under load).
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh", script.path]
+        let input = Pipe()
+        writer.standardInput = input
+        try writer.run()
+        try input.fileHandleForWriting.write(contentsOf: Data("#!/bin/sh\n\(body)\n".utf8))
+        try input.fileHandleForWriting.close()
+        writer.waitUntilExit()
+        guard writer.terminationStatus == 0 else { throw SandboxError(description: "cannot write \(script.path)") }
         return directory.path
     }
 }
