@@ -147,6 +147,9 @@ def profile(binary, ctl, devices, work):
                    f"{stripped} \"$@\"\n")
     os.chmod(profiled, 0o755)
     os.symlink(os.path.abspath(ctl), os.path.join(work, "devsyncctl"))
+    # The demo also runs the desktop agent and the reference engine, built next to devsyncctl.
+    for program in ["devsync-agent", "devsync-engine"]:
+        os.symlink(os.path.join(os.path.dirname(os.path.abspath(ctl)), program), os.path.join(work, program))
     demo_environment = dict(os.environ, DEVSYNC_BUILD_DIR=os.path.relpath(work, ROOT))
     demo_environment.pop("LD_PRELOAD", None)
     with open(os.path.join(work, "demo.log"), "w") as log:
@@ -174,6 +177,7 @@ def main():
 
     os.makedirs(os.path.join(ROOT, ".build-orderfile"), exist_ok=True)
     work = tempfile.mkdtemp(dir=os.path.join(ROOT, ".build-orderfile"))
+    os.chmod(work, 0o755)  # the demo runs devsyncctl, the agent and the engine as a user who is not root
     try:
         start_files, demo_files, name = profile(arguments.binary, arguments.ctl, arguments.devices, work)
         start = set().union(*(callgrind_functions(path, name) for path in start_files))
