@@ -31,6 +31,7 @@ struct USBDeviceReaderTests {
         #expect(properties.int(PropertyKey.usbBusNumber) == 1 && properties.int(PropertyKey.usbDeviceNumber) == 7)
         #expect(properties.string(PropertyKey.infoVendor) == "Palm, Inc.")
         #expect(properties.contains(PropertyKey.infoProduct) == false)
+        #expect(properties.contains(PropertyKey.usbProduct) == false, "no product string, no usb.product")
         #expect(properties.string(PropertyKey.usbSerial) == "PALM42")
         #expect(properties.strlist(PropertyKey.usbInterfaces) == ["ff/00/00"])
         #expect(properties.string(PropertyKey.serialDevice) == "/dev/ttyUSB1")
@@ -69,6 +70,7 @@ struct USBDeviceReaderTests {
         #expect(serial.hasPrefix("SN\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}"))
         #expect(DeviceText.isClean(serial))
         #expect(properties.string(PropertyKey.infoProduct).map(DeviceText.isClean) == true)
+        #expect(properties.string(PropertyKey.usbProduct).map(DeviceText.isClean) == true)
         #expect(properties.string(PropertyKey.infoVendor)?.utf8.count == DeviceText.maximumStringBytes)
     }
 

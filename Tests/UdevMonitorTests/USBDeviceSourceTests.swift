@@ -96,6 +96,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
         #expect(palm.int("usb.vendor_id") == 0x0830 && palm.int("usb.product_id") == 0x0061)
         #expect(palm.string("info.vendor") == "Palm, Inc." && palm.string("info.product") == "Palm Handheld")
         #expect(palm.string("usb.serial") == "PalmSN12345678")
+        #expect(palm.string("usb.product") == "Palm Handheld", "the device's own product string")
         #expect(palm.strlist("usb.interfaces") == ["ff/00/00"])
         #expect(palm.string("serial.device") == "/dev/ttyUSB1")
         #expect(palm.string("info.subsystem") == "usb")

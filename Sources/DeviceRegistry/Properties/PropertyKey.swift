@@ -20,6 +20,8 @@ public enum PropertyKey {
     public static let usbDeviceRevision = "usb.device_revision_bcd"
     /// `string`: the iSerialNumber string.
     public static let usbSerial = "usb.serial"
+    /// `string`: the iProduct string, the device's own name for itself (an Android device's model).
+    public static let usbProduct = "usb.product"
     /// `int`: bDeviceClass.
     public static let usbDeviceClass = "usb.device_class"
     /// `int`: bDeviceSubClass.

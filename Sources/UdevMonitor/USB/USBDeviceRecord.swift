@@ -99,6 +99,7 @@ package struct USBDeviceRecord: Sendable, Hashable {
         int(PropertyKey.usbBusNumber, busNumber)
         int(PropertyKey.usbDeviceNumber, deviceNumber)
         if let serial { properties[PropertyKey.usbSerial] = .string(serial) }
+        if let product { properties[PropertyKey.usbProduct] = .string(product) }
         if !interfaces.isEmpty {
             properties[PropertyKey.usbInterfaces] = .strlist(interfaces.map(\.triple))
             let names = interfaces.compactMap(\.name)
