@@ -130,6 +130,56 @@ struct ShippedKindTests {
         #expect(outcome(usb(0x0b05, 0x4c81, mtp)) == ("mtp", "phone"))
     }
 
+    @Test("the device's own product string names a tablet, even with adb, which alone says phone")
+    func productStringTablets() {
+        func device(_ product: String, adb: Bool = false) -> [String: PropertyValue] {
+            var device = mtp
+            device["usb.product"] = .string(product)
+            if adb { device["usb.interfaces"] = .strlist(["06/01/01", "ff/42/01"]) }
+            return device
+        }
+        #expect(outcome(usb(0x18d1, 0x4e42, device("Nexus 7", adb: true))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x18d1, 0x5203, device("Pixel C"))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x12d1, 0x360f, device("MediaPad 10 FHD"))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x0b05, 0x5e0f, device("ASUS ZenPad"))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x1e68, 0x1007, device("tolino tab 8"))) == ("mtp", "tablet"))
+        // Lenovo's tablet model numbers; its phones' are others.
+        #expect(outcome(usb(0x17ef, 0x7c45, device("Lenovo TB-X606F"))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x17ef, 0x7b25, device("Lenovo K50a40", adb: true))) == ("mtp", "phone"))
+        // "Pad" starting a word is no tablet: Asus's PadFone is a phone.
+        #expect(outcome(usb(0x0b05, 0x5f0f, device("PadFone 2"))) == ("mtp", "phone"))
+        // Samsung names every device SAMSUNG_Android: its tablets stay phones (docs/profiles.md, "Kinds").
+        #expect(outcome(usb(0x04e8, 0x6860, device("SAMSUNG_Android", adb: true))) == ("mtp", "phone"))
+    }
+
+    @Test("usb.ids names that say tablet or phone decide before the maker does")
+    func usbIDsNames() {
+        func named(_ name: String, _ key: String = "udev.ID_MODEL_FROM_DATABASE") -> [String: PropertyValue] {
+            var device = mtp
+            device[key] = .string(name)
+            return device
+        }
+        #expect(outcome(usb(0x18d1, 0x4e41, named("Nexus 7 (MTP)", "hwdb.ID_MODEL_FROM_DATABASE"))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x0955, 0xcf07, named("SHIELD Tablet"))) == ("mtp", "tablet"))
+        // A phone from a maker of tablets (Amazon), and phones from a maker of players (Microsoft's Zune).
+        #expect(outcome(usb(0x1949, 0x0800, named("Fire Phone"))) == ("mtp", "phone"))
+        #expect(outcome(usb(0x045e, 0x0640, named("KIN Phone", "hwdb.ID_MODEL_FROM_DATABASE"))) == ("mtp", "phone"))
+        #expect(outcome(usb(0x045e, 0x04ec, named("Windows Phone (Zune)"))) == ("mtp", "phone"))
+        // Without the name: the maker's rule (Amazon makes tablets) and the protocol's kind (Microsoft's players).
+        #expect(outcome(usb(0x1949, 0x0800, mtp)) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x045e, 0x0640, mtp)) == ("mtp", "media-player"))
+        // A headphone is not a phone.
+        var headphones = mtp
+        headphones["usb.product"] = .string("WALKMAN NW-WS413 headphone")
+        #expect(outcome(usb(0x054c, 0x0c71, headphones)) == ("mtp", "media-player"))
+    }
+
+    @Test("an MTP device from a maker of cameras only is a camera: GoPro, Ricoh's Theta")
+    func cameraMakers() {
+        #expect(outcome(usb(0x2672, 0x000c, mtp)) == ("mtp", "camera"))
+        #expect(outcome(usb(0x05ca, 0x0368, mtp)) == ("mtp", "camera"))
+    }
+
     @Test("Apple's usbmux range: iPhone, iPad or iPod by the usb.ids name; an unnamed id is a phone")
     func apple() {
         func model(_ name: String, _ key: String = "udev.ID_MODEL_FROM_DATABASE") -> [String: PropertyValue] {
