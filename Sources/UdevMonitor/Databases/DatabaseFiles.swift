@@ -31,6 +31,28 @@ enum DatabaseFiles {
         return bytes
     }
 
+    /// Runs `body` over the regular file at `path` mapped read-only (at most `limit` bytes), and unmaps it: a
+    /// large file is read without a heap buffer its size (glibc's heap keeps what it once grew to). The file must
+    /// be replaced, not rewritten in place, while mapped: depmod writes `modules.alias` to a new file and renames it.
+    static func withMappedContents<Result>(of path: String, limit: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) throws(DatabaseError) -> Result {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(path, "cannot open") }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw failure(path, "cannot inspect") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw DatabaseError(file: path, message: "not a regular file") }
+        guard Int(info.st_size) <= limit else {
+            throw DatabaseError(file: path, message: "larger than \(limit) bytes; refusing to read it")
+        }
+        let size = Int(info.st_size)
+        guard size > 0 else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
+            throw failure(path, "cannot map")
+        }
+        defer { munmap(address, size) }
+        return body(UnsafeBufferPointer(start: address.assumingMemoryBound(to: UInt8.self), count: size))
+    }
+
     /// The names in `directory` (no `.`, `..`), sorted bytewise; an error if it cannot be opened.
     static func names(in directory: String) throws(DatabaseError) -> [String] {
         guard let handle = opendir(directory) else { throw failure(directory, "cannot open the directory") }

@@ -42,9 +42,10 @@ package struct DatabaseFindings: Sendable, Hashable {
 /// unmapped by ``endBatch()`` (the source calls it once it has handled what it read): kept mapped, the pages one
 /// lookup's trie walk touches stayed resident (1.7 MB of the 13 MB file, for one device; docs/benchmarks.md),
 /// for a file that is asked once per kind of device. No timer and no thread: not thread-safe, its owner keeps it
-/// on one queue (`USBDeviceSource`'s).
-package final class DeviceDatabases {
-    package let locations: DatabaseLocations
+/// on one queue (`USBDeviceSource`'s). Public for the benchmarks (`Benchmarks/Tools/DeviceMatching`).
+public final class DeviceDatabases {
+    /// Where the databases are.
+    public let locations: DatabaseLocations
     private let logger: Logger
     /// Whether the hardware database opened at the last load (no lookups are tried otherwise).
     private var hasHardwareDatabase = false
@@ -58,7 +59,7 @@ package final class DeviceDatabases {
     static let cacheLimit = 512
 
     /// Databases at `locations`, not read yet: call ``load()``.
-    package init(locations: DatabaseLocations, logger: Logger) {
+    public init(locations: DatabaseLocations, logger: Logger) {
         self.locations = locations
         self.logger = logger
         aliases = ModuleAliasTable(file: locations.resolvedModulesAlias)
@@ -69,7 +70,7 @@ package final class DeviceDatabases {
     /// notice level and gives no properties; a bad line is logged with its file:line and skipped. Returns the
     /// problems, missing databases included.
     @discardableResult
-    package func load() -> [DatabaseError] {
+    public func load() -> [DatabaseError] {
         var problems: [DatabaseError] = []
         cache = [:]
         openHardwareDatabase = nil
@@ -83,7 +84,9 @@ package final class DeviceDatabases {
         }
         let aliasFile = locations.resolvedModulesAlias
         do throws(DatabaseError) {
-            let (table, errors) = ModuleAliasTable.parse(try DatabaseFiles.contents(of: aliasFile, limit: ModuleAliasTable.fileLimit), file: aliasFile)
+            let (table, errors) = try DatabaseFiles.withMappedContents(of: aliasFile, limit: ModuleAliasTable.fileLimit) {
+                ModuleAliasTable.parse($0, file: aliasFile)
+            }
             aliases = table
             for error in errors { logger.warning("Bad line in modules.alias skipped", metadata: ["error": "\(error)"]) }
             problems += errors
@@ -110,7 +113,7 @@ package final class DeviceDatabases {
 
     /// Adds what the databases know to a USB device's properties: `hwdb.*`, `mpi.*`, `kernel.drivers`, and
     /// `info.vendor`/`info.product` from the hwdb when udev gave no database names. Nothing without ids.
-    package func enrich(_ properties: inout DeviceProperties) {
+    public func enrich(_ properties: inout DeviceProperties) {
         guard let findings = findings(for: properties) else { return }
         properties.merge(findings.properties)
         for (target, key) in Self.names where properties["udev." + key] == nil {
@@ -132,7 +135,7 @@ package final class DeviceDatabases {
     }
 
     /// Unmaps the hardware database until the next lookup: the end of a batch of uevents (or of a cold-plug).
-    package func endBatch() { openHardwareDatabase = nil }
+    public func endBatch() { openHardwareDatabase = nil }
 
     /// `info.*` keys and the database key that names them.
     private static let names = [(PropertyKey.infoVendor, "ID_VENDOR_FROM_DATABASE"), (PropertyKey.infoProduct, "ID_MODEL_FROM_DATABASE")]

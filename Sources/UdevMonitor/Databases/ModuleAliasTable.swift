@@ -34,11 +34,27 @@ package struct ModuleAliasTable: Sendable {
     /// Parses `modules.alias`. Comments, blank lines and the aliases of other buses are skipped; a line that
     /// is not `alias PATTERN MODULE` is reported (file:line) and skipped, the others kept.
     package static func parse(_ bytes: [UInt8], file: String) -> (table: ModuleAliasTable, errors: [DatabaseError]) {
+        bytes.withUnsafeBufferPointer { parse($0, file: file) }
+    }
+
+    /// Parses `modules.alias` from memory (a mapped file). Lines are scanned in place: what is kept is the
+    /// compact table, and nothing the size of the file is allocated on the way (the heap a parse leaves behind
+    /// is heap the daemon keeps; docs/benchmarks.md).
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String) -> (table: ModuleAliasTable, errors: [DatabaseError]) {
         var table = ModuleAliasTable(file: file)
         var errors: [DatabaseError] = []
         var patternIndex: [[UInt8]: UInt32] = [:]
         var moduleIndex: [String: UInt32] = [:]
-        func intern(_ pattern: ArraySlice<UInt8>) -> UInt32 {
+        var previousModule: (range: Range<Int>, index: UInt32)? = nil
+        var previousPattern: (bytes: Slice<UnsafeBufferPointer<UInt8>>, index: UInt32)? = nil
+        func intern(_ pattern: Slice<UnsafeBufferPointer<UInt8>>) -> UInt32 {
+            // Most entries end alike (`d*dc*dsc*dp*ic*isc*ip*in*`): the pattern before is checked without a copy.
+            if let previous = previousPattern, previous.bytes.elementsEqual(pattern) { return previous.index }
+            let index = internCopy(pattern)
+            previousPattern = (pattern, index)
+            return index
+        }
+        func internCopy(_ pattern: Slice<UnsafeBufferPointer<UInt8>>) -> UInt32 {
             let bytes = Array(pattern)
             if let known = patternIndex[bytes] { return known }
             let index = UInt32(table.patterns.count)
@@ -46,42 +62,84 @@ package struct ModuleAliasTable: Sendable {
             patternIndex[bytes] = index
             return index
         }
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") }
+        let alias = Array("alias".utf8), usb = Array("usb:".utf8)
         var number: UInt32 = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        var lineStart = 0
+        while lineStart <= bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count, bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
             number += 1
-            let fields = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") })
-            guard let first = fields.first, first.first != UInt8(ascii: "#") else { continue }
-            guard fields.count == 3, first.elementsEqual("alias".utf8) else {
-                let text = String(decoding: line.prefix(120), as: UTF8.self)
+            // The first three fields, and whether there are more (then the line is malformed); no allocation.
+            var fields = (0..<0, 0..<0, 0..<0)
+            var fieldCount = 0
+            var index = lineStart
+            while index < lineEnd, fieldCount < 4 {
+                while index < lineEnd, isBlank(bytes[index]) { index += 1 }
+                guard index < lineEnd else { break }
+                let fieldStart = index
+                while index < lineEnd, !isBlank(bytes[index]) { index += 1 }
+                switch fieldCount {
+                case 0: fields.0 = fieldStart..<index
+                case 1: fields.1 = fieldStart..<index
+                case 2: fields.2 = fieldStart..<index
+                default: break
+                }
+                fieldCount += 1
+            }
+            let first = fields.0
+            guard fieldCount > 0, bytes[first.lowerBound] != UInt8(ascii: "#") else { continue }
+            guard fieldCount == 3, bytes[first].elementsEqual(alias) else {
+                let text = String(decoding: bytes[lineStart..<min(lineEnd, lineStart + 120)], as: UTF8.self)
                 errors.append(DatabaseError(file: file, line: Int(number), message: "expected \"alias PATTERN MODULE\", found \"\(text)\""))
                 continue
             }
-            let pattern = fields[1]
-            guard pattern.starts(with: "usb:".utf8) else { continue }
-            let moduleName = String(decoding: fields[2], as: UTF8.self)
+            let pattern = bytes[fields.1]
+            guard pattern.starts(with: usb) else { continue }
+            // A module's aliases are consecutive lines: most lines name the module of the line before.
+            let moduleRange = fields.2
             let module: UInt32
-            if let known = moduleIndex[moduleName] {
-                module = known
+            if let previous = previousModule, bytes[previous.range].elementsEqual(bytes[moduleRange]) {
+                module = previous.index
             } else {
-                module = UInt32(table.modules.count)
-                table.modules.append(moduleName)
-                moduleIndex[moduleName] = module
+                let moduleName = String(decoding: bytes[moduleRange], as: UTF8.self)
+                if let known = moduleIndex[moduleName] {
+                    module = known
+                } else {
+                    module = UInt32(table.modules.count)
+                    table.modules.append(moduleName)
+                    moduleIndex[moduleName] = module
+                }
             }
+            previousModule = (moduleRange, module)
             // `usb:vVVVVpPPPP…` with hex ids (modpost writes them upper-case) is filed by its ids.
-            let bytes = Array(pattern)
-            let vendor = bytes.count >= 9 && bytes[4] == UInt8(ascii: "v") ? hex4(bytes[5..<9]) : nil
-            if let vendor, bytes.count >= 14, bytes[9] == UInt8(ascii: "p"), let product = hex4(bytes[10..<14]) {
-                table.exact.append(Entry(key: UInt32(vendor) << 16 | UInt32(product), pattern: intern(bytes[14...]), module: module, line: number))
-            } else if let vendor, bytes.count >= 11, bytes[9] == UInt8(ascii: "p"), bytes[10] == UInt8(ascii: "*") {
-                table.vendorOnly.append(Entry(key: UInt32(vendor), pattern: intern(bytes[11...]), module: module, line: number))
+            let start = pattern.startIndex, count = pattern.count
+            let vendor = count >= 9 && pattern[start + 4] == UInt8(ascii: "v") ? hex4(pattern[(start + 5)..<(start + 9)]) : nil
+            if let vendor, count >= 14, pattern[start + 9] == UInt8(ascii: "p"), let product = hex4(pattern[(start + 10)..<(start + 14)]) {
+                table.exact.append(Entry(key: UInt32(vendor) << 16 | UInt32(product), pattern: intern(pattern[(start + 14)...]), module: module, line: number))
+            } else if let vendor, count >= 11, pattern[start + 9] == UInt8(ascii: "p"), pattern[start + 10] == UInt8(ascii: "*") {
+                table.vendorOnly.append(Entry(key: UInt32(vendor), pattern: intern(pattern[(start + 11)...]), module: module, line: number))
             } else {
-                table.generic.append(Entry(key: 0, pattern: intern(bytes[...]), module: module, line: number))
+                table.generic.append(Entry(key: 0, pattern: intern(pattern), module: module, line: number))
             }
         }
-        // Stable: entries of one key stay in file order, so the first matching line is the one reported.
-        table.exact = table.exact.enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }.map(\.element)
-        table.vendorOnly = table.vendorOnly.enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }.map(\.element)
+        // Entries of one key in file order (line numbers grow), so the first matching line is the one reported;
+        // sorted in place and copied to their size, so no growth slack is kept.
+        table.exact.sort { ($0.key, $0.line) < ($1.key, $1.line) }
+        table.vendorOnly.sort { ($0.key, $0.line) < ($1.key, $1.line) }
+        table.exact = fitted(table.exact)
+        table.vendorOnly = fitted(table.vendorOnly)
+        table.generic = fitted(table.generic)
         return (table, errors)
+    }
+
+    /// A copy of `entries` whose storage holds exactly them (an appended array keeps up to twice its count).
+    private static func fitted(_ entries: [Entry]) -> [Entry] {
+        var copy: [Entry] = []
+        copy.reserveCapacity(entries.count)
+        copy.append(contentsOf: entries)
+        return copy
     }
 
     /// One interface's fields, as the kernel puts them in its modalias.
@@ -133,7 +191,7 @@ package struct ModuleAliasTable: Sendable {
     }
 
     /// Four hex digits as a number, or nil (a glob character, a short field).
-    private static func hex4(_ bytes: ArraySlice<UInt8>) -> UInt16? {
+    private static func hex4<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt16? {
         var value: UInt16 = 0
         for byte in bytes {
             let digit: UInt16
