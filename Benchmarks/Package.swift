@@ -35,6 +35,7 @@ let package = Package(
         tool("BlueZPairing", [devsync("Bluetooth"), devsync("DBus"), devsync("DeviceRegistry")]),
         tool("DaemonEndToEnd", ["UmockdevSupport", "SignalStamps", devsync("DBus")]),
         tool("FloodMemory", ["UmockdevSupport", devsync("DBus")]),
+        tool("DeviceMatching", [devsync("UdevMonitor"), devsync("DeviceRegistry")]),
         .target(name: "BenchSupport", path: "Support/BenchSupport"),
         .target(name: "UmockdevSupport", dependencies: ["CUmockdev"], path: "Support/UmockdevSupport"),
         .systemLibrary(name: "CUmockdev", path: "Support/CUmockdev", pkgConfig: "umockdev-1.0"),
