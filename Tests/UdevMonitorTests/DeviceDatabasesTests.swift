@@ -174,6 +174,29 @@ struct DeviceDatabasesTests {
         #expect(modules(0x049F, 0x0003) == [])
     }
 
+    @Test("modules.alias is read mapped: the same table and errors as from bytes; an empty file is no aliases")
+    func mappedModulesAlias() throws {
+        let file = DatabaseFixtures.broken + "/modules.alias"
+        let fromBytes = ModuleAliasTable.parse(Array(try Data(contentsOf: URL(fileURLWithPath: file))), file: file)
+        let mapped = try DatabaseFiles.withMappedContents(of: file, limit: ModuleAliasTable.fileLimit) {
+            ModuleAliasTable.parse($0, file: file)
+        }
+        #expect(mapped.errors == fromBytes.errors && mapped.table.count == fromBytes.table.count)
+        #expect(mapped.table.modules(vendor: 0x0830, product: 0x0060, revision: 0x100, deviceClass: 0, deviceSubclass: 0,
+                                     deviceProtocol: 0, interfaces: []) == ["visor": 2])
+
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-empty-\(getpid()).alias").path
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let none = try DatabaseFiles.withMappedContents(of: empty, limit: ModuleAliasTable.fileLimit) {
+            ModuleAliasTable.parse($0, file: empty)
+        }
+        #expect(none.table.count == 0 && none.errors.isEmpty)
+        #expect(throws: DatabaseError.self) {
+            try DatabaseFiles.withMappedContents(of: DatabaseFixtures.broken, limit: 1) { $0.count }
+        }
+    }
+
     @Test("a broken .mpi line is an error naming file:line, and the rest of the file is kept")
     func brokenMediaPlayerInfo() throws {
         var catalog = MediaPlayerInfoCatalog(directory: DatabaseFixtures.broken)

@@ -25,8 +25,11 @@ import Foundation
 import Logging
 import UdevMonitor
 
+/// Keeps a result alive, so that the optimiser cannot drop the work that made it.
+@inline(never) func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }
+
 let arguments = CommandLine.arguments
-func option(_ name: String) -> String? {
+@MainActor func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
 }
 let profileDirectory = option("--profiles") ?? "fdi-profiles"
@@ -42,7 +45,7 @@ guard load.errors.isEmpty, !load.profiles.rules.isEmpty else {
 let matcher = CompiledMatcher(load.profiles)
 
 /// The udev properties every USB device has (usb_id, hwdb, path_id), as a `udevadm info` of a phone shows them.
-func udev(_ vendor: String, _ model: String, _ vid: Int32, _ pid: Int32, _ more: [String: String] = [:]) -> [String: PropertyValue] {
+@MainActor func udev(_ vendor: String, _ model: String, _ vid: Int32, _ pid: Int32, _ more: [String: String] = [:]) -> [String: PropertyValue] {
     var properties: [String: String] = [
         "DEVNAME": "/dev/bus/usb/001/007", "DEVTYPE": "usb_device", "DRIVER": "usb", "SUBSYSTEM": "usb",
         "PRODUCT": "\(String(vid, radix: 16))/\(String(pid, radix: 16))/100", "TYPE": "0/0/0", "BUSNUM": "001", "DEVNUM": "007",
@@ -57,7 +60,7 @@ func udev(_ vendor: String, _ model: String, _ vid: Int32, _ pid: Int32, _ more:
     return Dictionary(uniqueKeysWithValues: properties.map { ("udev." + $0.key, PropertyValue.string($0.value)) })
 }
 
-func usb(_ vid: Int32, _ pid: Int32, vendor: String, product: String, interfaces: [String], names: [String] = [],
+@MainActor func usb(_ vid: Int32, _ pid: Int32, vendor: String, product: String, interfaces: [String], names: [String] = [],
          udev more: [String: String] = [:]) -> DeviceProperties {
     var properties: [String: PropertyValue] = [
         "info.subsystem": .string("usb"), "info.vendor": .string(vendor), "info.product": .string(product),
@@ -95,7 +98,7 @@ _ = none.load()
 print("profiles: \(profileDirectory) (\(load.profiles.rules.count) rules); databases: \(realProblems.isEmpty ? "all read" : "problems: \(realProblems.map(\.description))")")
 
 /// Nanoseconds per device for `repetitions` passes over the devices.
-func timed(_ repetitions: Int, _ body: (DeviceProperties) -> Void) -> Double {
+@MainActor func timed(_ repetitions: Int, _ body: (DeviceProperties) -> Void) -> Double {
     let start = monotonicNanoseconds()
     for _ in 0..<repetitions {
         for device in devices { body(device) }
@@ -150,4 +153,3 @@ for (name, _) in measures {
         + String(format: " median %8.0f ns/device (min %.0f, max %.0f, %d rounds)", sorted[sorted.count / 2], sorted.first!, sorted.last!, sorted.count))
 }
 
-@inline(never) func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }

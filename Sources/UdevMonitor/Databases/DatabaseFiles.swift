@@ -46,7 +46,7 @@ enum DatabaseFiles {
         }
         let size = Int(info.st_size)
         guard size > 0 else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
-        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != UnsafeMutableRawPointer(bitPattern: -1) else {
             throw failure(path, "cannot map")
         }
         defer { munmap(address, size) }

@@ -47,19 +47,19 @@ package struct ModuleAliasTable: Sendable {
         var moduleIndex: [String: UInt32] = [:]
         var previousModule: (range: Range<Int>, index: UInt32)? = nil
         var previousPattern: (bytes: Slice<UnsafeBufferPointer<UInt8>>, index: UInt32)? = nil
-        func intern(_ pattern: Slice<UnsafeBufferPointer<UInt8>>) -> UInt32 {
-            // Most entries end alike (`d*dc*dsc*dp*ic*isc*ip*in*`): the pattern before is checked without a copy.
-            if let previous = previousPattern, previous.bytes.elementsEqual(pattern) { return previous.index }
-            let index = internCopy(pattern)
-            previousPattern = (pattern, index)
-            return index
-        }
         func internCopy(_ pattern: Slice<UnsafeBufferPointer<UInt8>>) -> UInt32 {
             let bytes = Array(pattern)
             if let known = patternIndex[bytes] { return known }
             let index = UInt32(table.patterns.count)
             table.patterns.append(bytes)
             patternIndex[bytes] = index
+            return index
+        }
+        func intern(_ pattern: Slice<UnsafeBufferPointer<UInt8>>) -> UInt32 {
+            // Most entries end alike (`d*dc*dsc*dp*ic*isc*ip*in*`): the pattern before is checked without a copy.
+            if let previous = previousPattern, previous.bytes.elementsEqual(pattern) { return previous.index }
+            let index = internCopy(pattern)
+            previousPattern = (pattern, index)
             return index
         }
         func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") }
