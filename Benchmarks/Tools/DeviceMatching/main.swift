@@ -3,13 +3,14 @@
 // CPU only (no sysfs, no uevent), timed with the monotonic clock.
 //
 //   swift build -c release --package-path Benchmarks --product DeviceMatching && \
-//       Benchmarks/.build/release/DeviceMatching [--profiles DIR] [--modules-alias FILE] [--rounds N]
+//       Benchmarks/.build/release/DeviceMatching [--profiles DIR ...] [--modules-alias FILE] [--rounds N]
 //
 // Eight devices as devsyncd sees them (a Palm, an Android phone with adb, a Samsung, an MTP player, a camera, an
 // iPhone, a USB stick, a Windows Mobile device: their usb.*, info.* and a realistic set of udev.* properties),
-// matched against the profiles in DIR (default fdi-profiles) with the compiled matcher, as the registry does:
+// matched against the profiles in DIR (default fdi-profiles; repeat --profiles to compare sets in the same rounds,
+// the last is used for the other measures) with the compiled matcher, as the registry does:
 //
-//   match            the device's own properties, matched (the daemon without the databases)
+//   match DIR        the device's own properties, matched (the daemon without the databases)
 //   enrich + match   the databases asked first (a cache hit: a device seen before), then matched
 //   enrich, hit      the databases asked alone, cache hit
 //   enrich, miss     the databases asked for a device never seen (another product id each time): the hwdb
@@ -32,17 +33,26 @@ let arguments = CommandLine.arguments
 @MainActor func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
 }
-let profileDirectory = option("--profiles") ?? "fdi-profiles"
+/// Every value of a repeatable option.
+@MainActor func options(_ name: String) -> [String] {
+    arguments.indices.filter { arguments[$0] == name && arguments.indices.contains($0 + 1) }.map { arguments[$0 + 1] }
+}
+let profileDirectories = options("--profiles").isEmpty ? ["fdi-profiles"] : options("--profiles")
 let rounds = option("--rounds").flatMap(Int.init) ?? 9
 var logger = Logger(label: "bench")
 logger.logLevel = .error
 
-let load = ProfileLoader(logger: logger).load(directories: [profileDirectory])
-guard load.errors.isEmpty, !load.profiles.rules.isEmpty else {
-    print("cannot load the profiles in \(profileDirectory): \(load.errors)")
-    exit(2)
+/// One compiled matcher per profile directory, to compare profile sets in the same rounds.
+let matchers: [(String, CompiledMatcher)] = profileDirectories.map { directory in
+    let load = ProfileLoader(logger: logger).load(directories: [directory])
+    guard load.errors.isEmpty, !load.profiles.rules.isEmpty else {
+        print("cannot load the profiles in \(directory): \(load.errors)")
+        exit(2)
+    }
+    print("profiles: \(directory) (\(load.profiles.rules.count) rules)")
+    return (directory, CompiledMatcher(load.profiles))
 }
-let matcher = CompiledMatcher(load.profiles)
+let matcher = matchers[matchers.count - 1].1
 
 /// The udev properties every USB device has (usb_id, hwdb, path_id), as a `udevadm info` of a phone shows them.
 @MainActor func udev(_ vendor: String, _ model: String, _ vid: Int32, _ pid: Int32, _ more: [String: String] = [:]) -> [String: PropertyValue] {
@@ -95,7 +105,7 @@ let none = DeviceDatabases(
                                  modulesAlias: "/nonexistent/modules.alias"),
     logger: logger)
 _ = none.load()
-print("profiles: \(profileDirectory) (\(load.profiles.rules.count) rules); databases: \(realProblems.isEmpty ? "all read" : "problems: \(realProblems.map(\.description))")")
+print("databases: \(realProblems.isEmpty ? "all read" : "problems: \(realProblems.map(\.description))"); the other measures use the last profiles")
 
 /// Nanoseconds per device for `repetitions` passes over the devices.
 @MainActor func timed(_ repetitions: Int, _ body: (DeviceProperties) -> Void) -> Double {
@@ -108,8 +118,14 @@ print("profiles: \(profileDirectory) (\(load.profiles.rules.count) rules); datab
 
 var missProduct: Int32 = 0
 let repetitions = 2_000
-let measures: [(String, () -> Double)] = [
-    ("match", { timed(repetitions) { blackHole(matcher.match($0)) } }),
+let measures: [(String, () -> Double)] = matchers.map { directory, matcher in
+    ("match \(directory)", { timed(repetitions) { blackHole(matcher.match($0)) } })
+} + [
+    ("enrich + match, first profiles", { timed(repetitions) { device in
+        var properties = device
+        real.enrich(&properties)
+        blackHole(matchers[0].1.match(properties))
+    } }),
     ("enrich + match", { timed(repetitions) { device in
         var properties = device
         real.enrich(&properties)
@@ -149,7 +165,7 @@ for _ in 0..<rounds {
 }
 for (name, _) in measures {
     let sorted = samples[name]!.sorted()
-    print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
+    print(name.padding(toLength: 40, withPad: " ", startingAt: 0)
         + String(format: " median %8.0f ns/device (min %.0f, max %.0f, %d rounds)", sorted[sorted.count / 2], sorted.first!, sorted.last!, sorted.count))
 }
 
