@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DeviceRegistry
+import Logging
 import Testing
 @testable import UdevMonitor
 
@@ -106,10 +107,49 @@ struct USBDeviceReaderTests {
             "bInterfaceNumber": .attribute("01"), "bInterfaceClass": .attribute("ff"), "bInterfaceSubClass": .attribute("fe"),
             "bInterfaceProtocol": .attribute("02"), "interface": .attribute("Apple Mobile Device"),
         ])
-        let record = try offlineReader.readDevice(sysfs.event("devices/1-6", action: "add"))
+        var record = try offlineReader.readDevice(sysfs.event("devices/1-6", action: "add"))
+        #expect(record.isAwaitingInterfaces, "two of three interface directories are still to come")
+        #expect(record.properties.strlist(PropertyKey.usbInterfaces) == ["ff/fe/02"], "held back: not described yet")
+        offlineReader.describeMissingInterfaces(of: &record, syspath: sysfs.root.appendingPathComponent("devices/1-6").path)
         #expect(record.properties.strlist(PropertyKey.usbInterfaces) == ["06/01/01", "ff/fe/02", "ff/fd/01"])
         #expect(record.properties.strlist(PropertyKey.usbInterfaceNames) == ["Apple Mobile Device"])
-        #expect(record.isAwaitingInterfaces, "two of three interface directories are still to come")
+    }
+
+    @Test("a device held for its interfaces costs no libusb enumeration; one announced without them is described")
+    func heldDeviceIsDescribedOnlyWhenAnnounced() throws {
+        let sysfs = try FakeSysfs()
+        try sysfs.device("devices/usb1/1-9", [
+            "idVendor": .attribute("0781"), "bNumInterfaces": .attribute(" 1"), "bConfigurationValue": .attribute("1"),
+            "busnum": .attribute("1"), "devnum": .attribute("9"),
+        ])
+        let asked = Box(0)
+        let libusb = USBDeviceReader(configurationDescriptor: { _, _ in
+            asked.value += 1
+            return [USBInterface(number: 0, classCode: 0x06, subclass: 1, protocolCode: 1, name: nil)]
+        })
+        var folder = USBEventFolder(reader: libusb, logger: Logger(label: "test.folder"))
+        // The kernel's order: the device's uevent before its interface exists, then the interface's.
+        #expect(folder.fold(sysfs.event("devices/usb1/1-9", action: "add")).isEmpty)
+        #expect(asked.value == 0, "a held device is not described")
+        try sysfs.device("devices/usb1/1-9/1-9:1.0", [
+            "bInterfaceClass": .attribute("06"), "bInterfaceSubClass": .attribute("01"), "bInterfaceProtocol": .attribute("01"),
+        ])
+        let arrival = folder.fold(sysfs.event("devices/usb1/1-9/1-9:1.0", action: "add", devtype: "usb_interface",
+                                              properties: ["INTERFACE": "6/1/1"]))
+        #expect(arrival.count == 1 && arrival[0].isArrival)
+        #expect(arrival.first?.observation?.properties.strlist(PropertyKey.usbInterfaces) == ["06/01/01"])
+        #expect(asked.value == 0, "its interface came: nothing to describe")
+
+        // One whose interface never comes is described when the grace time settles it.
+        try sysfs.device("devices/usb1/1-10", [
+            "idVendor": .attribute("0781"), "bNumInterfaces": .attribute(" 1"), "bConfigurationValue": .attribute("1"),
+            "busnum": .attribute("1"), "devnum": .attribute("10"),
+        ])
+        #expect(folder.fold(sysfs.event("devices/usb1/1-10", action: "add")).isEmpty)
+        #expect(asked.value == 0)
+        let settled = folder.settle("/devices/usb1/1-10")
+        #expect(asked.value == 1)
+        #expect(settled.first?.observation?.properties.strlist(PropertyKey.usbInterfaces) == ["06/01/01"])
     }
 
     @Test("without directories or descriptors, libusb is asked (bus and address), then udev's list")

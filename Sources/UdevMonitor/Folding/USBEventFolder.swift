@@ -11,6 +11,9 @@ struct USBEventFolder {
     /// Devices whose usb_device uevent came before the kernel had created all their interfaces: held back,
     /// unannounced, until the last interface directory appears (or the source settles them after a grace time).
     private(set) var pending: [String: USBDeviceRecord] = [:]
+    /// Where sysfs is mounted, as the events' syspaths say (`/sys`): a held device is described from its
+    /// directory if it has to be announced without its interfaces.
+    private var sysfsRoot = "/sys"
     let reader: USBDeviceReader
     let logger: Logger
 
@@ -81,7 +84,8 @@ struct USBEventFolder {
 
     /// Announces a pending device with what is known of it now: its interfaces did not all appear in time.
     mutating func settle(_ devpath: String) -> [SourceEvent] {
-        guard let record = pending.removeValue(forKey: devpath) else { return [] }
+        guard var record = pending.removeValue(forKey: devpath) else { return [] }
+        reader.describeMissingInterfaces(of: &record, syspath: sysfsRoot + devpath)
         logger.info("usb device announced before all its interfaces appeared",
                     metadata: ["devpath": "\(devpath)", "interfaces": "\(record.boundInterfaces.count)/\(record.expectedInterfaces ?? 0)"])
         devices[devpath] = record
@@ -97,7 +101,9 @@ struct USBEventFolder {
         var fresh: [String: USBDeviceRecord] = [:]
         for device in present where device.isUSBDevice {
             do {
-                fresh[device.devpath] = try reader.readDevice(device)
+                var record = try reader.readDevice(device)
+                reader.describeMissingInterfaces(of: &record, syspath: device.syspath)
+                fresh[device.devpath] = record
             } catch {
                 logger.info("usb device vanished while being read, skipped", metadata: ["devpath": "\(device.devpath)"])
             }
@@ -134,11 +140,15 @@ struct USBEventFolder {
             record.keepChildren(of: known)
         }
         if let old = devices[event.devpath] {
+            reader.describeMissingInterfaces(of: &record, syspath: event.syspath)
             devices[event.devpath] = record
             return old.properties == record.properties ? [] : [.changed(record.observation)]
         }
         if record.isAwaitingInterfaces {
             pending[event.devpath] = record
+            if event.syspath.utf8.count > event.devpath.utf8.count, event.syspath.hasSuffix(event.devpath) {
+                sysfsRoot = String(decoding: event.syspath.utf8.dropLast(event.devpath.utf8.count), as: UTF8.self)
+            }
             return []
         }
         pending[event.devpath] = nil

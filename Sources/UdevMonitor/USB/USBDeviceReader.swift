@@ -43,18 +43,21 @@ package struct USBDeviceReader: Sendable {
             record.ttys.merge(readTTYs(in: interfaceDirectory, entries: entries, devpath: device.devpath + "/" + name)) { new, _ in new }
         }
         let expected = directory.decimal("bNumInterfaces").map(Int.init)
-        let interfaces = completeInterfaces(found, of: directory, expected: expected,
-                                            properties: device.properties, bus: record.busNumber, address: record.deviceNumber)
-        record.interfaces = interfaces.all
-        record.boundInterfaces = interfaces.bound
+        for interface in found { record.bind(interface) }
         // Interface directories are only to be expected of a configured, authorized device (USBGuard and
         // `authorized_default=0` leave a device without interfaces until someone allows it). Those two
         // attributes are read only when directories are missing, which a normal plug-in never has.
-        if let expected, expected > 0, interfaces.bound.count < expected,
+        if let expected, expected > 0, record.boundInterfaces.count < expected,
             let configuration = directory.decimal("bConfigurationValue"), configuration > 0,
             directory.decimal("authorized") != 0
         {
+            // The kernel is still creating its interfaces: the folder holds it back until their uevents have
+            // brought them, and only a device announced without them is described (describeMissingInterfaces):
+            // the descriptors, and libusb's enumeration where sysfs has none, are not read for a device that
+            // is not announced yet, which in the kernel's order of uevents is every device.
             record.expectedInterfaces = expected
+        } else {
+            completeInterfaces(of: &record, in: directory, expected: expected, properties: device.properties)
         }
         // Every attribute read above may have failed because the device left half-way; a record assembled from
         // such reads would be wrong, so it is dropped. Its remove uevent follows.
@@ -108,32 +111,36 @@ package struct USBDeviceReader: Sendable {
                              entries: directory.entries())
     }
 
-    /// The interfaces read from their directories, completed from the configuration descriptor (or udev's
+    /// Completes the interfaces of a device held back for its interface directories (``USBDeviceRecord/
+    /// isAwaitingInterfaces``) that is announced without them: the grace time ran out, an enumeration found it
+    /// so, or it was announced already. `syspath` is its directory; a device gone meanwhile keeps what it has.
+    func describeMissingInterfaces(of record: inout USBDeviceRecord, syspath: String) {
+        guard record.isAwaitingInterfaces, let directory = SysfsDirectory(path: syspath) else { return }
+        completeInterfaces(of: &record, in: directory, expected: record.expectedInterfaces, properties: record.udevProperties)
+    }
+
+    /// Completes the interfaces read from their directories from the configuration descriptor (or udev's
     /// `ID_USB_INTERFACES`) where fewer directories exist than the device has interfaces.
     private func completeInterfaces(
-        _ found: [USBInterface], of directory: borrowing SysfsDirectory, expected: Int?,
-        properties: [String: String], bus: UInt32?, address: UInt32?
-    ) -> (all: [USBInterface], bound: Set<UInt8>) {
-        var record = USBDeviceRecord(devpath: "")
-        for interface in found { record.bind(interface) }
-        let bound = record.boundInterfaces
-        if let expected, record.interfaces.count >= expected, expected > 0 { return (record.interfaces, bound) }
-        if !record.interfaces.isEmpty && expected == nil { return (record.interfaces, bound) }
+        of record: inout USBDeviceRecord, in directory: borrowing SysfsDirectory, expected: Int?,
+        properties: [String: String]
+    ) {
+        if let expected, record.interfaces.count >= expected, expected > 0 { return }
+        if !record.interfaces.isEmpty && expected == nil { return }
         // Some interfaces are not in sysfs (yet, or unreadable): fill in from the configuration descriptor.
         let configuration = directory.decimal("bConfigurationValue").map { UInt8(truncatingIfNeeded: $0) }
         let described = directory.bytes("descriptors").flatMap {
             USBDescriptorParser.interfaces(descriptors: $0, configurationValue: configuration)
-        } ?? bus.flatMap { bus in address.flatMap { configurationDescriptor(bus, $0) } }
+        } ?? record.busNumber.flatMap { bus in record.deviceNumber.flatMap { configurationDescriptor(bus, $0) } }
         if let described, !described.isEmpty {
             for interface in described where !record.interfaces.contains(where: { $0.number == interface.number }) {
                 record.merge(interface)
             }
-            return (record.interfaces, bound)
+            return
         }
         if record.interfaces.isEmpty, let list = properties["ID_USB_INTERFACES"] {
-            return (USBDescriptorParser.interfaces(udevList: list), bound)
+            record.interfaces = USBDescriptorParser.interfaces(udevList: list)
         }
-        return (record.interfaces, bound)
     }
 
     /// The ttys already bound below one interface, by the devpath their own uevent will carry:
