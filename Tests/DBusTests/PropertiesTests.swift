@@ -2,6 +2,7 @@
 import DBus
 import DevsyncTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Properties and the object manager")
@@ -232,6 +233,33 @@ struct PropertiesTests {
             #expect(again == [.variant(.string("Zire"))])
             // The declaration shared with `shared` keeps its name, type and annotation; the copy's value is its own.
             #expect(shared.value == .string("unused"))
+            await client.close()
+            await server.close()
+        }
+    }
+
+    @Test("an export builds no deferred value: it is built when read")
+    func exportLeavesDeferredValuesUnbuilt() async throws {
+        final class Counter: Sendable { let value = Atomic<Int>(0) }
+        try await TestBus.with { bus in
+            let server = try await bus.connect("server")
+            let path = try DBusObjectPath("/org/example/Device")
+            let builds = Counter()
+            let device = DBusInterface("org.example.Device", properties: [
+                DBusProperty("Model", type: .string, stored: .deferred {
+                    builds.value.add(1, ordering: .relaxed)
+                    return .string("Tungsten")
+                }),
+            ])
+            try await server.export([device], at: path)
+            #expect(builds.value.load(ordering: .relaxed) == 0, "exporting (and announcing) built no deferred value")
+            let client = try await bus.connect("client")
+            let name = await server.uniqueName
+            let get = try await client.call(
+                destination: name, path: path, interface: "org.freedesktop.DBus.Properties", member: "Get",
+                arguments: [.string("org.example.Device"), .string("Model")])
+            #expect(get == [.variant(.string("Tungsten"))])
+            #expect(builds.value.load(ordering: .relaxed) == 1)
             await client.close()
             await server.close()
         }

@@ -249,7 +249,9 @@ public struct DBusProperty: Sendable {
 /// variants), and nothing as a closure over the broker's own copy (docs/benchmarks.md, "Memory per device").
 /// It is built on the connection's queue, for each Get, GetAll, GetManagedObjects entry, InterfacesAdded and
 /// change check, so it must be quick and must not block; what it captures must not change (a new value is a new
-/// closure, given to ``DBusConnection/setStoredProperties(_:interface:at:)``).
+/// closure, given to ``DBusConnection/setStoredProperties(_:interface:at:)``). It must build a value of the
+/// property's declared type: export checks a stored value but does not build a deferred one, whose messages
+/// libdbus validates as they are sent.
 public struct DBusStoredValue: Sendable {
     private enum Storage: Sendable {
         case value(DBusValue)
@@ -270,6 +272,12 @@ public struct DBusStoredValue: Sendable {
 
     private init(storage: Storage) {
         self.storage = storage
+    }
+
+    /// Whether the value is built when it is read (``deferred(_:)``).
+    var isDeferred: Bool {
+        if case .deferred = storage { return true }
+        return false
     }
 
     /// The value, built now if it is deferred.
@@ -323,7 +331,11 @@ public struct DBusInterface: Sendable {
         for method in methods { try DBusNames.requireMember(method.name) }
         for property in properties {
             try DBusNames.requireMember(property.name)
-            if let value = property.value { try Self.check(value, for: property) }
+            // A deferred value is built, and checked, where it is sent: Marshalling.append validates a reply's
+            // values, and libdbus every message marshalled in Swift before it leaves (Marshalling.load). Built
+            // here as well, a device's whole Properties a{sv} was made and walked once more before its export
+            // could announce it (docs/benchmarks.md, issue 17).
+            if let stored = property.stored, !stored.isDeferred { try Self.check(stored.value, for: property) }
         }
         for signal in signals { try DBusNames.requireMember(signal.name) }
     }
