@@ -340,6 +340,10 @@ public actor BrokerService {
 
     /// Publishes the owner an ApprovalRequested is about to name as the device's `SuggestedOwner`.
     private func publishSuggestedOwner(_ owner: String?, of record: DeviceRecord) async {
+        // The same owner as published (no owner known, the usual case, or the same one twice at start-up): the
+        // object shows it already, and republishing would rebuild and compare every property, Properties'
+        // whole a{sv} included, to send nothing (a fifth of a hotplug's instructions; docs/benchmarks.md).
+        guard announcedOwners[record.uid] != owner else { return }
         announcedOwners[record.uid] = owner
         do {
             try await republish(record)

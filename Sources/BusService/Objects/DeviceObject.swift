@@ -72,11 +72,14 @@ enum DeviceObject {
 
     /// A property set as `a{sv}`: string→s, int→i, uint64→t, bool→b, double→d, strlist→as.
     static func typed(_ properties: DeviceProperties, extra: [String: DBusValue] = [:]) -> DBusValue {
-        var entries: [String: DBusValue] = [:]
+        // Straight into the a{sv}'s own dictionary: it is built for every InterfacesAdded, GetManagedObjects entry
+        // and change check, and a [String: DBusValue] first, rehashed into this one by `.vardict`, cost a second
+        // dictionary each time.
+        var entries: [DBusValue: DBusValue] = [:]
         entries.reserveCapacity(properties.count + extra.count)
-        for (key, value) in properties { entries[key] = typed(value) }
-        entries.merge(extra) { _, new in new }
-        return .vardict(entries)
+        for (key, value) in properties { entries[.string(key)] = .variant(typed(value)) }
+        for (key, value) in extra { entries[.string(key)] = .variant(value) }
+        return .dictionary(key: .string, value: .variant, entries)
     }
 
     /// One property value on the wire.
