@@ -10,8 +10,11 @@ one interface 06/01/01, a serial of its own per plug) in either order the harnes
   udev    (default) the interface is added first, below a device directory without a uevent file yet; the
           measured add is the usb_device's one uevent. The interface's remove is sent before the measured
           remove (the device's one uevent), as udevd delivers them.
-  kernel  the measured add is add_device(usb_device) then add_device(interface), two uevents (devsyncd holds
-          the device back until its interface exists); the measured remove is both removes.
+  kernel  the measured add is add_device(usb_device) then add_device(interface), two uevents; the measured
+          remove is both removes. Slowed down by valgrind, devsyncd reads the device after its interface exists.
+  kernel-held  the same with --hold seconds between the two: devsyncd reads the device before its interface
+          exists, holds it back (arming its grace timer) and announces it on the interface's uevent, as the
+          harness's unslowed devsyncd does in the kernel order.
 
 Collection is switched on (callgrind_control -i on, through vgdb) just before each measured add (or remove) and
 off once devsyncd has sent what follows it and gone quiet, so the figure is every instruction of the daemon's
@@ -206,6 +209,10 @@ def run(arguments):
                 if arguments.measure == "add":
                     callgrind_control(daemon.pid, "-i", "on")
                 device = testbed.add_device("usb", port, hub, device_attrs(k, serial), device_props(k))
+                if arguments.order == "kernel-held":
+                    # devsyncd reads the device before its interface exists (as a daemon not slowed 50 times by
+                    # valgrind does in the kernel order) and holds it back, inside its grace time.
+                    signals.pump(lambda: False, arguments.hold)
                 interface = testbed.add_device("usb", port + ":1.0", device, IF_ATTRS, IF_PROPS)
             plugged[i] = (device, interface)
             if not signals.pump(lambda: ("DeviceAdded", object_path(serial)) in signals.seen, 120):
@@ -222,7 +229,7 @@ def run(arguments):
                 signals.quiet(0.3)
             if arguments.measure == "remove":
                 callgrind_control(daemon.pid, "-i", "on")
-            if arguments.order == "kernel":
+            if arguments.order != "udev":
                 testbed.uevent(interface, "remove")
             testbed.uevent(device, "remove")
             if not signals.pump(lambda: ("DeviceRemoved", object_path(serial)) in signals.seen, 120):
@@ -262,7 +269,10 @@ def run(arguments):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/devsyncd"))
-    parser.add_argument("--order", choices=["udev", "kernel"], default="udev")
+    parser.add_argument("--order", choices=["udev", "kernel", "kernel-held"], default="udev",
+                        help="kernel-held: the kernel's order with --hold seconds between the two uevents")
+    parser.add_argument("--hold", type=float, default=0.4,
+                        help="kernel-held: seconds between the device's uevent and its interface's (below the 1 s grace)")
     parser.add_argument("--measure", choices=["add", "remove", "start"], default="add",
                         help="start: every instruction from exec until the name is taken, --cold devices present")
     parser.add_argument("--cold", type=int, default=0, help="devices present at start (the harness's cold-plug)")
