@@ -48,6 +48,8 @@ import gi
 gi.require_version("UMockdev", "1.0")
 from gi.repository import GLib, UMockdev  # noqa: E402
 
+# The binding's emit of a DBusSignalEmission: the first one an add (remove) makes sends DeviceAdded (DeviceRemoved).
+EMIT = "$s4DBus14ConnectionCoreC4emityyAA0A14SignalEmissionVAA0A5ErrorVYKF"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MANAGER = "org.devsync.Broker1.Manager"
 VID, PID, BCD = 0x0781, 0x74D0, 0x0100
@@ -175,7 +177,7 @@ def run(arguments):
     with open(log_path, "w") as log:
         daemon = subprocess.Popen(
             ["valgrind", "--quiet", "--tool=callgrind", f"--instr-atstart={'yes' if arguments.measure == 'start' else 'no'}",
-             "--dump-instr=no",
+             "--dump-instr=no"] + ([f"--dump-before={EMIT}"] if arguments.until_signal else []) + [
              f"--callgrind-out-file={out}", profiled, "--config", config, "--bus", address,
              "--profiles", os.path.join(ROOT, "fdi-profiles"), "--state-dir", os.path.join(work, "state")]
             + arguments.daemon_arg,
@@ -196,16 +198,28 @@ def run(arguments):
             return summary(out + ".1")
         signals.quiet(1.0)
         plugged = {}
+        before_signal = []
+
+        def first_new_dump(known):
+            """The callgrind file dumped at the event's first emit: its instructions before that signal."""
+            fresh = sorted((f for f in os.listdir(work) if f.startswith("callgrind.out.") and f not in known),
+                           key=lambda name: int(name.rsplit(".", 1)[1]))
+            return summary(os.path.join(work, fresh[0])) if fresh else None
+
+        def dumps():
+            return {f for f in os.listdir(work) if f.startswith("callgrind.out.")}
 
         def add(i):
             port, k, serial = "1-%d" % (1000 + i), 1000 + i, "HOT%06d" % i
             if arguments.order == "udev":
                 interface = testbed.add_device("usb", f"{port}/{port}:1.0", hub, IF_ATTRS, IF_PROPS)
                 signals.quiet(0.3)
+                known = dumps()
                 if arguments.measure == "add":
                     callgrind_control(daemon.pid, "-i", "on")
                 device = testbed.add_device("usb", port, hub, device_attrs(k, serial), device_props(k))
             else:
+                known = dumps()
                 if arguments.measure == "add":
                     callgrind_control(daemon.pid, "-i", "on")
                 device = testbed.add_device("usb", port, hub, device_attrs(k, serial), device_props(k))
@@ -220,6 +234,8 @@ def run(arguments):
             signals.quiet(arguments.gap)
             if arguments.measure == "add":
                 callgrind_control(daemon.pid, "-i", "off")
+                if arguments.until_signal:
+                    before_signal.append(first_new_dump(known))
 
         def remove(i):
             device, interface = plugged.pop(i)
@@ -227,6 +243,7 @@ def run(arguments):
             if arguments.order == "udev":
                 testbed.uevent(interface, "remove")
                 signals.quiet(0.3)
+            known = dumps()
             if arguments.measure == "remove":
                 callgrind_control(daemon.pid, "-i", "on")
             if arguments.order != "udev":
@@ -237,6 +254,8 @@ def run(arguments):
             signals.quiet(arguments.gap)
             if arguments.measure == "remove":
                 callgrind_control(daemon.pid, "-i", "off")
+                if arguments.until_signal:
+                    before_signal.append(first_new_dump(known))
             testbed.remove_device(device)
 
         for i in range(arguments.warmup + arguments.plugs):
@@ -251,7 +270,11 @@ def run(arguments):
         status = daemon.wait(timeout=300)
         if status != 0:
             raise SystemExit(f"devsyncd exited with {status}:\n{open(log_path).read()[-3000:]}")
-        total = summary(out)
+        total = summary(out) + sum(summary(os.path.join(work, f)) for f in dumps())
+        if arguments.until_signal:
+            counted = [n for n in before_signal if n is not None]
+            print(f"{arguments.measure} instructions before its signal/event={sum(counted) // max(len(counted), 1)} "
+                  f"events={len(counted)} order={arguments.order} binary={arguments.binary}", flush=True)
         if arguments.keep:
             os.makedirs(arguments.keep, exist_ok=True)
             shutil.copy(out, os.path.join(arguments.keep, f"callgrind.{arguments.measure}.{arguments.order}.out"))
@@ -282,6 +305,8 @@ def main():
                         help="seconds without a signal after which an event counts as done (valgrind is slow)")
     parser.add_argument("--daemon-arg", action="append", default=[],
                         help="one more devsyncd argument, such as --daemon-arg=--hwdb=/nonexistent (repeatable)")
+    parser.add_argument("--until-signal", action="store_true",
+                        help="also count the instructions before the event's DeviceAdded (DeviceRemoved) is sent")
     parser.add_argument("--keep", help="directory to copy the callgrind output file to")
     arguments = parser.parse_args()
     if "libumockdev-preload" not in os.environ.get("LD_PRELOAD", ""):
