@@ -111,9 +111,10 @@ package struct USBDeviceReader: Sendable {
                              entries: directory.entries())
     }
 
-    /// Completes the interfaces of a device held back for its interface directories (``USBDeviceRecord/
-    /// isAwaitingInterfaces``) that is announced without them: the grace time ran out, an enumeration found it
-    /// so, or it was announced already. `syspath` is its directory; a device gone meanwhile keeps what it has.
+    /// Completes the interfaces of a device held back for its interface directories
+    /// (``USBDeviceRecord/isAwaitingInterfaces``) that is announced without them: the grace time ran out, an
+    /// enumeration found it so, or it was announced already. `syspath` is its directory; a device gone meanwhile
+    /// keeps what it has.
     func describeMissingInterfaces(of record: inout USBDeviceRecord, syspath: String) {
         guard record.isAwaitingInterfaces, let directory = SysfsDirectory(path: syspath) else { return }
         completeInterfaces(of: &record, in: directory, expected: record.expectedInterfaces, properties: record.udevProperties)
