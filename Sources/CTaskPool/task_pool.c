@@ -92,6 +92,17 @@ static void wait_and_trim(void) {
     pthread_mutex_lock(&lock);
 }
 
+// One malloc arena for the whole process (docs/benchmarks.md, "Memory after floods"). glibc gives a thread that
+// meets contention an arena of its own, and malloc_trim() gives back only the free chunks inside such an arena,
+// never its top chunk (mtrim trims the top of the main arena alone): after a flood of calls, a pool worker's arena
+// kept up to 1.5 MB of free top resident, which neither the trim nor a later free() gave back (the trim threshold
+// had risen with the flood's large messages). In the one arena the top is trimmed too. devsyncd's few threads (the
+// event loop on the main thread, a worker per CPU) serve most small allocations from their tcaches, without the
+// arena's lock.
+void devsync_malloc_one_arena(void) {
+    mallopt(M_ARENA_MAX, 1);
+}
+
 static void *worker(void *unused) {
     (void)unused;
     pthread_mutex_lock(&lock);

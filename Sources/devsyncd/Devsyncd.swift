@@ -14,6 +14,9 @@ import ServiceLifecycle
 @main
 enum Devsyncd {
     static func main() {
+        // Before any other thread: one malloc arena, whose free top the trim after a burst gives back too
+        // (task_pool.c; docs/benchmarks.md, "Memory after floods").
+        devsync_malloc_one_arena()
         // Before any task reaches the global executor: libdispatch's global queues would start a timer that
         // wakes the daemon every second, idle or not (Sources/CTaskPool/task_pool.c).
         devsync_task_pool_install(0)

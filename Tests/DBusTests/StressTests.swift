@@ -95,7 +95,7 @@ struct ConnectStressTests {
     }
 }
 
-@Suite("Activity reports")
+@Suite("Activity reports", .serialized)  // both tests set the process's one observer
 struct ActivityTests {
     @Test("DBusActivity hears of every call a connection dispatched, those answered on its queue too")
     func activityCountsDispatchedCalls() async throws {
@@ -117,5 +117,30 @@ struct ActivityTests {
             #expect(counter.value.load(ordering: .relaxed) - before >= 100)
             await client.close()
         }
+    }
+
+    @Test("reading the observer gives the closure that was set, not a wrapper that grows with every read")
+    func readingLeavesTheObserverAsItWas() {
+        // Until the observer was boxed, every read wrapped the stored closure in two more thunk objects (a leak
+        // of 96 bytes a report, scattered over devsyncd's heap) and made the next call two frames deeper. The
+        // depth is recorded only for this test's sentinel count: connections of other tests report too.
+        final class Depth: Sendable { let frames = Atomic<Int>(0) }
+        let depth = Depth()
+        let sentinel = -13
+        DBusActivity.observer = { count in
+            if count == sentinel { depth.frames.store(Self.stackDepth(), ordering: .relaxed) }
+        }
+        defer { DBusActivity.observer = nil }
+        DBusActivity.observer?(sentinel)
+        let before = depth.frames.load(ordering: .relaxed)
+        for _ in 0..<1_000 { _ = DBusActivity.observer }
+        DBusActivity.observer?(sentinel)
+        #expect(before > 0)
+        #expect(depth.frames.load(ordering: .relaxed) == before)
+    }
+
+    /// The frames on the calling thread's stack.
+    static func stackDepth() -> Int {
+        Thread.callStackReturnAddresses.count
     }
 }

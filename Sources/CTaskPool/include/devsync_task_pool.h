@@ -11,6 +11,10 @@ void devsync_task_pool_install(unsigned threads);
 /// it is followed by a trim like a burst of jobs (see task_pool.c, "Giving memory back"). Safe from any thread.
 void devsync_task_pool_note_work(unsigned long units);
 
+/// Makes every thread allocate from glibc's main arena, whose free top malloc_trim() gives back (see task_pool.c,
+/// "One malloc arena"). Call first in main, before any other thread runs.
+void devsync_malloc_one_arena(void);
+
 /// Sets when memory is given back: `min_work` units of work (jobs or noted units) since the last trim, then
 /// `quiet_ms` without any. 0 for `min_work` turns trimming off. The defaults are 4,096 and 500 ms.
 void devsync_task_pool_set_trim(unsigned long min_work, unsigned quiet_ms);
