@@ -353,6 +353,10 @@ public actor BrokerService {
         suggestedOwners[uid] = nil
         announcedOwners[uid] = nil
         deferredRequests[uid] = nil
+        devices.releaseUnusedCapacity()
+        suggestedOwners.releaseUnusedCapacity()
+        announcedOwners.releaseUnusedCapacity()
+        deferredRequests.releaseUnusedCapacity()
         let path = BrokerContract.devicePath(uid: uid)
         try await Self.unexport(at: path, on: connection)
     }
