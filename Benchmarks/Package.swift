@@ -37,7 +37,7 @@ let package = Package(
         tool("FloodMemory", ["UmockdevSupport", devsync("DBus")]),
         tool("DeviceMatching", [devsync("UdevMonitor"), devsync("DeviceRegistry")]),
         .target(name: "BenchSupport", path: "Support/BenchSupport"),
-        .target(name: "UmockdevSupport", dependencies: ["CUmockdev"], path: "Support/UmockdevSupport"),
+        .target(name: "UmockdevSupport", dependencies: ["BenchSupport", "CUmockdev"], path: "Support/UmockdevSupport"),
         .systemLibrary(name: "CUmockdev", path: "Support/CUmockdev", pkgConfig: "umockdev-1.0"),
         // A plain libdbus client on its own thread, stamping signals as it reads them (DaemonEndToEnd).
         .target(name: "SignalStamps", dependencies: ["CLibDBus"], path: "Support/SignalStamps"),

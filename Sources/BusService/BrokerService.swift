@@ -357,6 +357,10 @@ public actor BrokerService {
         suggestedOwners[uid] = nil
         announcedOwners[uid] = nil
         deferredRequests[uid] = nil
+        devices.releaseUnusedCapacity()
+        suggestedOwners.releaseUnusedCapacity()
+        announcedOwners.releaseUnusedCapacity()
+        deferredRequests.releaseUnusedCapacity()
         let path = BrokerContract.devicePath(uid: uid)
         try await Self.unexport(at: path, on: connection)
     }

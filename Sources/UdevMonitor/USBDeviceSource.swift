@@ -193,6 +193,7 @@ public final class USBDeviceSource: @unchecked Sendable {
         var received: [UdevDevice] = []
         let drained = monitor.drain(into: &received)
         didReceiveUevents?(received.count)
+        if !received.isEmpty { UdevActivity.observer?(received.count) }
         for device in received { emit(folder.fold(device)) }
         if drained == .overrun {
             logger.warning("udev monitor overran, events were lost; resynchronising from sysfs")

@@ -6,6 +6,7 @@ import Dispatch
 import Glibc
 import Logging
 import ServiceLifecycle
+import UdevMonitor
 
 /// devsyncd, the device broker: parses its flags and runs the broker as a service (``BrokerDaemonService``).
 ///
@@ -24,6 +25,10 @@ enum Devsyncd {
         // are written out after the last call: counted there too, so that the memory it took is given back once
         // it is over (task_pool.c, "Giving memory back").
         DBusActivity.observer = { devsync_task_pool_note_work(UInt($0)) }
+        // A device storm is handled on the daemon's queue too (udev, the registry, the bus's signals), where the
+        // pool sees little of it: without the uevents counted, no trim was due after 2,500 devices came and went,
+        // and 20 MB of free heap stayed (docs/benchmarks.md, "Memory after floods").
+        UdevActivity.observer = { devsync_task_pool_note_work(UInt($0)) }
         // libdbus and libbluetooth write to sockets whose peer may vanish; that must be an EPIPE, not death.
         signal(SIGPIPE, SIG_IGN)
 

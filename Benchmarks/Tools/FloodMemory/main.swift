@@ -14,13 +14,16 @@
 //   1. calls: 10,050 method calls in flight at once from 150 connections (67 each, under dbus-daemon's default of
 //      128 pending replies per connection), a mix of ListDevices, DeviceByUid of an unknown uid (an error reply),
 //      Introspect, Properties.GetAll and, 1 call in 25, GetManagedObjects; `--rounds N` rounds (default 3);
-//   2. a device storm: 2,500 distinct players plugged, 4 at a time (each announced by DeviceAdded; umockdev
-//      aborts when a monitor socket is full), and unplugged again the same way (each
-//      dropped with DeviceRemoved, as pending devices are).
+//   2. a device storm: 2,500 distinct players plugged (each usb_device and its interface announced by an add
+//      uevent, as the kernel does), and then unplugged (remove uevents, sysfs directories gone), as fast as
+//      devsyncd reads them: each uevent waits until every monitor socket has room (`UeventPacing`; umockdev's
+//      sender aborts when one is full). Pending devices are dropped: each `DeviceAdded` is followed by a
+//      `DeviceRemoved`.
 //
 // The target (issue 13): at most 1.2 × the baseline 5 s after the call flood. `DEVSYNCD` may name another
 // binary; `--devices N` changes the storm's size; `--calls-only` / `--storm-only` run one flood; `--hold N` keeps
-// devsyncd running N seconds at the end (to attach gdb).
+// devsyncd running N seconds at the end (to attach gdb); `--no-descriptors` and `--unpaced` bring back the storm's
+// old abort (see the storm below).
 
 import BenchSupport
 import DBus
@@ -54,12 +57,20 @@ let rounds = option("--rounds", 3)
 let stormDevices = option("--devices", 2_500)
 let runsCalls = !CommandLine.arguments.contains("--storm-only")
 let runsStorm = !CommandLine.arguments.contains("--calls-only")
+// Two switches that bring back how the storm used to end, to look at it (docs/benchmarks.md): players without
+// `descriptors` (devsyncd falls back to libusb), and uevents sent without waiting for room.
+let withDescriptors = !CommandLine.arguments.contains("--no-descriptors")
+let paced = !CommandLine.arguments.contains("--unpaced")
+/// Waits until umockdev can send a uevent without aborting (`UeventPacing`), unless `--unpaced`.
+func pace() throws { if paced { try UeventPacing.waitForRoom() } }
 let connectionsInFlood = 150
 let callsPerConnection = 67
 var logger = Logger(label: "devsync.bench.flood")
 logger.logLevel = .warning
 
-let scratch = URL(fileURLWithPath: "/tmp/devsync-flood-bench-\(getpid())")
+// Everything temporary (this, the bus, umockdev's testbed) is in the benchmark's own directory, which goes when
+// the benchmark does, however it ends (`BenchmarkDirectory`); its children die with it (`ChildProcess`).
+let scratch = URL(fileURLWithPath: BenchmarkDirectory.path).appendingPathComponent("flood")
 try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
 
 // A private bus (never the host's), the "system" bus of devsyncd.
@@ -77,23 +88,55 @@ let umockdevDirectory = String(cString: getenv("UMOCKDEV_DIR"))
 let host = UmockdevSupport.addDevice(testbed, "pci", "0000:00:14.0", nil, [], [])
 var nextDeviceNumber = 2
 
-/// An MTP player (the shipped profiles know it by class) with the uevent properties the kernel sends; umockdev
-/// announces it with an add uevent.
+/// An MTP player (the shipped profiles know it by class), as the kernel shows one: its usb_device with the
+/// uevent properties and the `descriptors` the kernel read at enumeration, announced by an add uevent, then its
+/// interface, announced by its own; returns both syspaths. The descriptors are there before the device's uevent
+/// (umockdev's add-from-string writes every attribute first), as on a real machine: without them devsyncd, which
+/// may read the device before its interface directory exists, would ask libusb, whose context opens a udev
+/// monitor of its own (see the storm below).
 @MainActor @discardableResult
-func addPlayer(port: String, serial: String) -> String {
+func addPlayer(port: String, serial: String) throws -> (device: String, interface: String) {
     nextDeviceNumber += 1
     let number = String(nextDeviceNumber % 127 + 1)
-    let device = UmockdevSupport.addDevice(testbed, "usb", port, host,
-        [("idVendor", "1234"), ("idProduct", "5678"), ("bcdDevice", "0100"), ("serial", serial),
-         ("manufacturer", "Bench"), ("product", "Player"), ("bNumInterfaces", " 1"), ("bConfigurationValue", "1"),
-         ("busnum", "1"), ("devnum", number)],
-        [("DEVTYPE", "usb_device"), ("PRODUCT", "1234/5678/100"), ("TYPE", "0/0/0"), ("BUSNUM", "001"),
-         ("DEVNUM", String(repeating: "0", count: 3 - number.count) + number)])
-    _ = UmockdevSupport.addDevice(testbed, "usb", "\(port):1.0", device,
+    let paddedNumber = String(repeating: "0", count: 3 - number.count) + number
+    let syspath = "\(host)/\(port)"
+    // Device descriptor (MTP class at the interface, vendor 1234, product 5678, bcdDevice 0100, one configuration),
+    // then configuration 1 with interface 0, class 6/1/1 (still image, MTP), no endpoints.
+    let descriptors = "120100020000004034127856000101020301090212000101008032090400000006010100"
+    let record = """
+        P: \(syspath.dropFirst("/sys".count))
+        E: SUBSYSTEM=usb
+        E: DEVTYPE=usb_device
+        E: PRODUCT=1234/5678/100
+        E: TYPE=0/0/0
+        E: BUSNUM=001
+        E: DEVNUM=\(paddedNumber)
+        A: idVendor=1234
+        A: idProduct=5678
+        A: bcdDevice=0100
+        A: serial=\(serial)
+        A: manufacturer=Bench
+        A: product=Player
+        A: bNumInterfaces= 1
+        A: bConfigurationValue=1
+        A: busnum=1
+        A: devnum=\(number)\(withDescriptors ? "\nH: descriptors=" + descriptors : "")
+
+
+        """
+    try pace()
+    var error: UnsafeMutablePointer<GError>?
+    guard umockdev_testbed_add_from_string(testbed, record, &error) != 0 else {
+        let message = error.map { String(cString: $0.pointee.message) } ?? "?"
+        say("umockdev cannot add \(syspath): \(message)")
+        exit(1)
+    }
+    try pace()
+    let interface = UmockdevSupport.addDevice(testbed, "usb", "\(port):1.0", syspath,
         [("bInterfaceNumber", "00"), ("bInterfaceClass", "06"), ("bInterfaceSubClass", "01"), ("bInterfaceProtocol", "01"),
          ("interface", "MTP")],
         [("DEVTYPE", "usb_interface"), ("PRODUCT", "1234/5678/100"), ("TYPE", "0/0/0"), ("INTERFACE", "6/1/1")])
-    return device
+    return (syspath, interface)
 }
 
 // MARK: Memory of the daemon
@@ -176,7 +219,7 @@ func megabytes(_ kilobytes: Int) -> String { String(format: "%.1f MB", Double(ki
 
 // MARK: The daemon
 
-for index in 0..<100 { addPlayer(port: "1-\(index + 1)", serial: "P\(index)") }
+for index in 0..<100 { try addPlayer(port: "1-\(index + 1)", serial: "P\(index)") }
 let state = scratch.appendingPathComponent("state")
 try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
 let owners = try await client.nameOwnerChanges(of: brokerName)
@@ -294,40 +337,59 @@ if runsStorm {
         DBusMatchRule(sender: brokerName, path: managerPath, interface: managerInterface, member: "DeviceRemoved"),
     ])
     var iterator = signals.makeAsyncIterator()
-    /// Waits for `count` signals named `member` (others are skipped).
+    /// Waits for `count` signals named `member` (others are skipped); gives up after 15 minutes.
     func await(_ count: Int, _ member: String) async {
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(900))
+            say("gave up: fewer than \(count) \(member) signals in 15 minutes")
+            exit(1)
+        }
+        defer { timeout.cancel() }
         var seen = 0
         while seen < count, let signal = await iterator.next(isolation: MainActor.shared) {
             if signal.member == member { seen += 1 }
         }
     }
-    _ = try await waitUntilQuiet(pid)  // a daemon still busy with calls reads no uevents, and umockdev aborts
+    _ = try await waitUntilQuiet(pid)  // a daemon still busy with calls is not what the storm starts from
     let before = status(pid, "VmRSS")
+    let beforeAnonymous = status(pid, "RssAnon")
     let sampler = PeakSampler(pid: pid)
-    // In batches: umockdev's sender aborts the process when a monitor's socket is full (EAGAIN), and a unix
-    // datagram socket queues `net.unix.max_dgram_qlen` (10 by default) datagrams, so at most `batch` devices (two
-    // uevents each) are in flight.
-    let batch = 4
-    var syspaths: [String] = []
-    for start in stride(from: 0, to: stormDevices, by: batch) {
-        let count = min(batch, stormDevices - start)
-        for index in start..<(start + count) {
-            syspaths.append(addPlayer(port: "\(3 + index / 100)-\(1 + index % 100)", serial: "S\(index)"))
-        }
-        await await(count, "DeviceAdded")
+    let clock = ContinuousClock()
+    // All plugged, then all unplugged, as fast as devsyncd reads its uevents: every uevent waits until each
+    // monitor socket has room (`UeventPacing`), which is what keeps umockdev's sender from aborting.
+    let plugStart = clock.now
+    var plugged: [(device: String, interface: String)] = []
+    for index in 0..<stormDevices {
+        plugged.append(try addPlayer(port: "\(3 + index / 100)-\(1 + index % 100)", serial: "S\(index)"))
     }
-    for start in stride(from: 0, to: syspaths.count, by: batch) {
-        let slice = syspaths[start..<min(start + batch, syspaths.count)]
-        for syspath in slice { umockdev_testbed_uevent(testbed, syspath, "remove") }
-        await await(slice.count, "DeviceRemoved")
+    await await(stormDevices, "DeviceAdded")
+    let plugTime = clock.now - plugStart
+    let present = status(pid, "VmRSS")
+    // Unplugged as the kernel does it: the interface's remove uevent, the device's, and their sysfs directories go.
+    let unplugStart = clock.now
+    for (device, interface) in plugged {
+        try pace()
+        umockdev_testbed_uevent(testbed, interface, "remove")
+        try pace()
+        umockdev_testbed_uevent(testbed, device, "remove")
+        umockdev_testbed_remove_device(testbed, interface)
+        umockdev_testbed_remove_device(testbed, device)
     }
-    for syspath in syspaths { umockdev_testbed_remove_device(testbed, syspath) }
+    await await(stormDevices, "DeviceRemoved")
+    let unplugTime = clock.now - unplugStart
     let end = status(pid, "VmRSS")
     let quiet = try await waitUntilQuiet(pid)
     try await Task.sleep(for: .seconds(5))
     let peak = max(sampler.stop(), end)
-    say("before the storm: VmRSS \(megabytes(before))")
-    report("\(stormDevices) devices plugged and unplugged", peak: peak, end: end, quiet: quiet, after: status(pid, "VmRSS"))
+    let after = status(pid, "VmRSS")
+    say(String(format: "before the storm: VmRSS %@ (RssAnon %@); %d devices present: VmRSS %@ (plugged in %.1f s); unplugged in %.1f s",
+               megabytes(before), megabytes(beforeAnonymous), 100 + stormDevices, megabytes(present),
+               Double(plugTime.components.seconds) + Double(plugTime.components.attoseconds) / 1e18,
+               Double(unplugTime.components.seconds) + Double(unplugTime.components.attoseconds) / 1e18))
+    report("\(stormDevices) devices plugged and unplugged", peak: peak, end: end, quiet: quiet, after: after)
+    say(String(format: "5 s after quiet: RssAnon %@ (%.2f × before the storm); VmRSS %.2f × before the storm",
+               megabytes(status(pid, "RssAnon")), Double(status(pid, "RssAnon")) / Double(beforeAnonymous),
+               Double(after) / Double(before)))
 }
 
 // `--hold N`: keep devsyncd N more seconds (to attach gdb or heaptrack to it).

@@ -346,9 +346,9 @@ public actor Registry {
 
     /// Removes one source key; the record departs with its last one.
     private func detach(_ key: AttachmentKey) {
-        guard let attachment = attachments.removeValue(forKey: key), let uid = attachment.uid,
-            var record = records[uid]
-        else { return }
+        guard let attachment = attachments.removeValue(forKey: key) else { return }
+        attachments.releaseUnusedCapacity()
+        guard let uid = attachment.uid, var record = records[uid] else { return }
         record.sourceKeys.removeAll { $0 == key.sourceKey }
         if let latest = attachments.values.filter({ $0.uid == uid }).max(by: { $0.sequence < $1.sequence }) {
             fill(&record, from: latest.observation.transport, latest.outcome)
@@ -367,6 +367,7 @@ public actor Registry {
             broadcast.yield(.departed(record))
         } else {
             records.removeValue(forKey: uid)
+            records.releaseUnusedCapacity()
             logger.info("Pending device departed", metadata: ["uid": "\(uid)"])
             broadcast.yield(.departed(record))
             broadcast.yield(.removed(uid: uid))

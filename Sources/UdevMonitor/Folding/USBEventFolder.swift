@@ -158,6 +158,7 @@ struct USBEventFolder {
 
     private mutating func depart(_ devpath: String, initializedAt removed: UInt64?) -> [SourceEvent] {
         if pending.removeValue(forKey: devpath) != nil {
+            pending.releaseUnusedCapacity()
             logger.debug("usb device left before it was complete", metadata: ["devpath": "\(devpath)"])
             return []
         }
@@ -169,6 +170,7 @@ struct USBEventFolder {
             return []
         }
         devices[devpath] = nil
+        devices.releaseUnusedCapacity()
         return [.departed(transport: .usb, sourceKey: devpath)]
     }
 
