@@ -14,6 +14,9 @@ import ServiceLifecycle
 @main
 enum Devsyncd {
     static func main() {
+        // One malloc arena for every thread, set before any thread starts: an arena per thread bought the daemon
+        // no speed, only heaps that each held devices' data among freed fragments (Sources/CTaskPool/malloc_arena.c).
+        devsync_malloc_use_one_arena()
         // Before any task reaches the global executor: libdispatch's global queues would start a timer that
         // wakes the daemon every second, idle or not (Sources/CTaskPool/task_pool.c).
         devsync_task_pool_install(0)
