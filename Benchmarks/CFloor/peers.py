@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""The peer harness (../shared/peers, its README) with one more peer: `cfloor`, the plain-C floor
+"""The peer harness (Benchmarks/Peers, its README) with one more peer: `cfloor`, the plain-C floor
 (Benchmarks/CFloor/hotplug-floor.c), driven exactly as the devsyncd adapter drives devsyncd: the same umockdev
 device tree (the SanDisk MTP player and its interface), the same plug order, the same phases and figures.
 

@@ -9,19 +9,19 @@
 # It compiles hotplug-floor.c into .build/cfloor/, then runs the harness's peerbench.py as the harness's own
 # run-peers.sh does (as root, Debian's python3 under umockdev's preload, the scratch dir a private tmpfs), and
 # writes the figures to .build/cfloor/peers-<time>.json unless --json is given, and each memory reading per
-# mapped file to .build/cfloor/mappings-<time>.jsonl. The harness is found through
-# PEERS_DIR, else ../shared/peers next to the checkout.
+# mapped file to .build/cfloor/mappings-<time>.jsonl. The harness is the tree's (Benchmarks/Peers) unless
+# PEERS_DIR names another.
 set -eu
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-export PEERS_DIR="${PEERS_DIR:-$ROOT/../shared/peers}"
+export PEERS_DIR="${PEERS_DIR:-$ROOT/Benchmarks/Peers}"
 if [ ! -f "$PEERS_DIR/peerbench.py" ]; then
     echo "run-peers: no peer harness at $PEERS_DIR (set PEERS_DIR to the directory holding peerbench.py)" >&2
     exit 2
 fi
 OUT="$ROOT/.build/cfloor"
 mkdir -p "$OUT"
-export CFLOOR="$OUT/hotplug-floor"
+export CFLOOR="$OUT/hotplug-floor" PROJECT="${PROJECT:-$ROOT}"
 # shellcheck disable=SC2046
 cc -O2 -Wall -Wextra -o "$CFLOOR" "$HERE/hotplug-floor.c" $(pkg-config --cflags --libs libudev dbus-1)
 
