@@ -93,4 +93,49 @@ struct DevicePropertiesTests {
         #expect(merged.dictionary.count == 6)
         #expect(DeviceProperties(merged.dictionary) == merged)
     }
+
+    @Test("a set layered over another reads, iterates, counts and compares as the merged set, and leaves the base as it was")
+    func layeredSet() {
+        let base: DeviceProperties = [
+            "info.vendor": .string("SanDisk"), "udev.ID_MTP_DEVICE": .string("1"), "usb.serial": .string("S1"),
+            "usb.vendor_id": .int(0x0781),
+        ]
+        var layered = DeviceProperties(overlaying: base)
+        #expect(layered == base)
+        #expect(layered.hashValue == base.hashValue)
+        layered["sync.plugin"] = .string("mtp")            // added
+        layered["info.vendor"] = .string("Sandisk\u{1}")  // replaced, and sanitized as any write
+        layered["usb.serial"] = nil                        // removed
+        layered["absent"] = nil                            // removing what is not there changes nothing
+        layered["usb.vendor_id"] = .int(0x0781)            // the same value: no change kept
+        #expect(layered.sortedKeys == ["info.vendor", "sync.plugin", "udev.ID_MTP_DEVICE", "usb.vendor_id"])
+        #expect(layered.count == 4)
+        #expect(layered.string("info.vendor") == "Sandisk\u{FFFD}")
+        #expect(layered["usb.serial"] == nil && !layered.contains("usb.serial"))
+        #expect(layered.string("sync.plugin") == "mtp")
+        #expect(base.count == 4 && base.string("usb.serial") == "S1" && base["sync.plugin"] == nil)
+
+        var flat = base
+        flat["sync.plugin"] = .string("mtp")
+        flat["info.vendor"] = .string("Sandisk\u{1}")
+        flat["usb.serial"] = nil
+        #expect(layered == flat && flat == layered)
+        #expect(layered.hashValue == flat.hashValue)
+        #expect(Set([layered, flat]).count == 1)
+        #expect(layered.dictionary == flat.dictionary)
+
+        layered["usb.serial"] = .string("S1")               // put back: the layer forgets the removal
+        layered["info.vendor"] = .string("SanDisk")
+        layered["sync.plugin"] = nil
+        #expect(layered == base)
+
+        var merged = DeviceProperties(overlaying: base)
+        merged.merge(["usb.serial": .string("S2"), "zzz": .bool(true)])
+        #expect(merged.sortedKeys == ["info.vendor", "udev.ID_MTP_DEVICE", "usb.serial", "usb.vendor_id", "zzz"])
+        #expect(merged.string("usb.serial") == "S2")
+        var layeredTwice = DeviceProperties(overlaying: merged)
+        layeredTwice["zzz"] = nil
+        #expect(layeredTwice.sortedKeys == ["info.vendor", "udev.ID_MTP_DEVICE", "usb.serial", "usb.vendor_id"])
+        #expect(merged.bool("zzz") == true)
+    }
 }

@@ -113,7 +113,7 @@ public struct CompiledMatcher: DeviceMatcher {
     /// Applies every matching rule, in order, to `properties`.
     public func match(_ properties: DeviceProperties) -> MatchOutcome {
         let candidates = candidates(for: properties)
-        var current = properties
+        var current = DeviceProperties(overlaying: properties)
         var applied: [SourceLocation] = []
         let rules = profiles.rules
         // The chain of conditions entered so far, as HAL's walk would hold it: rules under one <match> are

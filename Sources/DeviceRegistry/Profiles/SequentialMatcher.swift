@@ -16,7 +16,7 @@ public struct SequentialMatcher: DeviceMatcher {
 
     /// Applies every matching rule, in order, to `properties`.
     public func match(_ properties: DeviceProperties) -> MatchOutcome {
-        var current = properties
+        var current = DeviceProperties(overlaying: properties)
         var applied: [SourceLocation] = []
         var entered: [Int: Bool] = [:]
         rules: for rule in profiles.rules {

@@ -13,40 +13,130 @@ public enum DeviceStatus: String, Sendable, Hashable, CaseIterable, CustomString
 }
 
 /// Everything the registry knows about one sync device, present or stored.
-public struct DeviceRecord: Sendable, Hashable {
+///
+/// The fields live in one shared, copy-on-write box: the registry, the broker and every event hold the same record
+/// by reference, instead of a copy of its 200-odd bytes each (docs/benchmarks.md, issue 17).
+public struct DeviceRecord: Sendable {
+    /// The fields, as the record held them inline before.
+    fileprivate struct Fields: Sendable, Hashable {
+        var uid: String
+        var vendor: String
+        var model: String
+        var kind: String
+        var transport: Transport
+        var plugin: String
+        var datatypes: [String]
+        var owner: String?
+        var status: DeviceStatus
+        var present: Bool
+        var stableId: Bool
+        var firstSeen: Int64
+        var lastSeen: Int64
+        var profile: SourceLocation?
+        var properties: DeviceProperties
+        var sourceKeys: [String]
+    }
+
+    /// The box the fields are kept in.
+    ///
+    /// `@unchecked Sendable`: its fields are written only through ``DeviceRecord/update(_:)``, which first copies a
+    /// box that is not uniquely referenced, so a box reachable from more than one record (or thread) is never
+    /// written.
+    fileprivate final class Storage: @unchecked Sendable {
+        var fields: Fields
+
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var storage: Storage
+
+    /// Changes the fields, copying them first if another record shares them.
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.fields) }
+        change(&storage.fields)
+    }
+
     /// The stable unique id (see ``DeviceIdentity``); file name and, escaped, D-Bus path element.
-    public var uid: String
+    public var uid: String {
+        get { storage.fields.uid }
+        set { update { $0.uid = newValue } }
+    }
     /// `sync.vendor`, else `info.vendor`, else empty.
-    public var vendor: String
+    public var vendor: String {
+        get { storage.fields.vendor }
+        set { update { $0.vendor = newValue } }
+    }
     /// `sync.model`, else `info.product`, else empty.
-    public var model: String
+    public var model: String {
+        get { storage.fields.model }
+        set { update { $0.model = newValue } }
+    }
     /// `sync.kind` (`pda`, `phone` …), else empty.
-    public var kind: String
+    public var kind: String {
+        get { storage.fields.kind }
+        set { update { $0.kind = newValue } }
+    }
     /// The transport the device came through.
-    public var transport: Transport
+    public var transport: Transport {
+        get { storage.fields.transport }
+        set { update { $0.transport = newValue } }
+    }
     /// `sync.plugin`: the plugin that syncs it.
-    public var plugin: String
+    public var plugin: String {
+        get { storage.fields.plugin }
+        set { update { $0.plugin = newValue } }
+    }
     /// `sync.datatypes`: what it can sync.
-    public var datatypes: [String]
+    public var datatypes: [String] {
+        get { storage.fields.datatypes }
+        set { update { $0.datatypes = newValue } }
+    }
     /// The user it syncs for, once approved (valid by `OwnerName`); nil while pending or rejected.
-    public var owner: String?
+    public var owner: String? {
+        get { storage.fields.owner }
+        set { update { $0.owner = newValue } }
+    }
     /// Pending, approved or rejected.
-    public var status: DeviceStatus
+    public var status: DeviceStatus {
+        get { storage.fields.status }
+        set { update { $0.status = newValue } }
+    }
     /// Whether it is attached now.
-    public var present: Bool
+    public var present: Bool {
+        get { storage.fields.present }
+        set { update { $0.present = newValue } }
+    }
     /// Whether the uid came from a serial or address (true) or from a descriptor hash (false), in which case
     /// an identical device may take its place.
-    public var stableId: Bool
+    public var stableId: Bool {
+        get { storage.fields.stableId }
+        set { update { $0.stableId = newValue } }
+    }
     /// When it was first seen, in seconds since the epoch.
-    public var firstSeen: Int64
+    public var firstSeen: Int64 {
+        get { storage.fields.firstSeen }
+        set { update { $0.firstSeen = newValue } }
+    }
     /// When it last arrived or departed, in seconds since the epoch.
-    public var lastSeen: Int64
+    public var lastSeen: Int64 {
+        get { storage.fields.lastSeen }
+        set { update { $0.lastSeen = newValue } }
+    }
     /// The last profile rule applied to it; nil while absent.
-    public var profile: SourceLocation?
+    public var profile: SourceLocation? {
+        get { storage.fields.profile }
+        set { update { $0.profile = newValue } }
+    }
     /// The merged properties of its latest observation; empty while absent.
-    public var properties: DeviceProperties
+    public var properties: DeviceProperties {
+        get { storage.fields.properties }
+        set { update { $0.properties = newValue } }
+    }
     /// The source keys (sysfs devpaths, BlueZ paths) it is seen through now, sorted; empty while absent.
-    public var sourceKeys: [String]
+    public var sourceKeys: [String] {
+        get { storage.fields.sourceKeys }
+        set { update { $0.sourceKeys = newValue } }
+    }
 
     /// A record with every field given.
     public init(
@@ -55,22 +145,12 @@ public struct DeviceRecord: Sendable, Hashable {
         firstSeen: Int64, lastSeen: Int64, profile: SourceLocation?, properties: DeviceProperties,
         sourceKeys: [String]
     ) {
-        self.uid = uid
-        self.vendor = vendor
-        self.model = model
-        self.kind = kind
-        self.transport = transport
-        self.plugin = plugin
-        self.datatypes = datatypes
-        self.owner = owner
-        self.status = status
-        self.present = present
-        self.stableId = stableId
-        self.firstSeen = firstSeen
-        self.lastSeen = lastSeen
-        self.profile = profile
-        self.properties = properties
-        self.sourceKeys = sourceKeys
+        storage = Storage(
+            Fields(
+                uid: uid, vendor: vendor, model: model, kind: kind, transport: transport, plugin: plugin,
+                datatypes: datatypes, owner: owner, status: status, present: present, stableId: stableId,
+                firstSeen: firstSeen, lastSeen: lastSeen, profile: profile, properties: properties,
+                sourceKeys: sourceKeys))
     }
 
     /// The sync actions its plugin and data types offer.
@@ -78,6 +158,16 @@ public struct DeviceRecord: Sendable, Hashable {
 
     /// Whether the record lives in the store (approved or rejected) and so outlives its departure.
     public var isStored: Bool { status != .pending }
+}
+
+extension DeviceRecord: Hashable {
+    /// Equal when every field is, whether or not the two share their box.
+    public static func == (lhs: DeviceRecord, rhs: DeviceRecord) -> Bool {
+        lhs.storage === rhs.storage || lhs.storage.fields == rhs.storage.fields
+    }
+
+    /// Hashes every field.
+    public func hash(into hasher: inout Hasher) { hasher.combine(storage.fields) }
 }
 
 extension DeviceRecord {

@@ -21,7 +21,7 @@ package struct USBDeviceRecord: Sendable, Hashable {
     /// The tty nodes below this device, by the tty's devpath.
     package var ttys: [String: String] = [:]
     /// The udev properties of the usb_device (see ``isPublished(udevProperty:)``), published as `udev.<NAME>`.
-    var udevProperties: [String: String] = [:]
+    var udevProperties: UdevPropertyList = [:]
     /// udev's USEC_INITIALIZED for this instance, to tell a stale remove from a current one.
     var initializedAt: UInt64?
     /// How many interface directories the active configuration will create (bNumInterfaces), when the device
@@ -110,7 +110,7 @@ package struct USBDeviceRecord: Sendable, Hashable {
         }
         if let tty = syncTTY { properties[PropertyKey.serialDevice] = .string(tty) }
         for (name, value) in udevProperties {
-            properties[PropertyKey.udevPrefix + name] = .string(value)
+            properties[UdevPropertyList.publishedKey(for: name)] = .string(value)
         }
         return properties
     }
