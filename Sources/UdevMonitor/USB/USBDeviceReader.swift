@@ -57,7 +57,7 @@ package struct USBDeviceReader: Sendable {
             // is not announced yet, which in the kernel's order of uevents is every device.
             record.expectedInterfaces = expected
         } else {
-            completeInterfaces(of: &record, in: directory, expected: expected, properties: device.properties)
+            completeInterfaces(of: &record, in: directory, expected: expected, udevList: device.properties["ID_USB_INTERFACES"])
         }
         // Every attribute read above may have failed because the device left half-way; a record assembled from
         // such reads would be wrong, so it is dropped. Its remove uevent follows.
@@ -117,14 +117,14 @@ package struct USBDeviceReader: Sendable {
     /// keeps what it has.
     func describeMissingInterfaces(of record: inout USBDeviceRecord, syspath: String) {
         guard record.isAwaitingInterfaces, let directory = SysfsDirectory(path: syspath) else { return }
-        completeInterfaces(of: &record, in: directory, expected: record.expectedInterfaces, properties: record.udevProperties)
+        completeInterfaces(of: &record, in: directory, expected: record.expectedInterfaces,
+                           udevList: record.udevProperties["ID_USB_INTERFACES"])
     }
 
     /// Completes the interfaces read from their directories from the configuration descriptor (or udev's
     /// `ID_USB_INTERFACES`) where fewer directories exist than the device has interfaces.
     private func completeInterfaces(
-        of record: inout USBDeviceRecord, in directory: borrowing SysfsDirectory, expected: Int?,
-        properties: [String: String]
+        of record: inout USBDeviceRecord, in directory: borrowing SysfsDirectory, expected: Int?, udevList: String?
     ) {
         if let expected, record.interfaces.count >= expected, expected > 0 { return }
         if !record.interfaces.isEmpty && expected == nil { return }
@@ -139,7 +139,7 @@ package struct USBDeviceReader: Sendable {
             }
             return
         }
-        if record.interfaces.isEmpty, let list = properties["ID_USB_INTERFACES"] {
+        if record.interfaces.isEmpty, let list = udevList {
             record.interfaces = USBDescriptorParser.interfaces(udevList: list)
         }
     }
