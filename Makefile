@@ -42,11 +42,14 @@ UMOCKDEV_PRELOAD := libumockdev-preload.so.0
 # temporary DESTDIR with PREFIX=/usr, as a package is), with the Swift toolchain's libraries out of reach, on a bus
 # configured from the distribution's system.conf with the installed policy, devsyncd as root and every client as
 # a non-root user (so it needs root: docs/system-bus.md); interrupt-check.sh checks its cleanup.
+# A test process that crashes prints only its crashed thread's top frames, without registers or the image list,
+# so that the end of a CI log (often all that is kept) names where it crashed.
+TEST_BACKTRACE := SWIFT_BACKTRACE=enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none,limit=16,top=16
 check: deps
 	./scripts/spdx-headers --check
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip "UdevMonitorTests|EndToEndTests"
-	./scripts/private-tmpfs sh -c 'LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter UdevMonitorTests && \
+	$(TEST_BACKTRACE) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip "UdevMonitorTests|EndToEndTests"
+	$(TEST_BACKTRACE) ./scripts/private-tmpfs sh -c 'LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter UdevMonitorTests && \
 	    LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter EndToEndTests'
 	./tests/install-tree.sh
 	tree=$$(mktemp -d) && trap 'rm -rf "$$tree"' EXIT && \

@@ -4,7 +4,7 @@
 
 Timings on this 2-core machine move with whatever else runs; instruction counts do not. This runs the release
 devsyncd under `valgrind --tool=callgrind` on a private dbus-daemon over a umockdev testbed, plugs and unplugs
-the peer harness's device (../shared/peers, adapters/devsyncd.py: the SanDisk Sansa Clip+ MTP player 0781:74d0,
+the peer harness's device (Benchmarks/Peers, adapters/devsyncd.py: the SanDisk Sansa Clip+ MTP player 0781:74d0,
 one interface 06/01/01, a serial of its own per plug) in either order the harness knows:
 
   udev    (default) the interface is added first, below a device directory without a uevent file yet; the
