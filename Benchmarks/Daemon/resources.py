@@ -152,7 +152,9 @@ def run_once(binary, devices, idle, settle, extra=()):
         published = int(ready.group(1)) if ready else -1
         time.sleep(settle)
         if os.environ.get("DEVSYNC_RESOURCES_HOOK"):
-            subprocess.run([os.environ["DEVSYNC_RESOURCES_HOOK"], str(daemon.pid)])
+            # The hook gets the daemon's pid, and its bus in DEVSYNC_RESOURCES_BUS.
+            subprocess.run([os.environ["DEVSYNC_RESOURCES_HOOK"], str(daemon.pid)],
+                           env=dict(os.environ, DEVSYNC_RESOURCES_BUS=address))
         fields = status_fields(daemon.pid)
         proportional = pss(daemon.pid)
         by_file = rss_by_file(daemon.pid, binary)
