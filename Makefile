@@ -43,14 +43,16 @@ UMOCKDEV_PRELOAD := libumockdev-preload.so.0
 # configured from the distribution's system.conf with the installed policy, devsyncd as root and every client as
 # a non-root user (so it needs root: docs/system-bus.md); interrupt-check.sh checks its cleanup.
 # A test process that crashes prints only its crashed thread's top frames, without registers or the image list,
-# so that the end of a CI log (often all that is kept) names where it crashed.
+# so that the end of a CI log (often all that is kept) names where it crashed; a crash in libdispatch's event loop
+# (an upstream bug, scripts/rerun-on-dispatch-crash says which) runs the same tests once more, and says so.
 TEST_BACKTRACE := SWIFT_BACKTRACE=enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none,limit=16,top=16
 check: deps
 	./scripts/spdx-headers --check
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	$(TEST_BACKTRACE) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip "UdevMonitorTests|EndToEndTests"
-	$(TEST_BACKTRACE) ./scripts/private-tmpfs sh -c 'LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter UdevMonitorTests && \
-	    LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter EndToEndTests'
+	$(TEST_BACKTRACE) ./scripts/rerun-on-dispatch-crash $(SWIFT) test $(SWIFT_FLAGS) --skip-build --skip "UdevMonitorTests|EndToEndTests"
+	$(TEST_BACKTRACE) ./scripts/private-tmpfs sh -c \
+	    './scripts/rerun-on-dispatch-crash env LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter UdevMonitorTests && \
+	    ./scripts/rerun-on-dispatch-crash env LD_PRELOAD=$(UMOCKDEV_PRELOAD) $(SWIFT) test $(SWIFT_FLAGS) --skip-build --filter EndToEndTests'
 	./tests/install-tree.sh
 	tree=$$(mktemp -d) && trap 'rm -rf "$$tree"' EXIT && \
 	    $(MAKE) -s install-files DESTDIR=$$tree PREFIX=/usr >/dev/null && \

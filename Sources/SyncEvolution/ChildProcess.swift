@@ -44,9 +44,13 @@ final class ChildRun: @unchecked Sendable {
     private var completion: (@Sendable (ChildOutcome) -> Void)?
     private var pending: [Stream: [UInt8]] = [:]
     private var openStreams: Set<Stream> = []
+    /// The output pipes still watched: each read end and its source.
+    private var streams: [Stream: (fd: Int32, source: any DispatchSourceRead)] = [:]
     private var status: Int32?
     private var stopReason: Bool?  // cancelled?
     private var sources: [any DispatchSourceProtocol] = []
+    /// The pidfd's source until it says the child exited (it is then cancelled, and its cancel handler reaps).
+    private var exitSource: (any DispatchSourceRead)?
     private var killTimer: (any DispatchSourceTimer)?
 
     /// Which output a line came from.
@@ -93,11 +97,11 @@ final class ChildRun: @unchecked Sendable {
         let envp = environment.map { "\($0.key)=\($0.value)" }
         let (outWrite, errWrite) = (outPipe[1], errPipe[1])
         let spawned = SpawnThread.shared.perform { Self.spawn(argv, environment: envp, stdout: outWrite, stderr: errWrite) }
-        close(outPipe[1])
-        close(errPipe[1])
+        // The write ends stay open here until the child has exited and its output is read, so that the read ends
+        // never hang up while sources watch them (see `watch`).
         switch spawned {
         case .failure(let reason):
-            close(outPipe[0]); close(errPipe[0])
+            close(outPipe[0]); close(errPipe[0]); close(outWrite); close(errWrite)
             return finish(.notStarted(reason))
         case .success(let child):
             pid = child
@@ -108,14 +112,34 @@ final class ChildRun: @unchecked Sendable {
             kill(-pid, SIGKILL)
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            close(outPipe[0]); close(errPipe[0])
+            close(outPipe[0]); close(errPipe[0]); close(outWrite); close(errWrite)
             return finish(.notStarted("cannot watch the process (pidfd_open: \(reason))"))
         }
-        watch(outPipe[0], as: .stdout)
-        watch(errPipe[0], as: .stderr)
+        watch(outPipe[0], writeEnd: outWrite, as: .stdout)
+        watch(errPipe[0], writeEnd: errWrite, as: .stderr)
         let exit = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: queue)
-        exit.setEventHandler { [self] in reap() }
-        exit.setCancelHandler { close(pidfd) }
+        // Reaped only once the source is unregistered: a reaped process's pidfd reports a hang-up (see `watch`).
+        exit.setEventHandler { [self] in
+            guard status == nil, let exitSource else { return }
+            // Still a zombie, so its group id cannot have been reused: clear out whatever it left running (the
+            // local sync's child). Nothing writes to the pipes after that: read what is in them and stop watching.
+            kill(-pid, SIGKILL)
+            for (stream, watched) in streams {
+                _ = drain(watched.fd, stream)
+                if let rest = pending[stream], !rest.isEmpty { emit(rest, stream) }
+                pending[stream] = nil
+                watched.source.cancel()
+                openStreams.remove(stream)
+            }
+            streams = [:]
+            self.exitSource = nil
+            exitSource.cancel()
+        }
+        exit.setCancelHandler { [self] in
+            reap()
+            close(pidfd)
+        }
+        exitSource = exit
         exit.resume()
         sources.append(exit)
         let timer = DispatchSource.makeTimerSource(queue: queue)
@@ -125,18 +149,27 @@ final class ChildRun: @unchecked Sendable {
         sources.append(timer)
     }
 
-    private func watch(_ fd: Int32, as stream: Stream) {
+    /// Watches one output pipe without its read end ever hanging up while watched: libdispatch's epoll back end
+    /// can free a source's registration on the source's own queue after a hang-up (EPOLLHUP) while its manager
+    /// thread still reads it, and the process crashes (swift-corelibs-libdispatch #949). A pipe's read end hangs
+    /// up when its last writer closes, so this process keeps `writeEnd` open until the source is cancelled, and
+    /// the output ends when the child has exited (the pidfd's handler drains both pipes then).
+    private func watch(_ fd: Int32, writeEnd: Int32, as stream: Stream) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         openStreams.insert(stream)
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         source.setEventHandler { [self] in
-            if !drain(fd, stream) {
-                source.cancel()
+            if !drain(fd, stream), let watched = streams.removeValue(forKey: stream) {
+                watched.source.cancel()
                 openStreams.remove(stream)
                 finishIfDone()
             }
         }
-        source.setCancelHandler { close(fd) }
+        source.setCancelHandler {
+            close(fd)
+            close(writeEnd)
+        }
+        streams[stream] = (fd, source)
         source.resume()
         sources.append(source)
     }
@@ -175,15 +208,17 @@ final class ChildRun: @unchecked Sendable {
         onLine?(stream, String(decoding: line, as: UTF8.self))
     }
 
+    /// Reaps the child once its pidfd's source is gone. The source is also cancelled by `finish` (the work's end
+    /// or a failure): the child is then killed first, so that the wait ends.
     private func reap() {
         guard status == nil else { return }
-        // Still a zombie, so its group id cannot have been reused: clear out whatever it left running (the local
-        // sync's child), which would otherwise keep the pipes open.
-        kill(-pid, SIGKILL)
         var raw: Int32 = 0
         var result: pid_t
         repeat { result = waitpid(pid, &raw, WNOHANG) } while result < 0 && errno == EINTR
-        if result == 0 { return }
+        if result == 0 {
+            kill(-pid, SIGKILL)
+            repeat { result = waitpid(pid, &raw, 0) } while result < 0 && errno == EINTR
+        }
         status = result == pid ? raw : 0
         finishIfDone()
     }

@@ -42,6 +42,7 @@ final class CalloutProcess: @unchecked Sendable {
     private var lostStatus = false
     private var finished = false
     private var outputSource: (any DispatchSourceRead)?
+    private var outputDescriptor: Int32?
     private var exitSource: (any DispatchSourceRead)?
     private var timer: (any DispatchSourceTimer)?
 
@@ -83,11 +84,13 @@ final class CalloutProcess: @unchecked Sendable {
         }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
         let spawned = spawn(executable, environment: environment, stdout: writeEnd)
-        close(writeEnd)
+        // The daemon keeps its copy of the write end until the callout has exited and its output is read, so the
+        // read end never hangs up while a source watches it (see `watch`).
         let pid: pid_t
         switch spawned {
         case .failure(let code, let reason):
             close(readEnd)
+            close(writeEnd)
             let pause = min(firstBusyPause * (1 << min(attempt, 16)), longestBusyPause)
             if code == ETXTBSY, attempt < busyRetries, waited + pause < timeout {
                 logger.debug(
@@ -114,22 +117,37 @@ final class CalloutProcess: @unchecked Sendable {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             close(readEnd)
+            close(writeEnd)
             completion(.notStarted("cannot watch the process (pidfd_open: \(reason))"))
             return
         }
         _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
         let process = CalloutProcess(queue: queue, pid: pid, completion: completion)
         // The time spent waiting out ETXTBSY counts against the timeout.
-        process.watch(output: readEnd, exit: pidfd, timeout: timeout - waited)
+        process.watch(output: readEnd, writeEnd: writeEnd, exit: pidfd, timeout: timeout - waited)
     }
 
-    private func watch(output fd: Int32, exit pidfd: Int32, timeout: Duration) {
+    /// Watches the callout's output and its pidfd without either reporting a hang-up while watched: libdispatch's
+    /// epoll back end can free a source's registration on the source's own queue after a hang-up (EPOLLHUP) while
+    /// its manager thread still reads it, and the process crashes (swift-corelibs-libdispatch #949; it crashed the
+    /// test process about once in twenty-five runs). A pipe's read end hangs up when its last writer closes, so the
+    /// daemon holds a writer (`writeEnd`) until the output source is cancelled; a pidfd hangs up once its process is
+    /// reaped, so the process is reaped in the pidfd source's cancel handler. The output is complete when the
+    /// callout has exited (its group is killed then, so nothing else writes) and the pipe is drained.
+    private func watch(output fd: Int32, writeEnd: Int32, exit pidfd: Int32, timeout: Duration) {
         let outputSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
         outputSource.setEventHandler { [self] in readOutput(fd) }
-        outputSource.setCancelHandler { close(fd) }
+        outputSource.setCancelHandler {
+            close(fd)
+            close(writeEnd)
+        }
+        self.outputDescriptor = fd
         let exitSource = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: queue)
-        exitSource.setEventHandler { [self] in reap() }
-        exitSource.setCancelHandler { close(pidfd) }
+        exitSource.setEventHandler { [self] in exited() }
+        exitSource.setCancelHandler { [self] in
+            reap()
+            close(pidfd)
+        }
         let timer = DispatchSource.makeTimerSource(queue: queue)
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = Int(clamping: seconds) &* 1_000_000_000 &+ Int(attoseconds / 1_000_000_000)
@@ -162,10 +180,22 @@ final class CalloutProcess: @unchecked Sendable {
         finishIfDone()
     }
 
-    private func reap() {
-        // Still a zombie, so the group id cannot have been reused: clear out anything the callout left behind,
-        // which would otherwise hold the pipe open.
+    /// The pidfd is readable: the callout exited and is a zombie until `reap`, so its group id cannot have been
+    /// reused. Clears out anything it left behind, which would otherwise hold the pipe open, and stops watching
+    /// the pidfd; the cancel handler reaps.
+    private func exited() {
         kill(-pid, SIGKILL)
+        if !outputClosed, let outputDescriptor {
+            readOutput(outputDescriptor)  // what it wrote before exiting; nothing else can write now
+            outputClosed = true
+            outputSource?.cancel()
+            outputSource = nil
+        }
+        exitSource?.cancel()
+        exitSource = nil
+    }
+
+    private func reap() {
         var status: Int32 = 0
         var result: pid_t
         repeat { result = waitpid(pid, &status, WNOHANG) } while result < 0 && errno == EINTR
@@ -176,10 +206,11 @@ final class CalloutProcess: @unchecked Sendable {
         } else if result == pid {
             waitStatus = status
         } else {
-            return  // not reapable yet: cannot happen once the pidfd is readable
+            // Not reapable yet: cannot happen once the pidfd was readable. Wait rather than leave a zombie.
+            repeat { result = waitpid(pid, &status, 0) } while result < 0 && errno == EINTR
+            waitStatus = result == pid ? status : 0
+            lostStatus = result != pid
         }
-        exitSource?.cancel()
-        exitSource = nil
         finishIfDone()
     }
 
