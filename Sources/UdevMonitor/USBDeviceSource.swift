@@ -57,9 +57,10 @@ public final class USBDeviceSource: @unchecked Sendable {
     /// Test hook, set before `start()`: runs on the queue between enabling the monitor and enumerating, so a
     /// test can plug devices into that window.
     var willEnumerate: (() -> Void)?
-    /// Test hook, set before `start()`: runs on the queue after each drain with the number of uevents read, so
-    /// a test can pace umockdev's sender.
-    var didReceiveUevents: ((Int) -> Void)?
+    /// Set before `start()`: runs on the queue after each drain of the monitor with the number of uevents read
+    /// (0 too). devsyncd counts them as work, so that the memory a device storm took is given back once it is
+    /// over (Sources/CTaskPool, "Giving memory back"); a test paces umockdev's sender with it.
+    public var didReceiveUevents: ((Int) -> Void)?
     /// Test hook: runs on the queue once `stop()` has closed the monitor socket.
     var didStop: (() -> Void)?
 
@@ -193,7 +194,6 @@ public final class USBDeviceSource: @unchecked Sendable {
         var received: [UdevDevice] = []
         let drained = monitor.drain(into: &received)
         didReceiveUevents?(received.count)
-        if !received.isEmpty { UdevActivity.observer?(received.count) }
         for device in received { emit(folder.fold(device)) }
         if drained == .overrun {
             logger.warning("udev monitor overran, events were lost; resynchronising from sysfs")

@@ -25,10 +25,6 @@ enum Devsyncd {
         // are written out after the last call: counted there too, so that the memory it took is given back once
         // it is over (task_pool.c, "Giving memory back").
         DBusActivity.observer = { devsync_task_pool_note_work(UInt($0)) }
-        // A device storm is handled on the daemon's queue too (udev, the registry, the bus's signals), where the
-        // pool sees little of it: without the uevents counted, no trim was due after 2,500 devices came and went,
-        // and 20 MB of free heap stayed (docs/benchmarks.md, "Memory after floods").
-        UdevActivity.observer = { devsync_task_pool_note_work(UInt($0)) }
         // libdbus and libbluetooth write to sockets whose peer may vanish; that must be an EPIPE, not death.
         signal(SIGPIPE, SIG_IGN)
 
@@ -84,7 +80,11 @@ enum Devsyncd {
                     configuration: configuration, logControl: logControl, queue: queue, hangups: signals.hangups,
                     // Start-up is a burst like a flood: the cold-plug's and the exports' transient memory is
                     // given back once the daemon is quiet (task_pool.c, "Giving memory back").
-                    onReady: { devsync_task_pool_note_work(4096) }, logger: logger)
+                    onReady: { devsync_task_pool_note_work(4096) },
+                    // A device storm is handled on the daemon's queue (udev, the registry, the bus's signals), where
+                    // the pool sees little of it: without the uevents counted, no trim was due after 2,500 devices
+                    // came and went, and 20 MB of free heap stayed (docs/benchmarks.md, "Memory after floods").
+                    onUevents: { devsync_task_pool_note_work(UInt($0)) }, logger: logger)
             ],
             logger: logger)
         Task {

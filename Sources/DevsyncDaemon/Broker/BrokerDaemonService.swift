@@ -26,6 +26,7 @@ public struct BrokerDaemonService: Service {
     private let queue: DispatchQueue?
     private let hangups: AsyncStream<Void>?
     private let onReady: (@Sendable () -> Void)?
+    private let onUevents: (@Sendable (Int) -> Void)?
     private let logger: Logger
 
     /// A service that will start the broker `configuration` describes.
@@ -38,6 +39,8 @@ public struct BrokerDaemonService: Service {
     /// - Parameter hangups: one element per SIGHUP, when the caller reads the signal itself; nil traps SIGHUP
     ///   here (`UnixSignalsSequence`).
     /// - Parameter onReady: called once the broker has started and owns its name.
+    /// - Parameter onUevents: as ``RunningBroker/start(configuration:additionalSources:logControl:queue:onUevents:logger:)``
+    ///   takes it.
     public init(
         configuration: DaemonConfiguration,
         additionalSources: @escaping @Sendable () -> [AsyncStream<SourceEvent>] = { [] },
@@ -45,6 +48,7 @@ public struct BrokerDaemonService: Service {
         queue: DispatchQueue? = nil,
         hangups: AsyncStream<Void>? = nil,
         onReady: (@Sendable () -> Void)? = nil,
+        onUevents: (@Sendable (Int) -> Void)? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
@@ -53,6 +57,7 @@ public struct BrokerDaemonService: Service {
         self.queue = queue
         self.hangups = hangups
         self.onReady = onReady
+        self.onUevents = onUevents
         self.logger = logger
     }
 
@@ -75,7 +80,7 @@ public struct BrokerDaemonService: Service {
         }
         let broker = try await RunningBroker.start(
             configuration: configuration, additionalSources: additionalSources(), logControl: logControl, queue: queue,
-            logger: logger)
+            onUevents: onUevents, logger: logger)
         onReady?()
 
         enum Ending: Sendable { case shutdown, busClosed }

@@ -65,9 +65,12 @@ public final class RunningBroker: Sendable {
     ///   - queue: the serial queue udev, the registry and both bus connections run on; nil for a queue of its
     ///     own. devsyncd passes one that targets the main queue, which its main thread drains, so that no
     ///     libdispatch worker thread starts for a burst and exits after it (an idle wakeup; docs/benchmarks.md).
+    ///   - onUevents: called on `queue` with how many uevents each read of udev's monitor brought (devsyncd
+    ///     counts them as work for giving a storm's memory back); nil for nobody.
     public static func start(
         configuration: DaemonConfiguration, additionalSources: [AsyncStream<SourceEvent>] = [],
-        logControl: LogControl? = nil, queue: DispatchQueue? = nil, logger: Logger
+        logControl: LogControl? = nil, queue: DispatchQueue? = nil, onUevents: (@Sendable (Int) -> Void)? = nil,
+        logger: Logger
     ) async throws(StartError) -> RunningBroker {
         let profiles = ProfileSource(directories: configuration.profileDirectories, logger: logger)
         let matcher = profiles.load().matcher
@@ -120,6 +123,7 @@ public final class RunningBroker: Sendable {
         }
         // Made here (started below) so that a reload can re-read its databases.
         let usb = USBDeviceSource(configuration: .init(databases: configuration.databases), queue: queue, logger: logger)
+        if let onUevents { usb.didReceiveUevents = { if $0 > 0 { onUevents($0) } } }
         // ApprovalRequested waits for the owner (the callout may take up to its timeout): the broker leaves the
         // signal to resolveOwners, which announces each request once its owner is known. The broker hands over
         // each request once the device is published, so resolving never delays a hotplug's DeviceAdded.
