@@ -49,28 +49,12 @@ public struct DeviceProperties: Sendable {
 
     /// Where `key` is in `entries`, or where it would be inserted.
     private static func position(of key: String, in entries: [Entry]) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = entries.count
-        while low < high {
-            let middle = (low + high) / 2
-            let candidate = entries[middle].key
-            if candidate == key { return (middle, true) }
-            if candidate < key { low = middle + 1 } else { high = middle }
-        }
-        return (low, false)
+        entries.sortedPosition(of: key) { $0.key }
     }
 
     /// Where `key` is in `changes`, or where it would be inserted.
     private static func position(of key: String, in changes: [Change]) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = changes.count
-        while low < high {
-            let middle = (low + high) / 2
-            let candidate = changes[middle].key
-            if candidate == key { return (middle, true) }
-            if candidate < key { low = middle + 1 } else { high = middle }
-        }
-        return (low, false)
+        changes.sortedPosition(of: key) { $0.key }
     }
 
     /// The value of `key`, or nil. Setting a string or strlist sanitizes it; setting nil removes the key.

@@ -21,15 +21,7 @@ struct UdevPropertyList: Sendable, Hashable, ExpressibleByDictionaryLiteral {
 
     /// Where `name` is, or where it would be inserted.
     private func position(of name: String) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = pairs.count
-        while low < high {
-            let middle = (low + high) / 2
-            let candidate = pairs[middle].name
-            if candidate == name { return (middle, true) }
-            if candidate < name { low = middle + 1 } else { high = middle }
-        }
-        return (low, false)
+        pairs.sortedPosition(of: name) { $0.name }
     }
 
     /// The value of `name`, or nil; setting nil removes it.
