@@ -126,8 +126,7 @@ final class ChildRun: @unchecked Sendable {
             kill(-pid, SIGKILL)
             for (stream, watched) in streams {
                 _ = drain(watched.fd, stream)
-                if let rest = pending[stream], !rest.isEmpty { emit(rest, stream) }
-                pending[stream] = nil
+                flush(stream)
                 watched.source.cancel()
                 openStreams.remove(stream)
             }
@@ -185,10 +184,15 @@ final class ChildRun: @unchecked Sendable {
             }
             if count < 0 && errno == EINTR { continue }
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return true }
-            if let rest = pending[stream], !rest.isEmpty { emit(rest, stream) }
-            pending[stream] = nil
+            flush(stream)
             return false
         }
+    }
+
+    /// Emits the stream's unterminated last line, if any: its output has ended.
+    private func flush(_ stream: Stream) {
+        if let rest = pending[stream], !rest.isEmpty { emit(rest, stream) }
+        pending[stream] = nil
     }
 
     private func split(_ bytes: ArraySlice<UInt8>, _ stream: Stream) {
