@@ -72,9 +72,9 @@ demo: deps
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
-# The databases the coverage report reads (docs/coverage.md); the kernel's modules.alias comes with an installed
+# The databases the coverage report reads (docs/coverage.md; libmtp9 for its device table); the kernel's modules.alias comes with an installed
 # kernel image (the running kernel may have none: a container's or a VM's), so linux-image-amd64 is one of them.
-COVERAGE_PACKAGES := libmtp-common media-player-info libgphoto2-6 usbmuxd linux-image-amd64
+COVERAGE_PACKAGES := libmtp-common libmtp9 media-player-info libgphoto2-6 usbmuxd linux-image-amd64
 
 coverage: deps
 	@./scripts/install-deps $(COVERAGE_PACKAGES)

@@ -37,6 +37,8 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // pidfd_open and pipe2 from glibc, which Swift's Glibc module leaves out (no library to link).
         .systemLibrary(name: "CChildProcess"),
+        // libmtp's device table, read through dlopen("libmtp.so.9") by UdevMonitor's databases (no library to link).
+        .systemLibrary(name: "CLibMTP"),
         // devsyncd's global executor for Swift Concurrency: a pthread pool instead of libdispatch's global queues,
         // whose workqueue monitor wakes the process every second (Sources/CTaskPool/task_pool.c).
         .target(name: "CTaskPool"),
@@ -54,7 +56,7 @@ let package = Package(
         // MARK: Edges
         .target(
             name: "UdevMonitor",
-            dependencies: ["DeviceRegistry", "CUdev", "CUSB", "CSystemd", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DeviceRegistry", "CUdev", "CUSB", "CSystemd", "CLibMTP", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "DBus",

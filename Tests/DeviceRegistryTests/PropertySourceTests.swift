@@ -35,7 +35,7 @@ struct PropertySourceTests {
     @Test("a raw property's prefix names its source", arguments: [
         ("udev.ID_MTP_DEVICE", PropertySource.udev), ("hwdb.ID_GPHOTO2", .hardwareDatabase(modalias: "")),
         ("mpi.device.AccessProtocol", .mediaPlayerInfo(file: "")), ("kernel.drivers", .kernelTable(file: "", line: 0)),
-        ("bluetooth.address", .bluez), ("usb.vendor_id", .sysfs), ("sysfs.interface.drivers", .sysfs),
+        ("libmtp.product", .libmtp(library: "")), ("bluetooth.address", .bluez), ("usb.vendor_id", .sysfs), ("sysfs.interface.drivers", .sysfs),
     ])
     func implied(key: String, source: PropertySource) {
         #expect(PropertySource.implied(byKey: key) == source)
@@ -48,5 +48,6 @@ struct PropertySourceTests {
         #expect(PropertySource.profile(SourceLocation(file: "10-palm.fdi", line: 4, column: 5)).description == "profile 10-palm.fdi:4:5")
         #expect(PropertySource.hardwareDatabase(modalias: "usb:v0830p0060").description == "hwdb usb:v0830p0060")
         #expect(PropertySource.commandLine.description == "command line")
+        #expect(PropertySource.libmtp(library: "libmtp.so.9").description == "libmtp libmtp.so.9")
     }
 }

@@ -174,6 +174,32 @@ struct ShippedKindTests {
         #expect(outcome(usb(0x054c, 0x0c71, headphones)) == ("mtp", "media-player"))
     }
 
+    @Test("libmtp's name for the device says tablet or phone, after the device's own product string and usb.ids")
+    func libmtpNames() {
+        func named(_ name: String, product: String? = nil, usbIDs: String? = nil, adb: Bool = false) -> [String: PropertyValue] {
+            var device = mtp
+            device["libmtp.product"] = .string(name)
+            if let product { device["usb.product"] = .string(product) }
+            if let usbIDs { device["hwdb.ID_MODEL_FROM_DATABASE"] = .string(usbIDs) }
+            if adb { device["usb.interfaces"] = .strlist(["06/01/01", "ff/42/01"]) }
+            return device
+        }
+        // A maker of phones and tablets (Lenovo, Asus), a maker of players (Sony's 0x054c), adb: the name decides.
+        #expect(outcome(usb(0x17ef, 0x77b1, named("Yoga Tablet 2 - 1050F"))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x0b05, 0x4c90, named("MemoPad Smart", adb: true))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x054c, 0x05b4, named("Sony Tablet S"))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x054c, 0x0000, named("Xperia Phone"))) == ("mtp", "phone"))
+        // A name with no word: the maker's rule, as before.
+        #expect(outcome(usb(0x17ef, 0x7497, named("P700"))) == ("mtp", "phone"))
+        // The device's own string, then usb.ids's name, come first.
+        #expect(outcome(usb(0x17ef, 0x77b1, named("Yoga Tablet 2 - 1050F", product: "Lenovo Phone P1"))) == ("mtp", "phone"))
+        #expect(outcome(usb(0x0b05, 0x550f, named("K00E", usbIDs: "Fonepad 7"))) == ("mtp", "tablet"))
+        #expect(outcome(usb(0x0b05, 0x550f, named("Fonepad Phone", usbIDs: "Fonepad 7"))) == ("mtp", "tablet"))
+        // Only for MTP devices: a mass-storage player keeps its kind.
+        #expect(outcome(usb(0x0781, 0x7420, ["udev.ID_MEDIA_PLAYER": .string("sandisk_sansa-e200"),
+                                             "libmtp.product": .string("Some Tablet")])).kind == "media-player")
+    }
+
     @Test("an MTP device from a maker of cameras only is a camera: GoPro, Ricoh's Theta")
     func cameraMakers() {
         #expect(outcome(usb(0x2672, 0x000c, mtp)) == ("mtp", "camera"))

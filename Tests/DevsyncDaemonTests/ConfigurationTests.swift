@@ -76,6 +76,32 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError.self) { try file.applying(CommandLineOverrides(hardwareDatabase: "")) }
     }
 
+    @Test("LibMTP and --libmtp name the libmtp whose table names MTP devices, or none")
+    func libmtpSetting() throws {
+        #expect(DaemonConfiguration().databases.libmtp == "libmtp.so.9")
+        func parsed(_ value: String) throws -> String? {
+            try DaemonConfiguration.parse("[Daemon]\nLibMTP=\(value)\n", file: "c").databases.libmtp
+        }
+        #expect(try parsed("") == "libmtp.so.9")
+        #expect(try parsed("none") == nil)
+        #expect(try parsed("/opt/libmtp/lib/libmtp.so.9") == "/opt/libmtp/lib/libmtp.so.9")
+        #expect(try parsed("libmtp.so.10") == "libmtp.so.10")
+        // Relative to a working directory the daemon does not choose: refused, with the line and what was expected.
+        #expect(throws: ConfigurationError.self) { try parsed("lib/libmtp.so.9") }
+        #expect(throws: ConfigurationError.self) { try parsed("mtp") }
+        let error = #expect(throws: ConfigurationError.self) { try parsed("./libmtp.so") }
+        #expect(error?.description.hasPrefix("c:2:8: LibMTP: expected an absolute file, a library name such as libmtp.so.9") == true,
+                "\(String(describing: error))")
+        guard case .run(let none) = try CommandLineOverrides.parse(["--libmtp", "none"]),
+              case .run(let local) = try CommandLineOverrides.parse(["--libmtp=./build/libmtp.so"]) else {
+            Issue.record("not a run")
+            return
+        }
+        #expect(try DaemonConfiguration().applying(none).databases.libmtp == nil)
+        #expect(try DaemonConfiguration().applying(local).databases.libmtp == "./build/libmtp.so")
+        #expect(throws: ConfigurationError.self) { try DaemonConfiguration().applying(CommandLineOverrides(libmtp: "")) }
+    }
+
     @Test("Bus takes system, session or an address", arguments: [
         ("system", DaemonConfiguration.Bus.system), ("session", .session),
         ("unix:abstract=/tmp/dbus-x,guid=1234", .address("unix:abstract=/tmp/dbus-x,guid=1234")),

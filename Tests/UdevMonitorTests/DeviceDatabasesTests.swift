@@ -218,10 +218,10 @@ struct DeviceDatabasesTests {
     func missingDatabases() {
         let databases = DeviceDatabases(
             locations: DatabaseLocations(hardwareDatabase: "/nonexistent/hwdb.bin", mediaPlayerInfo: "/nonexistent/mpi",
-                                         modulesAlias: "/nonexistent/modules.alias"),
+                                         modulesAlias: "/nonexistent/modules.alias", libmtp: "/nonexistent/libmtp.so.9"),
             logger: logger)
         let errors = databases.load()
-        #expect(errors.map(\.file) == ["/nonexistent/hwdb.bin", "/nonexistent/modules.alias", "/nonexistent/mpi"])
+        #expect(errors.map(\.file) == ["/nonexistent/hwdb.bin", "/nonexistent/libmtp.so.9", "/nonexistent/modules.alias", "/nonexistent/mpi"])
         var palm = device(0x0830, 0x0060)
         let before = palm
         databases.enrich(&palm)
@@ -251,5 +251,78 @@ extension DeviceDatabasesTests {
         #expect(info.properties.string("mpi.device.Vendor") == "Ok")
         #expect(info.properties.string("mpi.device.Name[de_DE]") == "Gut")
         #expect(info.properties.sortedKeys.allSatisfy { $0.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } })
+    }
+}
+
+extension DeviceDatabasesTests {
+    /// The fixtures' databases with the stand-in libmtp (Fixtures/libmtp/fake-libmtp.c), built for the test.
+    func withLibMTP(_ body: (DeviceDatabases, String) throws -> Void) throws {
+        let (root, file) = try DatabaseFixtures.buildHardwareDatabase()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (libraryRoot, library) = try DatabaseFixtures.buildFakeLibMTP()
+        defer { try? FileManager.default.removeItem(at: libraryRoot) }
+        let databases = DeviceDatabases(locations: DatabaseFixtures.locations(hardwareDatabase: file, libmtp: library), logger: logger)
+        #expect(databases.load().isEmpty)
+        try body(databases, library)
+    }
+
+    @Test("libmtp's table names the devices its hwdb or udev calls MTP devices: libmtp.*, and info.* without a usb.ids name")
+    func libmtpNames() throws {
+        try withLibMTP { databases, library in
+            var phone = device(0x0E8D, 0x2008)
+            phone[PropertyKey.infoProduct] = .string("MT65xx Android Phone")  // the device's own string
+            databases.enrich(&phone)
+            #expect(phone.string(PropertyKey.libmtpVendor) == "MediaTek")
+            #expect(phone.string(PropertyKey.libmtpProduct) == "Elephone P8000", "the first entry of an id listed twice")
+            #expect(phone.string(PropertyKey.infoProduct) == "Elephone P8000", "a curated name wins over the device's own")
+            #expect(databases.describe(phone).sources[PropertyKey.libmtpProduct] == .libmtp(library: library))
+            #expect(databases.describe(phone).sources[PropertyKey.infoProduct] == .libmtp(library: library))
+
+            // No hwdb entry, but udev's ID_MTP_DEVICE (libmtp's rules ran): the table is asked too.
+            var tablet = device(0x17EF, 0x7484, udev: ["ID_MTP_DEVICE": "1"])
+            databases.enrich(&tablet)
+            #expect(tablet.string(PropertyKey.libmtpProduct) == "IdeaTab A3000")
+            // usb.ids's name, from udev, stays the device's name.
+            var named = device(0x17EF, 0x7484, udev: ["ID_MTP_DEVICE": "1", "ID_MODEL_FROM_DATABASE": "IdeaTab (usb.ids)"])
+            named[PropertyKey.infoProduct] = .string("IdeaTab (usb.ids)")
+            databases.enrich(&named)
+            #expect(named.string(PropertyKey.infoProduct) == "IdeaTab (usb.ids)")
+            #expect(named.string(PropertyKey.libmtpProduct) == "IdeaTab A3000")
+
+            // Listed in the table, but nothing calls it an MTP device: not asked.
+            var unflagged = device(0x1234, 0x5678)
+            databases.enrich(&unflagged)
+            #expect(!unflagged.sortedKeys.contains { $0.hasPrefix("libmtp.") })
+            // An MTP device the table does not list.
+            var unlisted = device(0x17EF, 0x0001, udev: ["ID_MTP_DEVICE": "1"])
+            databases.enrich(&unlisted)
+            #expect(!unlisted.sortedKeys.contains { $0.hasPrefix("libmtp.") })
+        }
+    }
+
+    @Test("libmtp's strings become safe text (bad UTF-8 and control characters replaced); a missing name gives no key")
+    func libmtpHostileStrings() throws {
+        try withLibMTP { databases, _ in
+            var device = device(0x0E8D, 0x2009)
+            databases.enrich(&device)
+            #expect(device.string(PropertyKey.libmtpVendor) == "Bad\u{FFFD}\u{FFFD} maker \u{FFFD}[31m", "bad UTF-8 and control characters replaced")
+            #expect(device.contains(PropertyKey.libmtpProduct) == false)
+        }
+    }
+
+    @Test("no libmtp, or a library that is not libmtp: one error naming it, and the other databases still answer")
+    func libmtpMissing() throws {
+        let (root, file) = try DatabaseFixtures.buildHardwareDatabase()
+        defer { try? FileManager.default.removeItem(at: root) }
+        for (library, problem) in [("/nonexistent/libmtp.so.9", "cannot open libmtp"), ("libm.so.6", "not libmtp")] {
+            let databases = DeviceDatabases(locations: DatabaseFixtures.locations(hardwareDatabase: file, libmtp: library), logger: logger)
+            let errors = databases.load()
+            #expect(errors.map(\.file) == [library])
+            #expect(errors.first?.message.hasPrefix(problem) == true, "\(errors)")
+            var phone = device(0x0E8D, 0x2008)
+            databases.enrich(&phone)
+            #expect(phone.string("hwdb.ID_MTP_DEVICE") == "1")
+            #expect(!phone.sortedKeys.contains { $0.hasPrefix("libmtp.") })
+        }
     }
 }

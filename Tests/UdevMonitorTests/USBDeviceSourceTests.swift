@@ -430,6 +430,8 @@ final class USBDeviceSourceTests: @unchecked Sendable {
         defer { finish() }
         let (root, hardwareDatabase) = try DatabaseFixtures.buildHardwareDatabase()
         defer { try? FileManager.default.removeItem(at: root) }
+        let (libraryRoot, libmtp) = try DatabaseFixtures.buildFakeLibMTP()
+        defer { try? FileManager.default.removeItem(at: libraryRoot) }
         // Plugged in before libmtp, media-player-info and systemd's hwdb were installed: no udev ID_* at all.
         let palm = testbed.plug(USBFixture(
             port: "1-3", vendorID: 0x0830, productID: 0x0060, manufacturer: "Palm", product: "Palm Handheld",
@@ -438,7 +440,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
         let phone = testbed.plug(USBFixture(
             port: "1-4", vendorID: 0x0E8D, productID: 0x2008, interfaces: [.init(classCode: 6, subclass: 1, protocolCode: 1, name: "MTP")]))
         let (_, tap) = try startedSource(configuration: .init(
-            interfaceGracePeriod: Self.grace, databases: DatabaseFixtures.locations(hardwareDatabase: hardwareDatabase)))
+            interfaceGracePeriod: Self.grace, databases: DatabaseFixtures.locations(hardwareDatabase: hardwareDatabase, libmtp: libmtp)))
         let events = await eventsThroughMarker(testbed, tap, after: 2)
         let byKey = Dictionary(uniqueKeysWithValues: events.compactMap(\.observation).map { ($0.sourceKey, $0.properties) })
 
@@ -453,6 +455,7 @@ final class USBDeviceSourceTests: @unchecked Sendable {
         #expect(mtp.string("mpi.name") == "mediatek_mtp" && mtp.strlist("mpi.device.AccessProtocol") == ["mtp", "storage"])
         #expect(mtp.contains("sysfs.interface.drivers") == false, "no driver bound")
         #expect(mtp.contains("kernel.drivers") == false, "no table of the fixture lists it")
+        #expect(mtp.string("libmtp.product") == "Elephone P8000" && mtp.string("info.product") == "Elephone P8000")
     }
 
     @Test("a driver binding after the arrival is a change; a reload of the databases re-describes present devices")

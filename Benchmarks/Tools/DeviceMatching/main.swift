@@ -14,7 +14,11 @@
 //   enrich + match   the databases asked first (a cache hit: a device seen before), then matched
 //   enrich, hit      the databases asked alone, cache hit
 //   enrich, miss     the databases asked for a device never seen (another product id each time): the hwdb
-//                    lookup (sd-hwdb on the system's hwdb.bin), the .mpi index, modules.alias
+//                    lookup (sd-hwdb on the system's hwdb.bin), the .mpi index, modules.alias, libmtp's table for
+//                    the MTP devices (a linear walk); 400 devices a batch, so one hwdb mapping and one dlopen
+//   enrich, miss, one a batch   the same, each device a batch of its own: a device plugged in alone, whose
+//                    lookup maps the hwdb and opens libmtp (for the four MTP devices) and closes them after
+//   … no libmtp      the same two with libmtp's table not read (LibMTP=none)
 //   no databases     the same enrich + match with the databases pointed at nonexistent paths
 //
 // The measures alternate round by round, so a machine shared with other work slows them alike; each round's
@@ -102,9 +106,13 @@ let real = DeviceDatabases(locations: DatabaseLocations(modulesAlias: option("--
 let realProblems = real.load()
 let none = DeviceDatabases(
     locations: DatabaseLocations(hardwareDatabase: "/nonexistent/hwdb.bin", mediaPlayerInfo: "/nonexistent/media-player-info",
-                                 modulesAlias: "/nonexistent/modules.alias"),
+                                 modulesAlias: "/nonexistent/modules.alias", libmtp: nil),
     logger: logger)
 _ = none.load()
+var withoutLibMTPLocations = DatabaseLocations(modulesAlias: option("--modules-alias"))
+withoutLibMTPLocations.libmtp = nil
+let withoutLibMTP = DeviceDatabases(locations: withoutLibMTPLocations, logger: logger)
+_ = withoutLibMTP.load()
 print("databases: \(realProblems.isEmpty ? "all read" : "problems: \(realProblems.map(\.description))"); the other measures use the last profiles")
 
 /// Nanoseconds per device for `repetitions` passes over the devices.
@@ -141,21 +149,29 @@ let measures: [(String, () -> Double)] = matchers.map { directory, matcher in
         real.enrich(&properties)
         blackHole(properties)
     } }),
-    ("enrich, miss", {
-        // 400 devices never seen (below the cache's 512), in one batch: one hwdb mapping, as a cold-plug.
-        let result = timed(50) { device in
-            var properties = device
-            missProduct &+= 1
-            properties["usb.product_id"] = .int(0x7000 + missProduct % 0x1000)
-            properties["usb.device_revision_bcd"] = .int(missProduct)  // a new modalias even when the id repeats
-            real.enrich(&properties)
-            blackHole(properties)
-        }
-        real.endBatch()
-        _ = real.load()  // forget the findings, so the next round misses again
-        return result
-    }),
+    ("enrich, miss", { misses(real, oneBatchEach: false) }),
+    ("enrich, miss, no libmtp", { misses(withoutLibMTP, oneBatchEach: false) }),
+    ("enrich, miss, one a batch", { misses(real, oneBatchEach: true) }),
+    ("enrich, miss, one a batch, no libmtp", { misses(withoutLibMTP, oneBatchEach: true) }),
 ]
+
+/// Nanoseconds per device for 400 devices never seen (below the cache's 512): in one batch (one hwdb mapping and
+/// one libmtp, as a cold-plug), or each in a batch of its own (a device plugged in alone).
+@MainActor func misses(_ databases: DeviceDatabases, oneBatchEach: Bool) -> Double {
+    databases.endBatch()  // the measures before left it open (a batch of hits)
+    let result = timed(50) { device in
+        var properties = device
+        missProduct &+= 1
+        properties["usb.product_id"] = .int(0x7000 + missProduct % 0x1000)
+        properties["usb.device_revision_bcd"] = .int(missProduct)  // a new modalias even when the id repeats
+        databases.enrich(&properties)
+        if oneBatchEach { databases.endBatch() }
+        blackHole(properties)
+    }
+    databases.endBatch()
+    _ = databases.load()  // forget the findings, so the next round misses again
+    return result
+}
 
 // Warm up every path once.
 for (_, measure) in measures { _ = measure() }

@@ -100,6 +100,10 @@ public enum PropertyKey {
     public static let mediaPlayerInfoPrefix = "mpi."
     /// `string`: the name of the media-player-info file the `mpi.*` keys came from (`sandisk_sansa-e200`).
     public static let mediaPlayerInfoName = "mpi.name"
+    /// `string`: the maker's name in libmtp's device table, for a device libmtp lists (`Lenovo`).
+    public static let libmtpVendor = "libmtp.vendor"
+    /// `string`: the device's name in libmtp's device table (`IdeaTab A3000`, `Galaxy models (MTP)`).
+    public static let libmtpProduct = "libmtp.product"
     /// `strlist`: the modules whose `modules.alias` USB entries match the device or one of its interfaces.
     public static let kernelDrivers = "kernel.drivers"
     /// `strlist`: the drivers bound to the device's interfaces now (sysfs `driver` links), in interface order.

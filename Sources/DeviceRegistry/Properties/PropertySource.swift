@@ -11,6 +11,8 @@ public enum PropertySource: Sendable, Hashable, CustomStringConvertible {
     case hardwareDatabase(modalias: String)
     /// A media-player-info key file (`mpi.*`).
     case mediaPlayerInfo(file: String)
+    /// libmtp's device table, read from this library (`libmtp.*`).
+    case libmtp(library: String)
     /// A line of the kernel's `modules.alias` (`kernel.*`): the first one that matched.
     case kernelTable(file: String, line: Int)
     /// BlueZ's device object and the device's SDP records (`bluetooth.*`).
@@ -27,6 +29,7 @@ public enum PropertySource: Sendable, Hashable, CustomStringConvertible {
         case .udev: "udev"
         case .hardwareDatabase(let modalias): "hwdb \(modalias)"
         case .mediaPlayerInfo(let file): "mpi \(file)"
+        case .libmtp(let library): "libmtp \(library)"
         case .kernelTable(let file, let line): "kernel \(file):\(line)"
         case .bluez: "bluez"
         case .commandLine: "command line"
@@ -42,6 +45,7 @@ public enum PropertySource: Sendable, Hashable, CustomStringConvertible {
         if key.hasPrefix(PropertyKey.hardwareDatabasePrefix) { return .hardwareDatabase(modalias: "") }
         if key.hasPrefix(PropertyKey.mediaPlayerInfoPrefix) { return .mediaPlayerInfo(file: "") }
         if key.hasPrefix("kernel.") { return .kernelTable(file: "", line: 0) }
+        if key.hasPrefix("libmtp.") { return .libmtp(library: "") }
         if key.hasPrefix("bluetooth.") { return .bluez }
         return .sysfs
     }

@@ -22,12 +22,16 @@ public struct CommandLineOverrides: Sendable, Hashable {
     public var mediaPlayerInfo: String?
     /// `--modules-alias FILE`.
     public var modulesAlias: String?
+    /// `--libmtp LIBRARY|none`.
+    public var libmtp: String?
 
     /// Overrides; nil fields change nothing.
     public init(
         profiles: [String]? = nil, stateDirectory: String? = nil, bus: String? = nil, configPath: String? = nil,
-        logLevel: String? = nil, hardwareDatabase: String? = nil, mediaPlayerInfo: String? = nil, modulesAlias: String? = nil
+        logLevel: String? = nil, hardwareDatabase: String? = nil, mediaPlayerInfo: String? = nil, modulesAlias: String? = nil,
+        libmtp: String? = nil
     ) {
+        self.libmtp = libmtp
         self.hardwareDatabase = hardwareDatabase
         self.mediaPlayerInfo = mediaPlayerInfo
         self.modulesAlias = modulesAlias
@@ -60,7 +64,7 @@ extension CommandLineOverrides {
     public static let usage = """
         USAGE: devsyncd [--config FILE] [--profiles DIR ...] [--state-dir DIR] [--bus system|session|ADDRESS]
                         [--log-level LEVEL] [--hwdb FILE] [--media-player-info DIR] [--modules-alias FILE]
-                        [--version]
+                        [--libmtp LIBRARY|none] [--version]
 
         The devsync broker: publishes sync devices on D-Bus as org.devsync.Broker1.
         Settings come from \(DaemonConfiguration.defaultPath), then these flags (devsyncd(8)).
@@ -76,6 +80,7 @@ extension CommandLineOverrides {
           --hwdb FILE             The hwdb.bin to read (HardwareDatabase); default: the one libudev reads.
           --media-player-info DIR The .mpi files (MediaPlayerInfoDirectory).
           --modules-alias FILE    The kernel's module aliases (ModulesAlias); default: the running kernel's.
+          --libmtp LIBRARY|none   The libmtp whose device table names MTP devices (LibMTP); default: libmtp.so.9.
           --version               Print the version and exit.
           -h, --help              Show this help and exit.
 
@@ -118,6 +123,7 @@ extension CommandLineOverrides {
             case "--hwdb": overrides.hardwareDatabase = value
             case "--media-player-info": overrides.mediaPlayerInfo = value
             case "--modules-alias": overrides.modulesAlias = value
+            case "--libmtp": overrides.libmtp = value
             default: throw Self.unknown(flag)
             }
         }
@@ -126,6 +132,7 @@ extension CommandLineOverrides {
 
     private static let valueFlags: Set<String> = [
         "--config", "--profiles", "--state-dir", "--bus", "--log-level", "--hwdb", "--media-player-info", "--modules-alias",
+        "--libmtp",
     ]
 
     private static func unknown(_ flag: String) -> ConfigurationError {
@@ -171,6 +178,14 @@ extension DaemonConfiguration {
         if let file = overrides.hardwareDatabase { result.databases.hardwareDatabase = file }
         if let directory = overrides.mediaPlayerInfo { result.databases.mediaPlayerInfo = directory }
         if let file = overrides.modulesAlias { result.databases.modulesAlias = file }
+        if let text = overrides.libmtp {
+            // As the other paths here, a file may be relative (with a "/": `./libmtp.so`; without one the dynamic
+            // loader looks the name up in its own directories).
+            guard !text.isEmpty else {
+                throw ConfigurationError(file: "--libmtp", message: "expected a library such as libmtp.so.9, a path, or none")
+            }
+            result.databases.libmtp = text == "none" ? nil : text
+        }
         if let text = overrides.logLevel {
             guard let level = Self.logLevel(text) else {
                 throw ConfigurationError(file: "--log-level", message: "expected \(Self.logLevelNames), got '\(text)'")

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Logging
+import UdevMonitor
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ extension DaemonConfiguration {
     /// The keys the `[Daemon]` section accepts, exactly as spelt in the file.
     public static let fileKeys = [
         "ProfileDirectories", "StateDirectory", "Bus", "ApprovalPolicy", "OwnerCallout", "OwnerCalloutTimeout",
-        "LogLevel", "HardwareDatabase", "MediaPlayerInfoDirectory", "ModulesAlias",
+        "LogLevel", "HardwareDatabase", "MediaPlayerInfoDirectory", "ModulesAlias", "LibMTP",
     ]
 
     /// The defaults overridden by the file at `path`; a missing file means the defaults.
@@ -142,8 +143,25 @@ extension DaemonConfiguration {
                 throw ValueError(expectation: "expected an absolute directory, got '\(value)'")
             }
             databases.mediaPlayerInfo = value
+        case "LibMTP":
+            guard let library = Self.libmtp(value) else {
+                throw ValueError(expectation: "expected an absolute file, a library name such as libmtp.so.9, none, or nothing for libmtp.so.9, got '\(value)'")
+            }
+            databases.libmtp = library.isEmpty ? nil : library
         default:
             preconditionFailure("fileKeys and set(_:to:) disagree on \(key)")
+        }
+    }
+
+    /// A `LibMTP` value (or `--libmtp`'s): the library to open (`""` for none), or nil if it is no library.
+    /// Empty means libmtp's soname; `none` reads no names; else an absolute path or a name the dynamic loader
+    /// looks up in its own directories (no `/`, as `libmtp.so.9`), never one relative to the working directory.
+    static func libmtp(_ value: String) -> String? {
+        switch value {
+        case "": DatabaseLocations.defaultLibMTP
+        case "none": ""
+        case _ where value.hasPrefix("/") || (!value.contains("/") && value.hasPrefix("lib") && value.contains(".so")): value
+        default: nil
         }
     }
 

@@ -10,15 +10,21 @@ public struct DatabaseLocations: Sendable, Hashable {
     public var mediaPlayerInfo: String
     /// The `modules.alias` to read, or nil for the running kernel's, `/lib/modules/$(uname -r)/modules.alias`.
     public var modulesAlias: String?
+    /// The libmtp library whose device table names MTP devices (a soname or a path), or nil to read none.
+    public var libmtp: String?
 
     /// media-player-info's installed directory.
     public static let defaultMediaPlayerInfo = "/usr/share/media-player-info"
+    /// libmtp's soname, found where the dynamic loader looks (Debian's and Fedora's libmtp packages install it).
+    public static let defaultLibMTP = "libmtp.so.9"
 
     /// The given places; every parameter defaults to the system's.
-    public init(hardwareDatabase: String? = nil, mediaPlayerInfo: String = defaultMediaPlayerInfo, modulesAlias: String? = nil) {
+    public init(hardwareDatabase: String? = nil, mediaPlayerInfo: String = defaultMediaPlayerInfo, modulesAlias: String? = nil,
+                libmtp: String? = defaultLibMTP) {
         self.hardwareDatabase = hardwareDatabase
         self.mediaPlayerInfo = mediaPlayerInfo
         self.modulesAlias = modulesAlias
+        self.libmtp = libmtp
     }
 
     /// The `modules.alias` read: the one given, or the running kernel's.
@@ -27,22 +33,24 @@ public struct DatabaseLocations: Sendable, Hashable {
 
 /// What the databases say about one device: properties, and where each came from.
 package struct DatabaseFindings: Sendable, Hashable {
-    /// The `hwdb.*`, `mpi.*` and `kernel.*` properties.
+    /// The `hwdb.*`, `mpi.*`, `libmtp.*` and `kernel.*` properties.
     package var properties = DeviceProperties()
     /// The source of each of them.
     package var sources: [String: PropertySource] = [:]
 }
 
-/// The hardware database, media-player-info and the kernel's `modules.alias`, asked for a USB device's
-/// `hwdb.*`, `mpi.*` and `kernel.drivers` properties (`docs/profiles.md`, "Property sources").
+/// The hardware database, media-player-info, libmtp's device table and the kernel's `modules.alias`, asked for a
+/// USB device's `hwdb.*`, `mpi.*`, `libmtp.*` and `kernel.drivers` properties (`docs/profiles.md`, "Property
+/// sources").
 ///
 /// `modules.alias` and the media-player-info index are read by ``load()`` (at start and at each reload); each
 /// device's findings are kept by what they depend on (ids, classes, interfaces, `ID_MEDIA_PLAYER`), so a device
 /// seen again costs one dictionary lookup. The hardware database is opened at the first lookup of a batch and
 /// unmapped by ``endBatch()`` (the source calls it once it has handled what it read): kept mapped, the pages one
 /// lookup's trie walk touches stayed resident (1.7 MB of the 13 MB file, for one device; docs/benchmarks.md),
-/// for a file that is asked once per kind of device. No timer and no thread: not thread-safe, its owner keeps it
-/// on one queue (`USBDeviceSource`'s). Public for the benchmarks (`Benchmarks/Tools/DeviceMatching`).
+/// for a file that is asked once per kind of device. libmtp is opened the same way (dlopen), only for a device
+/// that its hwdb entry or udev calls an MTP device (`ID_MTP_DEVICE=1`), and closed with the hwdb. No timer and no
+/// thread: not thread-safe, its owner keeps it on one queue (`USBDeviceSource`'s). Public for the benchmarks (`Benchmarks/Tools/DeviceMatching`).
 public final class DeviceDatabases {
     /// Where the databases are.
     public let locations: DatabaseLocations
@@ -51,6 +59,10 @@ public final class DeviceDatabases {
     private var hasHardwareDatabase = false
     /// The hardware database while a batch uses it; closed by ``endBatch()``.
     private var openHardwareDatabase: HardwareDatabase?
+    /// Whether libmtp opened at the last load.
+    private var hasMTPDeviceList = false
+    /// libmtp while a batch uses it; closed by ``endBatch()``.
+    private var openMTPDeviceList: MTPDeviceList?
     private var aliases: ModuleAliasTable
     private var players: MediaPlayerInfoCatalog
     private var cache: [String: DatabaseFindings] = [:]
@@ -75,12 +87,23 @@ public final class DeviceDatabases {
         cache = [:]
         openHardwareDatabase = nil
         hasHardwareDatabase = false
+        openMTPDeviceList = nil
+        hasMTPDeviceList = false
         do throws(DatabaseError) {
             _ = try HardwareDatabase(path: locations.hardwareDatabase)
             hasHardwareDatabase = true
         } catch {
             logger.notice("No hardware database; devices get no hwdb.* properties", metadata: ["error": "\(error)"])
             problems.append(error)
+        }
+        if let library = locations.libmtp {
+            do throws(DatabaseError) {
+                _ = try MTPDeviceList(library: library)
+                hasMTPDeviceList = true
+            } catch {
+                logger.notice("No libmtp; MTP devices get no libmtp.* names", metadata: ["error": "\(error)"])
+                problems.append(error)
+            }
         }
         let aliasFile = locations.resolvedModulesAlias
         do throws(DatabaseError) {
@@ -107,38 +130,58 @@ public final class DeviceDatabases {
         problems += playerErrors
         logger.debug("Device databases read", metadata: [
             "hwdb": "\(hasHardwareDatabase ? locations.hardwareDatabase ?? "system" : "none")",
-            "aliases": "\(aliases.count)", "modules.alias": "\(aliasFile)"])
+            "aliases": "\(aliases.count)", "modules.alias": "\(aliasFile)",
+            "libmtp": "\(hasMTPDeviceList ? locations.libmtp ?? "" : "none")"])
         return problems
     }
 
-    /// Adds what the databases know to a USB device's properties: `hwdb.*`, `mpi.*`, `kernel.drivers`, and
-    /// `info.vendor`/`info.product` from the hwdb when udev gave no database names. Nothing without ids.
+    /// Adds what the databases know to a USB device's properties: `hwdb.*`, `mpi.*`, `libmtp.*`,
+    /// `kernel.drivers`, and `info.vendor`/`info.product` from the databases' names when udev gave no usb.ids
+    /// name (usb.ids's own from the hwdb, else libmtp's). Nothing without ids.
     public func enrich(_ properties: inout DeviceProperties) {
         guard let findings = findings(for: properties) else { return }
         properties.merge(findings.properties)
-        for (target, key) in Self.names where properties["udev." + key] == nil {
-            if let name = findings.properties[PropertyKey.hardwareDatabasePrefix + key] { properties[target] = name }
+        for (target, key, libmtpKey) in Self.names {
+            if let source = Self.nameKey(key, libmtpKey, device: properties, findings: findings) {
+                properties[target] = findings.properties[source]
+            }
         }
     }
 
     /// The properties `enrich` adds and their sources, `info.*` included (for `--explain`).
     package func describe(_ properties: DeviceProperties) -> DatabaseFindings {
         guard var findings = findings(for: properties) else { return DatabaseFindings() }
-        for (target, key) in Self.names where properties["udev." + key] == nil {
-            let hwdbKey = PropertyKey.hardwareDatabasePrefix + key
-            if let name = findings.properties[hwdbKey] {
-                findings.properties[target] = name
-                findings.sources[target] = findings.sources[hwdbKey]
+        for (target, key, libmtpKey) in Self.names {
+            if let source = Self.nameKey(key, libmtpKey, device: properties, findings: findings) {
+                findings.properties[target] = findings.properties[source]
+                findings.sources[target] = findings.sources[source]
             }
         }
         return findings
     }
 
-    /// Unmaps the hardware database until the next lookup: the end of a batch of uevents (or of a cold-plug).
-    public func endBatch() { openHardwareDatabase = nil }
+    /// Unmaps the hardware database and closes libmtp until the next lookup: the end of a batch of uevents (or
+    /// of a cold-plug).
+    public func endBatch() {
+        openHardwareDatabase = nil
+        openMTPDeviceList = nil
+    }
 
-    /// `info.*` keys and the database key that names them.
-    private static let names = [(PropertyKey.infoVendor, "ID_VENDOR_FROM_DATABASE"), (PropertyKey.infoProduct, "ID_MODEL_FROM_DATABASE")]
+    /// `info.*` keys, the usb.ids key that names them, and libmtp's.
+    private static let names = [
+        (PropertyKey.infoVendor, "ID_VENDOR_FROM_DATABASE", PropertyKey.libmtpVendor),
+        (PropertyKey.infoProduct, "ID_MODEL_FROM_DATABASE", PropertyKey.libmtpProduct),
+    ]
+
+    /// The finding that names a device's maker or model: nil when udev gave usb.ids's name (the device's `info.*`
+    /// has it already), else usb.ids's name read from the hwdb, else libmtp's (usb.ids names few MTP devices: of
+    /// libmtp's 219 tablets, 28). Either is a curated name and wins over the device's own strings, as udev's does.
+    private static func nameKey(_ key: String, _ libmtpKey: String, device: DeviceProperties, findings: DatabaseFindings) -> String? {
+        guard device[PropertyKey.udevPrefix + key] == nil else { return nil }
+        let hwdbKey = PropertyKey.hardwareDatabasePrefix + key
+        if findings.properties[hwdbKey] != nil { return hwdbKey }
+        return findings.properties[libmtpKey] != nil ? libmtpKey : nil
+    }
 
     /// The findings for a device's raw properties, from the cache or the databases; nil without USB ids.
     package func findings(for properties: DeviceProperties) -> DatabaseFindings? {
@@ -153,7 +196,8 @@ public final class DeviceDatabases {
             + "dc\(ModuleAliasTable.hex(deviceClass))dsc\(ModuleAliasTable.hex(subclass))dp\(ModuleAliasTable.hex(protocolCode))"
         let triples = properties.strlist(PropertyKey.usbInterfaces) ?? []
         let udevPlayer = properties.string("udev.ID_MEDIA_PLAYER")
-        let key = modalias + "|" + triples.joined(separator: ",") + "|" + (udevPlayer ?? "")
+        let udevMTP = properties.string("udev.ID_MTP_DEVICE")
+        let key = modalias + "|" + triples.joined(separator: ",") + "|" + (udevPlayer ?? "") + "|" + (udevMTP ?? "")
         if let known = cache[key] { return known }
 
         var findings = DatabaseFindings()
@@ -166,6 +210,19 @@ public final class DeviceDatabases {
             for (name, value) in hardwareDatabase.properties(modalias: modalias) {
                 findings.properties[PropertyKey.hardwareDatabasePrefix + name] = .string(value)
                 findings.sources[PropertyKey.hardwareDatabasePrefix + name] = source
+            }
+        }
+        // libmtp's names, for the devices its hwdb entry (or udev, from it) calls MTP devices: the others are not
+        // in its table, and need not open it.
+        if hasMTPDeviceList, (udevMTP ?? findings.properties.string(PropertyKey.hardwareDatabasePrefix + "ID_MTP_DEVICE")) == "1",
+           let library = locations.libmtp {
+            if openMTPDeviceList == nil { openMTPDeviceList = try? MTPDeviceList(library: library) }
+            if let entry = openMTPDeviceList?.entry(vendor: vendor, product: product) {
+                let source = PropertySource.libmtp(library: library)
+                for (key, name) in [(PropertyKey.libmtpVendor, entry.vendor), (PropertyKey.libmtpProduct, entry.product)] where !name.isEmpty {
+                    findings.properties[key] = .string(name)
+                    findings.sources[key] = source
+                }
             }
         }
         let player = udevPlayer ?? findings.properties.string(PropertyKey.hardwareDatabasePrefix + "ID_MEDIA_PLAYER")

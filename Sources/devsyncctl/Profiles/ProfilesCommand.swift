@@ -152,10 +152,11 @@ extension ProfilesCommand {
                 separated by tabs, and prints one line of JSON per device (as --json prints one), in order: the \
                 profiles are read once, for reports that try thousands of devices (make coverage).
 
-                --databases adds what the hardware database, media-player-info and the kernel's modules.alias say \
-                about the device described (hwdb.*, mpi.*, kernel.drivers), as devsyncd does for a plugged-in device; \
-                --hwdb, --media-player-info and --modules-alias read other files (and imply --databases). \
-                --explain names the source of every property: command line, hwdb, mpi, kernel (file:line) or the \
+                --databases adds what the hardware database, media-player-info, libmtp's device table and the \
+                kernel's modules.alias say about the device described (hwdb.*, mpi.*, libmtp.*, kernel.drivers), as \
+                devsyncd does for a plugged-in device; --hwdb, --media-player-info, --modules-alias and --libmtp \
+                read other files (and imply --databases). \
+                --explain names the source of every property: command line, hwdb, mpi, libmtp, kernel (file:line) or the \
                 profile rule (file:line:column) that last changed it.
                 """)
 
@@ -171,7 +172,7 @@ extension ProfilesCommand {
         @Flag(help: "Say which source gave each property (with --json, a \"source\" per property).")
         var explain = false
 
-        @Flag(help: "Add the properties the installed databases give the device (hwdb.*, mpi.*, kernel.drivers).")
+        @Flag(help: "Add the properties the installed databases give the device (hwdb.*, mpi.*, libmtp.*, kernel.drivers).")
         var databases = false
 
         @Option(name: .customLong("hwdb"), help: ArgumentHelp("Read this hwdb.bin instead of the system's.", valueName: "FILE"))
@@ -184,6 +185,11 @@ extension ProfilesCommand {
         @Option(name: .customLong("modules-alias"), help: ArgumentHelp(
             "Read this modules.alias instead of the running kernel's.", valueName: "FILE"))
         var modulesAlias: String?
+
+        @Option(name: .customLong("libmtp"), help: ArgumentHelp(
+            "Read the device table of this libmtp instead of \(DatabaseLocations.defaultLibMTP); none reads none.",
+            valueName: "LIBRARY"))
+        var libmtp: String?
 
         @OptionGroup var source: ProfileSourceOptions
 
@@ -209,7 +215,7 @@ extension ProfilesCommand {
 
         func run() throws {
             let load = source.loader().load(directories: source.searchPath)
-            let readDatabases = databases || hardwareDatabase != nil || mediaPlayerInfo != nil || modulesAlias != nil
+            let readDatabases = databases || hardwareDatabase != nil || mediaPlayerInfo != nil || modulesAlias != nil || libmtp != nil
             if eachLine {
                 source.reportErrors(load.errors)
                 try matchEachLine(
@@ -294,6 +300,7 @@ extension ProfilesCommand {
         private func openDatabases() -> DeviceDatabases {
             var locations = DatabaseLocations(hardwareDatabase: hardwareDatabase, modulesAlias: modulesAlias)
             if let mediaPlayerInfo { locations.mediaPlayerInfo = mediaPlayerInfo }
+            if let libmtp { locations.libmtp = libmtp == "none" ? nil : libmtp }
             var logger = Logger(label: "devsyncctl", factory: { StreamLogHandler.standardError(label: $0) })
             logger.logLevel = .critical  // the problems are reported below, one line each
             let databases = DeviceDatabases(locations: locations, logger: logger)

@@ -2,8 +2,8 @@
 import Foundation
 @testable import UdevMonitor
 
-/// The database fixtures (Tests/UdevMonitorTests/Fixtures): a hwdb source file, media-player-info files and a
-/// `modules.alias`, so that no test depends on what the machine has installed.
+/// The database fixtures (Tests/UdevMonitorTests/Fixtures): a hwdb source file, media-player-info files, a
+/// `modules.alias` and the source of a stand-in libmtp, so that no test depends on what the machine has installed.
 enum DatabaseFixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
@@ -34,9 +34,29 @@ enum DatabaseFixtures {
         return (root, root.appendingPathComponent("etc/udev/hwdb.bin").path)
     }
 
-    /// Locations of the fixtures, with the hwdb at `hardwareDatabase`.
+    /// Builds the stand-in for libmtp.so.9 (Fixtures/libmtp/fake-libmtp.c) with the C compiler, `cc`, else the
+    /// toolchain's `clang`, in a fresh temp directory, and returns its path. The caller removes `root` when done.
+    static func buildFakeLibMTP() throws -> (root: URL, file: String) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("devsync-libmtp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let library = root.appendingPathComponent("libmtp.so.9").path
+        let source = directory.appendingPathComponent("libmtp/fake-libmtp.c").path
+        for compiler in ["cc", "clang"] {
+            let tool = Process()
+            tool.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            tool.arguments = [compiler, "-shared", "-fPIC", "-o", library, source]
+            tool.standardError = FileHandle.nullDevice
+            try tool.run()
+            tool.waitUntilExit()
+            if tool.terminationStatus == 0 { return (root, library) }
+        }
+        throw CocoaError(.fileWriteUnknown)
+    }
+
+    /// Locations of the fixtures, with the hwdb at `hardwareDatabase` and no libmtp unless one is given.
     static func locations(hardwareDatabase: String, modulesAlias: String = modulesAlias,
-                          mediaPlayerInfo: String = mediaPlayerInfo) -> DatabaseLocations {
-        DatabaseLocations(hardwareDatabase: hardwareDatabase, mediaPlayerInfo: mediaPlayerInfo, modulesAlias: modulesAlias)
+                          mediaPlayerInfo: String = mediaPlayerInfo, libmtp: String? = nil) -> DatabaseLocations {
+        DatabaseLocations(hardwareDatabase: hardwareDatabase, mediaPlayerInfo: mediaPlayerInfo, modulesAlias: modulesAlias,
+                          libmtp: libmtp)
     }
 }
