@@ -109,9 +109,7 @@ let none = DeviceDatabases(
                                  modulesAlias: "/nonexistent/modules.alias", libmtp: nil),
     logger: logger)
 _ = none.load()
-var withoutLibMTPLocations = DatabaseLocations(modulesAlias: option("--modules-alias"))
-withoutLibMTPLocations.libmtp = nil
-let withoutLibMTP = DeviceDatabases(locations: withoutLibMTPLocations, logger: logger)
+let withoutLibMTP = DeviceDatabases(locations: DatabaseLocations(modulesAlias: option("--modules-alias"), libmtp: nil), logger: logger)
 _ = withoutLibMTP.load()
 print("databases: \(realProblems.isEmpty ? "all read" : "problems: \(realProblems.map(\.description))"); the other measures use the last profiles")
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DevsyncBuild
+import UdevMonitor
 
 /// The settings the command line may override; nil leaves the file's (or the default) value.
 ///
@@ -184,7 +185,7 @@ extension DaemonConfiguration {
             guard !text.isEmpty else {
                 throw ConfigurationError(file: "--libmtp", message: "expected a library such as libmtp.so.9, a path, or none")
             }
-            result.databases.libmtp = text == "none" ? nil : text
+            result.databases.libmtp = DatabaseLocations.libmtp(setting: text)
         }
         if let text = overrides.logLevel {
             guard let level = Self.logLevel(text) else {

@@ -144,24 +144,16 @@ extension DaemonConfiguration {
             }
             databases.mediaPlayerInfo = value
         case "LibMTP":
-            guard let library = Self.libmtp(value) else {
+            // Empty: libmtp's soname. Else none, an absolute file, or a name the dynamic loader looks up in its own
+            // directories (no `/`, as libmtp.so.9), never one relative to the working directory.
+            guard value.isEmpty || value == "none" || value.hasPrefix("/")
+                || (!value.contains("/") && value.hasPrefix("lib") && value.contains(".so"))
+            else {
                 throw ValueError(expectation: "expected an absolute file, a library name such as libmtp.so.9, none, or nothing for libmtp.so.9, got '\(value)'")
             }
-            databases.libmtp = library.isEmpty ? nil : library
+            databases.libmtp = value.isEmpty ? DatabaseLocations.defaultLibMTP : DatabaseLocations.libmtp(setting: value)
         default:
             preconditionFailure("fileKeys and set(_:to:) disagree on \(key)")
-        }
-    }
-
-    /// A `LibMTP` value (or `--libmtp`'s): the library to open (`""` for none), or nil if it is no library.
-    /// Empty means libmtp's soname; `none` reads no names; else an absolute path or a name the dynamic loader
-    /// looks up in its own directories (no `/`, as `libmtp.so.9`), never one relative to the working directory.
-    static func libmtp(_ value: String) -> String? {
-        switch value {
-        case "": DatabaseLocations.defaultLibMTP
-        case "none": ""
-        case _ where value.hasPrefix("/") || (!value.contains("/") && value.hasPrefix("lib") && value.contains(".so")): value
-        default: nil
         }
     }
 

@@ -27,6 +27,10 @@ public struct DatabaseLocations: Sendable, Hashable {
         self.libmtp = libmtp
     }
 
+    /// The library a `LibMTP=`, `devsyncd --libmtp` or `devsyncctl profiles match --libmtp` setting names:
+    /// nil for `none`, else the setting itself.
+    public static func libmtp(setting: String) -> String? { setting == "none" ? nil : setting }
+
     /// The `modules.alias` read: the one given, or the running kernel's.
     public var resolvedModulesAlias: String { modulesAlias ?? "/lib/modules/\(DatabaseFiles.kernelRelease)/modules.alias" }
 }

@@ -300,7 +300,7 @@ extension ProfilesCommand {
         private func openDatabases() -> DeviceDatabases {
             var locations = DatabaseLocations(hardwareDatabase: hardwareDatabase, modulesAlias: modulesAlias)
             if let mediaPlayerInfo { locations.mediaPlayerInfo = mediaPlayerInfo }
-            if let libmtp { locations.libmtp = libmtp == "none" ? nil : libmtp }
+            if let libmtp { locations.libmtp = DatabaseLocations.libmtp(setting: libmtp) }
             var logger = Logger(label: "devsyncctl", factory: { StreamLogHandler.standardError(label: $0) })
             logger.logLevel = .critical  // the problems are reported below, one line each
             let databases = DeviceDatabases(locations: locations, logger: logger)
